@@ -1,0 +1,89 @@
+# lkvm — build, unit tests, system tests.
+#
+#   make            the arm64 lkvm binary (static; cross-built on x86_64)
+#   make deps       install everything on a fresh Debian 12 machine
+#   make check      unit tests (native, ASan+UBSan) + system tests
+#                   (real KVM inside an emulated arm64 host), via prove
+#   make demo       boot a nested stack inside the emulated host
+#
+# The Makefile picks the arch folder; generic code never names one.
+
+ARCH		:= arm64
+HOST_ARCH	:= $(shell uname -m)
+ifneq ($(HOST_ARCH),aarch64)
+CROSS_COMPILE	?= aarch64-linux-gnu-
+endif
+CC		:= $(CROSS_COMPILE)gcc
+HOSTCC		?= gcc
+BUILD		?= build
+VERSION		:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN		:= -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wshadow -Wvla -Werror
+INCLUDES	:= -Iinclude -Iinclude/uapi -Iarm/include
+BASE_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE $(WARN) $(INCLUDES) -MMD -MP
+CFLAGS		?= -O2 -g
+HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+
+# arm64 libraries: multiarch, except libfdt.a (bookworm's libfdt-dev is
+# not co-installable; scripts/install-deps unpacks it into .cache).
+CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
+LIBS		:= -lfdt -lz -lpthread
+
+# Code that needs no /dev/kvm: built natively for the unit tests too.
+PURE_SRCS	:= config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
+		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c
+VMM_SRCS	:= main.c builtin-run.c kvm.c kvm-cpu.c \
+		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c
+SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
+
+OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
+HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
+UNIT_SRCS	:= $(wildcard tests/unit/test-*.c)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%)
+
+all: lkvm
+
+lkvm: $(OBJS)
+	$(CC) -static -o $@ $^ $(CROSS_LIBDIRS) $(LIBS)
+
+$(BUILD)/$(ARCH)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -DLKVM_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/libpure.a: $(HOST_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/host/libpure.a
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
+		$(BUILD)/host/libpure.a -lfdt -lz -lpthread
+
+include tests/guest/build.mk
+
+unit: $(UNIT_BINS)
+
+# One prove run: unit tests, then the system tests (one L0 boot per profile).
+check: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS)
+	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest BUILD_DIR=$(CURDIR)/$(BUILD)/system \
+	ASSETS=$(CURDIR)/.cache/assets \
+		prove --exec '' --timer $(UNIT_BINS) tests/system/run
+
+check-unit: $(UNIT_BINS)
+	prove --exec '' --timer $(UNIT_BINS)
+
+deps:
+	scripts/install-deps
+
+demo: lkvm $(GUEST_PAYLOADS)
+	scripts/demo
+
+clean:
+	rm -rf $(BUILD) lkvm
+
+.PHONY: all check check-unit unit deps demo clean
+-include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arm64 VM state private to arm/: the interrupt controller chosen, the
+ * vCPU features requested, what KVM offers, and where the boot images
+ * went.  Generic code sees only the opaque struct kvm_arch pointer.
+ */
+#ifndef LKVM_ARM_KVM_ARCH_H
+#define LKVM_ARM_KVM_ARCH_H
+
+#include <linux/kvm.h>
+
+#include "lkvm/kvm.h"
+
+struct kvm_arch {
+	enum irqchip_type gic;		/* resolved: never IRQCHIP_AUTO */
+	int gic_fd;
+	int its_fd;
+
+	struct kvm_vcpu_init init;	/* target + features for every vCPU */
+	bool sve;
+	bool ptrauth;
+
+	u64 entry;			/* boot vCPU's PC */
+	u64 dtb_addr;
+	u64 initrd_addr;
+	u64 initrd_size;
+};
+
+/* Interrupt controller (arm/gic.c). */
+int gic__create(struct kvm *kvm, struct lkvm_err *err);
+int gic__init(struct kvm *kvm, struct lkvm_err *err);
+void gic__close(struct kvm *kvm);
+
+/* Boot images: kernel, initrd, device tree into RAM (arm/boot.c). */
+int arm_boot__load(struct kvm *kvm, struct lkvm_err *err);
+
+/* vCPU registers (arm/cpu.c). */
+int arm_cpu__set_boot_regs(struct kvm_cpu *vcpu, struct lkvm_err *err);
+int arm_cpu__finalize(struct kvm_cpu *vcpu, struct lkvm_err *err);
+
+/* KVM_{GET,SET}_ONE_REG of a 64-bit register. */
+int arm_cpu__get_reg(struct kvm_cpu *vcpu, u64 id, u64 *val);
+int arm_cpu__set_reg(struct kvm_cpu *vcpu, u64 id, u64 val);
+
+#endif /* LKVM_ARM_KVM_ARCH_H */

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The arm64 side of a VM: what the host's KVM must offer for the config,
+ * the memory plan and IPA size (arm/include/arm/layout.h draws the map),
+ * and VM-wide setup around the generic lifecycle in kvm.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arm/kvm-arch.h"
+#include "arm/layout.h"
+#include "lkvm/arch.h"
+#include "lkvm/hw.h"
+#include "lkvm/log.h"
+
+static int cmp_bank(const void *a, const void *b)
+{
+	const struct mem_bank *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int arch__plan_memory(const struct lkvm_config *cfg, unsigned int host_ipa_max,
+		      struct mem_plan *plan, struct lkvm_err *err)
+{
+	u64 next = ARM_RAM_BASE, map_end = ARM_MMIO_END;
+
+	memset(plan, 0, sizeof(*plan));
+	if (cfg->nr_mem == 0) {
+		plan->bank[0] = (struct mem_bank){ LKVM_DEFAULT_MEM, ARM_RAM_BASE, true };
+		plan->nr_bank = 1;
+	}
+	for (unsigned int i = 0; i < cfg->nr_mem; i++) {
+		struct mem_bank b = cfg->mem[i];
+		u64 end;
+
+		if (!b.has_addr) {
+			b.addr = next;
+			b.has_addr = true;
+		}
+		if (!add_ok(b.addr, b.size, &end) || addr_bits(end) > LKVM_MAX_IPA_BITS)
+			return seterr(err, EINVAL, "-m: RAM bank %#llx+%#llx ends beyond the largest "
+				      "guest physical address (2^%d)", (unsigned long long)b.addr,
+				      (unsigned long long)b.size, LKVM_MAX_IPA_BITS);
+		if (b.addr < ARM_MMIO_END && end > ARM_PLAT_BASE)
+			return seterr(err, EINVAL, "-m: RAM bank %#llx-%#llx overlaps the device "
+				      "region %#llx-%#llx; place RAM at or above %#llx (or below "
+				      "%#llx)", (unsigned long long)b.addr, (unsigned long long)end,
+				      ARM_PLAT_BASE, ARM_MMIO_END, ARM_MMIO_END, ARM_PLAT_BASE);
+		plan->bank[plan->nr_bank++] = b;
+		next = end;
+	}
+	qsort(plan->bank, plan->nr_bank, sizeof(plan->bank[0]), cmp_bank);
+	for (unsigned int i = 0; i < plan->nr_bank; i++) {
+		const struct mem_bank *b = &plan->bank[i];
+
+		if (i && b->addr < plan->bank[i - 1].addr + plan->bank[i - 1].size)
+			return seterr(err, EINVAL, "-m: RAM banks at %#llx and %#llx overlap",
+				      (unsigned long long)plan->bank[i - 1].addr,
+				      (unsigned long long)b->addr);
+		map_end = MAX(map_end, b->addr + b->size);
+	}
+	plan->map_bits = addr_bits(map_end);
+	plan->ipa_bits = cfg->ipa_bits ? cfg->ipa_bits : MAX(plan->map_bits, LKVM_MIN_IPA_BITS);
+	if (plan->ipa_bits < plan->map_bits)
+		return seterr(err, EINVAL, "--ipa-bits %u: the memory map ends at %#llx and needs %u "
+			      "bits; give --ipa-bits %u or more, or move RAM lower", cfg->ipa_bits,
+			      (unsigned long long)map_end, plan->map_bits, plan->map_bits);
+	if (host_ipa_max && plan->ipa_bits > host_ipa_max)
+		return seterr(err, EINVAL, "%s%u-bit guest physical addresses: this host's KVM "
+			      "offers at most %u (KVM_CAP_ARM_VM_IPA_SIZE)%s",
+			      cfg->ipa_bits ? "--ipa-bits: " : "-m: the memory map needs ",
+			      plan->ipa_bits, host_ipa_max,
+			      cfg->ipa_bits ? "" : "; move RAM lower");
+	return 0;
+}
+
+unsigned long arch__vm_type(unsigned int ipa_bits)
+{
+	return KVM_VM_TYPE_ARM_IPA_SIZE(ipa_bits);
+}
+
+int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+	struct kvm_arch *a;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return seterr(err, ENOMEM, "out of memory");
+	a->gic_fd = a->its_fd = -1;
+	kvm->arch = a;
+
+	kvm->host_ipa_max = (unsigned int)kvm__check_cap(kvm, KVM_CAP_ARM_VM_IPA_SIZE);
+	if (!kvm->host_ipa_max)
+		return seterr(err, ENOTSUP, "this host's KVM lacks KVM_CAP_ARM_VM_IPA_SIZE "
+			      "(Linux >= 4.20 is needed)");
+	if (cfg->nested && kvm__check_cap(kvm, KVM_CAP_ARM_EL2) <= 0)
+		return seterr(err, ENOTSUP, "--nested: this host's KVM lacks KVM_CAP_ARM_EL2 "
+			      "(needs Linux >= 6.16 booted with kvm-arm.mode=nested on FEAT_NV2 "
+			      "hardware; run 'lkvm check --nested' for a diagnosis)");
+	if (cfg->e2h0 && kvm__check_cap(kvm, KVM_CAP_ARM_EL2_E2H0) <= 0)
+		return seterr(err, ENOTSUP, "--e2h0: this host's KVM lacks KVM_CAP_ARM_EL2_E2H0 "
+			      "(it cannot give a guest a non-VHE EL2; the CPU may lack "
+			      "FEAT_E2H0 or the kernel predates 6.16); drop --e2h0");
+	if (cfg->pmu && kvm__check_cap(kvm, KVM_CAP_ARM_PMU_V3) <= 0)
+		return seterr(err, ENOTSUP, "--pmu: this host's KVM lacks KVM_CAP_ARM_PMU_V3 "
+			      "(no PMU on the host CPU, or it is not exposed); drop --pmu");
+	a->sve = !cfg->no_sve && kvm__check_cap(kvm, KVM_CAP_ARM_SVE) > 0;
+	a->ptrauth = !cfg->no_ptrauth && kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
+		     kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0;
+	return 0;
+}
+
+static void uart_irq(void *ctx, int level)
+{
+	arch__irq_line(ctx, ARM_SPI_UART, level);
+}
+
+static int init_devices(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r;
+
+	kvm->uart = serial8250__new(kvm->console_out, uart_irq, kvm);
+	kvm->rtc = pl031__new();
+	if (!kvm->uart || !kvm->rtc)
+		return seterr(err, ENOMEM, "out of memory for devices");
+	r = mmio__register(&kvm->mmio, ARM_UART_BASE, ARM_UART_SIZE, serial8250__mmio, kvm->uart,
+			   "uart");
+	if (!r)
+		r = mmio__register(&kvm->mmio, ARM_RTC_BASE, ARM_RTC_SIZE, pl031__mmio, kvm->rtc,
+				   "rtc");
+	if (r)
+		return seterr(err, -r, "registering platform devices: %s", strerror(-r));
+	return 0;
+}
+
+int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+	struct kvm_arch *a = kvm->arch;
+	int r;
+
+	if (ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &a->init) < 0)
+		return seterr(err, errno, "KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
+	a->init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	if (cfg->pmu)
+		a->init.features[0] |= 1U << KVM_ARM_VCPU_PMU_V3;
+	if (a->sve)
+		a->init.features[0] |= 1U << KVM_ARM_VCPU_SVE;
+	if (a->ptrauth)
+		a->init.features[0] |= 1U << KVM_ARM_VCPU_PTRAUTH_ADDRESS |
+				       1U << KVM_ARM_VCPU_PTRAUTH_GENERIC;
+	if (cfg->nested)
+		a->init.features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2;
+	if (cfg->e2h0)
+		a->init.features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2_E2H0;
+
+	if (cfg->has_counter_offset) {
+		struct kvm_arm_counter_offset off = { .counter_offset = cfg->counter_offset };
+
+		if (kvm__check_cap(kvm, KVM_CAP_COUNTER_OFFSET) <= 0)
+			return seterr(err, ENOTSUP, "--counter-offset: this host's KVM lacks "
+				      "KVM_CAP_COUNTER_OFFSET (Linux >= 6.4)");
+		if (ioctl(kvm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off) < 0)
+			return seterr(err, errno, "KVM_ARM_SET_COUNTER_OFFSET: %s", strerror(errno));
+	}
+	r = gic__create(kvm, err);
+	if (r)
+		return r;
+	return init_devices(kvm, err);
+}
+
+int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r = gic__init(kvm, err);
+
+	for (unsigned int i = 0; !r && i < kvm->nr_cpus; i++)
+		r = arm_cpu__finalize(&kvm->cpus[i], err);
+	if (!r)
+		r = arm_boot__load(kvm, err);
+	if (!r)
+		r = arm_cpu__set_boot_regs(&kvm->cpus[0], err);
+	return r;
+}
+
+void arch__close(struct kvm *kvm)
+{
+	if (!kvm->arch)
+		return;
+	gic__close(kvm);
+	free(kvm->arch);
+	kvm->arch = NULL;
+}

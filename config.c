@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * "lkvm run" options: kvmtool's names and meanings (shared/KVMTOOL-CLI.md),
+ * parsed into struct lkvm_config and validated once.  An option lkvm does
+ * not implement is refused by name, never silently ignored.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lkvm/config.h"
+
+enum {
+	OPT_NAME = 0x100,
+	OPT_CONSOLE,
+	OPT_NODEFAULTS,
+	OPT_LOGLEVEL,
+	OPT_DEBUG,
+	OPT_IRQCHIP,
+	OPT_PMU,
+	OPT_PMU_COUNTERS,
+	OPT_NESTED,
+	OPT_E2H0,
+	OPT_DUMP_DTB,
+	OPT_KASLR_SEED,
+	OPT_COUNTER_OFFSET,
+	OPT_IPA_BITS,
+	OPT_FIRMWARE_ADDR,
+	OPT_DISABLE_MTE,
+	OPT_NO_PVTIME,
+	OPT_VIRTIO_TRANSPORT,
+	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
+};
+
+static const struct option run_options[] = {
+	{ "kernel",		required_argument, NULL, 'k' },
+	{ "initrd",		required_argument, NULL, 'i' },
+	{ "params",		required_argument, NULL, 'p' },
+	{ "firmware",		required_argument, NULL, 'f' },
+	{ "firmware-address",	required_argument, NULL, OPT_FIRMWARE_ADDR },
+	{ "cpus",		required_argument, NULL, 'c' },
+	{ "mem",		required_argument, NULL, 'm' },
+	{ "name",		required_argument, NULL, OPT_NAME },
+	{ "network",		required_argument, NULL, 'n' },
+	{ "console",		required_argument, NULL, OPT_CONSOLE },
+	{ "nodefaults",		no_argument,	   NULL, OPT_NODEFAULTS },
+	{ "loglevel",		required_argument, NULL, OPT_LOGLEVEL },
+	{ "debug",		no_argument,	   NULL, OPT_DEBUG },
+	{ "irqchip",		required_argument, NULL, OPT_IRQCHIP },
+	{ "pmu",		no_argument,	   NULL, OPT_PMU },
+	{ "pmu-counters",	required_argument, NULL, OPT_PMU_COUNTERS },
+	{ "nested",		no_argument,	   NULL, OPT_NESTED },
+	{ "e2h0",		no_argument,	   NULL, OPT_E2H0 },
+	{ "dump-dtb",		required_argument, NULL, OPT_DUMP_DTB },
+	{ "kaslr-seed",		required_argument, NULL, OPT_KASLR_SEED },
+	{ "counter-offset",	required_argument, NULL, OPT_COUNTER_OFFSET },
+	{ "ipa-bits",		required_argument, NULL, OPT_IPA_BITS },
+	{ "disable-mte",	no_argument,	   NULL, OPT_DISABLE_MTE },
+	{ "no-pvtime",		no_argument,	   NULL, OPT_NO_PVTIME },
+	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
+	{ "help",		no_argument,	   NULL, 'h' },
+	/* kvmtool options lkvm does not have (yet): refused with a message. */
+	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
+	{ "disk",		required_argument, NULL, OPT_UNSUPPORTED },
+	{ "rng",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
+	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
+	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "debug-single-step",	no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "sve-max-vl",		required_argument, NULL, OPT_UNSUPPORTED },
+	{ "vcpu-affinity",	required_argument, NULL, OPT_UNSUPPORTED },
+	{ "aarch32",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "psci",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ "protected",		no_argument,	   NULL, OPT_UNSUPPORTED },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "+": stop at the kernel argument; ":": report a missing value as ':'. */
+static const char run_shortopts[] = "+:k:i:p:f:c:m:n:d:F:h";
+
+void config__usage_run(void)
+{
+	fputs("usage: lkvm run [options] [kernel]\n"
+	      "\n"
+	      "Boot an arm64 Linux Image or Image.gz, or a bare-metal payload, on KVM.\n"
+	      "\n"
+	      "  -k, --kernel FILE        kernel (arm64 Image, Image.gz) or payload (ELF or flat)\n"
+	      "  -i, --initrd FILE        initial RAM disk\n"
+	      "  -p, --params STRING      kernel command line, appended to lkvm's defaults\n"
+	      "  -f, --firmware FILE      flat firmware image instead of a kernel\n"
+	      "      --firmware-address A where to load it (default: start of RAM)\n"
+	      "  -c, --cpus N             vCPUs (default: host CPUs)\n"
+	      "  -m, --mem SIZE[@ADDR]    RAM bank, unit MiB unless suffixed (B K M G T P);\n"
+	      "                           repeat for more banks; default 256M at 2G\n"
+	      "      --name NAME          guest name\n"
+	      "  -n, --network mode=none  no network (the only mode this build has)\n"
+	      "      --console serial     8250 UART on stdin/stdout (default)\n"
+	      "      --irqchip TYPE       gicv3-its, gicv3 or gicv2 (default: best the host has)\n"
+	      "      --pmu                give the guest PMUv3\n"
+	      "      --pmu-counters N     number of PMU event counters (with --pmu)\n"
+	      "      --nested             vCPUs start at EL2: the guest can be a hypervisor\n"
+	      "      --e2h0               with --nested: an EL2 without VHE (E2H RES0)\n"
+	      "      --ipa-bits N         guest physical address size (default: what the map needs)\n"
+	      "      --kaslr-seed N       /chosen/kaslr-seed (default: random)\n"
+	      "      --counter-offset N   offset subtracted from the guest's counter\n"
+	      "      --dump-dtb FILE      write the generated device tree\n"
+	      "      --nodefaults         no implicit console= in the kernel command line\n"
+	      "      --loglevel LEVEL     error, warning, info or debug\n"
+	      "      --debug              same as --loglevel debug\n"
+	      "  -h, --help               this text\n"
+	      "\n"
+	      "The guest powering off ends lkvm with status 0; Ctrl-A x quits from a terminal.\n",
+	      stdout);
+}
+
+void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nr_cpus = host_cpus ? host_cpus : 1;
+	cfg->irqchip = IRQCHIP_AUTO;
+	cfg->console = CONSOLE_SERIAL;
+	cfg->loglevel = LOG_WARN;
+}
+
+const char *irqchip_name(enum irqchip_type t)
+{
+	switch (t) {
+	case IRQCHIP_AUTO: return "auto";
+	case IRQCHIP_GICV2: return "gicv2";
+	case IRQCHIP_GICV3: return "gicv3";
+	case IRQCHIP_GICV3_ITS: return "gicv3-its";
+	}
+	return "?";
+}
+
+/* SIZE[@ADDR]: a bare number is MiB; a bare 0x address is bytes. */
+static int parse_mem(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	char buf[128], *at;
+	struct mem_bank *b;
+	int r;
+
+	if (cfg->nr_mem == LKVM_MAX_MEM_BANKS)
+		return seterr(err, EINVAL, "-m: at most %d RAM banks", LKVM_MAX_MEM_BANKS);
+	if (strlen(arg) >= sizeof(buf))
+		return seterr(err, EINVAL, "-m %s: too long", arg);
+	strcpy(buf, arg);
+	b = &cfg->mem[cfg->nr_mem];
+	memset(b, 0, sizeof(*b));
+	at = strchr(buf, '@');
+	if (at)
+		*at++ = '\0';
+	r = parse_size(buf, SZ_MiB, &b->size);
+	if (r == 0 && at) {
+		bool hex = at[0] == '0' && (at[1] == 'x' || at[1] == 'X');
+		const char *last = at + strlen(at) - 1;
+
+		r = parse_size(at, hex && *last >= '0' && *last <= '9' ? 1 : SZ_MiB, &b->addr);
+		if (r == 0 && !*last)
+			r = -EINVAL;
+		b->has_addr = true;
+	}
+	if (r == -ERANGE)
+		return seterr(err, EINVAL, "-m %s: value too large", arg);
+	if (r)
+		return seterr(err, EINVAL,
+			      "-m %s: expected SIZE[@ADDR], e.g. 512, 2G or 1G@0x100000000 "
+			      "(unit MiB unless suffixed with B, K, M, G, T or P)", arg);
+	if (b->size == 0)
+		return seterr(err, EINVAL, "-m %s: RAM size must not be zero", arg);
+	cfg->nr_mem++;
+	return 0;
+}
+
+static int parse_loglevel(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			cfg->loglevel = (enum log_level)i;
+			return 0;
+		}
+	}
+	return seterr(err, EINVAL, "--loglevel %s: use error, warning, info or debug", arg);
+}
+
+static int parse_irqchip(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	if (!strcmp(arg, "gicv3-its"))
+		cfg->irqchip = IRQCHIP_GICV3_ITS;
+	else if (!strcmp(arg, "gicv3"))
+		cfg->irqchip = IRQCHIP_GICV3;
+	else if (!strcmp(arg, "gicv2"))
+		cfg->irqchip = IRQCHIP_GICV2;
+	else if (!strcmp(arg, "gicv2m"))
+		return seterr(err, EINVAL,
+			      "--irqchip gicv2m: lkvm has no GICv2m MSI frame; use gicv2, gicv3 "
+			      "or gicv3-its");
+	else
+		return seterr(err, EINVAL, "--irqchip %s: use gicv3-its, gicv3 or gicv2", arg);
+	return 0;
+}
+
+static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct lkvm_err *err)
+{
+	int r = parse_uint(arg, max, out);
+
+	if (r == -ERANGE)
+		return seterr(err, EINVAL, "%s %s: at most %llu", opt, arg, (unsigned long long)max);
+	if (r)
+		return seterr(err, EINVAL, "%s %s: expected a number", opt, arg);
+	return 0;
+}
+
+static const char *option_name(int idx, int c, char *buf, size_t len)
+{
+	if (idx >= 0)
+		snprintf(buf, len, "--%s", run_options[idx].name);
+	else
+		snprintf(buf, len, "-%c", c);
+	return buf;
+}
+
+static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
+		     struct lkvm_err *err)
+{
+	char name[40];
+	u64 v;
+	int r;
+
+	switch (c) {
+	case 'k': cfg->kernel = arg; return 0;
+	case 'i': cfg->initrd = arg; return 0;
+	case 'p': cfg->params = arg; return 0;
+	case 'f': cfg->firmware = arg; return 0;
+	case OPT_FIRMWARE_ADDR:
+		cfg->has_firmware_addr = true;
+		return parse_num("--firmware-address", arg, UINT64_MAX, &cfg->firmware_addr, err);
+	case 'c':
+		r = parse_num("-c", arg, UINT32_MAX, &v, err);
+		cfg->nr_cpus = (unsigned int)v;
+		return r;
+	case 'm': return parse_mem(cfg, arg, err);
+	case OPT_NAME: cfg->name = arg; return 0;
+	case 'n':
+		if (!strcmp(arg, "mode=none") || !strcmp(arg, "none"))
+			return 0;
+		return seterr(err, EINVAL, "-n %s: this lkvm has no virtio-net yet; only "
+			      "-n mode=none is accepted", arg);
+	case 'd':
+		return seterr(err, EINVAL, "-d %s: this lkvm has no virtio-blk yet; put the "
+			      "guest's files in its initrd (-i)", arg);
+	case 'F':
+		return seterr(err, EINVAL, "-F %s: lkvm has no CFI flash; load firmware with -f",
+			      arg);
+	case OPT_CONSOLE:
+		if (!strcmp(arg, "serial")) {
+			cfg->console = CONSOLE_SERIAL;
+			return 0;
+		}
+		if (!strcmp(arg, "virtio") || !strcmp(arg, "hv"))
+			return seterr(err, EINVAL, "--console %s: this lkvm has only the serial "
+				      "console; use --console serial", arg);
+		return seterr(err, EINVAL, "--console %s: use serial", arg);
+	case OPT_NODEFAULTS: cfg->nodefaults = true; return 0;
+	case OPT_LOGLEVEL: return parse_loglevel(cfg, arg, err);
+	case OPT_DEBUG: cfg->loglevel = LOG_DEBUG; return 0;
+	case OPT_IRQCHIP: return parse_irqchip(cfg, arg, err);
+	case OPT_PMU: cfg->pmu = true; return 0;
+	case OPT_PMU_COUNTERS:
+		cfg->has_pmu_counters = true;
+		r = parse_num("--pmu-counters", arg, 31, &v, err);
+		cfg->pmu_counters = (unsigned int)v;
+		return r;
+	case OPT_NESTED: cfg->nested = true; return 0;
+	case OPT_E2H0: cfg->e2h0 = true; return 0;
+	case OPT_DUMP_DTB: cfg->dump_dtb = arg; return 0;
+	case OPT_KASLR_SEED:
+		cfg->has_kaslr_seed = true;
+		return parse_num("--kaslr-seed", arg, UINT64_MAX, &cfg->kaslr_seed, err);
+	case OPT_COUNTER_OFFSET:
+		cfg->has_counter_offset = true;
+		return parse_num("--counter-offset", arg, UINT64_MAX, &cfg->counter_offset, err);
+	case OPT_IPA_BITS:
+		r = parse_num("--ipa-bits", arg, 64, &v, err);
+		cfg->ipa_bits = (unsigned int)v;
+		return r;
+	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */
+	case OPT_NO_PVTIME:	/* lkvm offers no stolen-time region: already so */
+		return 0;
+	case OPT_VIRTIO_TRANSPORT:
+		return seterr(err, EINVAL, "--virtio-transport %s: this lkvm has no virtio "
+			      "devices yet", arg);
+	case OPT_UNSUPPORTED:
+		return seterr(err, EINVAL, "%s: not supported by this lkvm",
+			      option_name(idx, c, name, sizeof(name)));
+	}
+	return seterr(err, EINVAL, "unexpected option");
+}
+
+int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
+{
+	int c, idx, r;
+
+	/* getopt keeps state in globals: reset it so several parses work (tests). */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		idx = -1;
+		c = getopt_long(argc, argv, run_shortopts, run_options, &idx);
+		if (c == -1)
+			break;
+		if (c == 'h') {
+			config__usage_run();
+			return 1;
+		}
+		if (c == ':')
+			return seterr(err, EINVAL, "%s needs a value (see lkvm run --help)",
+				      argv[optind - 1]);
+		if (c == '?')
+			return seterr(err, EINVAL, "unknown option '%s' (see lkvm run --help)",
+				      argv[optind - 1]);
+		r = parse_one(cfg, c, idx, optarg, err);
+		if (r)
+			return r;
+	}
+	if (optind < argc) {
+		if (cfg->kernel || optind + 1 < argc)
+			return seterr(err, EINVAL, "unexpected argument '%s': give one kernel, with -k "
+				      "or alone", argv[cfg->kernel ? optind : optind + 1]);
+		cfg->kernel = argv[optind];
+	}
+	return 0;
+}
+
+u64 config__ram_size(const struct lkvm_config *cfg)
+{
+	u64 total = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_mem; i++)
+		total += cfg->mem[i].size;
+	return cfg->nr_mem ? total : LKVM_DEFAULT_MEM;
+}
+
+int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	if (!cfg->kernel && !cfg->firmware)
+		return seterr(err, EINVAL, "no kernel: give one with -k FILE (or -f FILE for firmware)");
+	if (cfg->kernel && cfg->firmware)
+		return seterr(err, EINVAL, "-k and -f both given: boot either a kernel or firmware");
+	if (cfg->initrd && !cfg->kernel)
+		return seterr(err, EINVAL, "-i needs a kernel (-k) to hand the initrd to");
+	if (cfg->has_firmware_addr && !cfg->firmware)
+		return seterr(err, EINVAL, "--firmware-address needs -f FILE");
+	if (cfg->nr_cpus == 0)
+		return seterr(err, EINVAL, "-c 0: a VM needs at least one vCPU");
+	if (cfg->nr_cpus > LKVM_MAX_CPUS)
+		return seterr(err, EINVAL, "-c %u: lkvm supports at most %d vCPUs", cfg->nr_cpus,
+			      LKVM_MAX_CPUS);
+	for (unsigned int i = 0; i < cfg->nr_mem; i++) {
+		const struct mem_bank *b = &cfg->mem[i];
+
+		if (!IS_ALIGNED(b->size, 2 * SZ_MiB))
+			return seterr(err, EINVAL, "-m: RAM bank %u size %#llx is not a multiple of "
+				      "2 MiB", i, (unsigned long long)b->size);
+		if (b->has_addr && !IS_ALIGNED(b->addr, 2 * SZ_MiB))
+			return seterr(err, EINVAL, "-m: RAM bank %u address %#llx is not 2 MiB "
+				      "aligned", i, (unsigned long long)b->addr);
+	}
+	if (cfg->e2h0 && !cfg->nested)
+		return seterr(err, EINVAL, "--e2h0 only makes sense with --nested (it limits the "
+			      "guest's EL2 to non-VHE); add --nested");
+	if (cfg->nested && cfg->irqchip == IRQCHIP_GICV2)
+		return seterr(err, EINVAL, "--nested with --irqchip gicv2: KVM's nested "
+			      "virtualization needs a GICv3; use --irqchip gicv3 or gicv3-its");
+	if (cfg->has_pmu_counters && !cfg->pmu)
+		return seterr(err, EINVAL, "--pmu-counters needs --pmu");
+	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
+		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
+			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);
+	return 0;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PL031 real-time clock (Arm PrimeCell RTC, DDI 0224): a seconds counter
+ * following the host's wall clock, settable by the guest through the load
+ * register.  The match interrupt is not modelled: its mask stays clear and
+ * the raw status reads 0, which Linux's rtc-pl031 copes with.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lkvm/hw.h"
+
+enum {
+	RTC_DR = 0x00,
+	RTC_MR = 0x04,
+	RTC_LR = 0x08,
+	RTC_CR = 0x0c,
+	RTC_IMSC = 0x10,
+	RTC_RIS = 0x14,
+	RTC_MIS = 0x18,
+	RTC_ICR = 0x1c,
+	RTC_PERIPH_ID = 0xfe0,	/* 0xfe0..0xffc: peripheral and PrimeCell IDs */
+};
+
+static const u8 pl031_id[8] = { 0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
+
+struct pl031 {
+	pthread_mutex_t lock;
+	s64 offset;		/* guest seconds - host seconds */
+	u32 mr, cr;
+};
+
+struct pl031 *pl031__new(void)
+{
+	struct pl031 *rtc = calloc(1, sizeof(*rtc));
+
+	if (!rtc)
+		return NULL;
+	pthread_mutex_init(&rtc->lock, NULL);
+	rtc->cr = 1;	/* counter enabled */
+	return rtc;
+}
+
+void pl031__free(struct pl031 *rtc)
+{
+	if (!rtc)
+		return;
+	pthread_mutex_destroy(&rtc->lock);
+	free(rtc);
+}
+
+static u32 host_seconds(void)
+{
+	return (u32)time(NULL);
+}
+
+static u32 reg_read(struct pl031 *rtc, u64 offset)
+{
+	if (offset >= RTC_PERIPH_ID && offset < RTC_PERIPH_ID + 0x20)
+		return pl031_id[(offset - RTC_PERIPH_ID) / 4];
+	switch (offset) {
+	case RTC_DR:
+		return (u32)(host_seconds() + rtc->offset);
+	case RTC_MR:
+		return rtc->mr;
+	case RTC_CR:
+		return rtc->cr;
+	default:
+		return 0;
+	}
+}
+
+static void reg_write(struct pl031 *rtc, u64 offset, u32 v)
+{
+	switch (offset) {
+	case RTC_LR:
+		rtc->offset = (s64)v - (s64)host_seconds();
+		break;
+	case RTC_MR:
+		rtc->mr = v;
+		break;
+	case RTC_CR:
+		rtc->cr = v & 1;
+		break;
+	default:
+		break;
+	}
+}
+
+void pl031__mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write)
+{
+	struct pl031 *rtc = opaque;
+	u32 v = 0;
+
+	pthread_mutex_lock(&rtc->lock);
+	if (is_write) {
+		memcpy(&v, data, MIN(len, sizeof(v)));
+		if (len == 4 && IS_ALIGNED(offset, 4))
+			reg_write(rtc, offset, v);
+	} else {
+		if (IS_ALIGNED(offset, 4))
+			v = reg_read(rtc, offset);
+		memset(data, 0, len);
+		memcpy(data, &v, MIN(len, sizeof(v)));
+	}
+	pthread_mutex_unlock(&rtc->lock);
+}

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A 16550A UART: the guest console.  Transmit is immediate (the holding
+ * register is always empty again by the time the guest looks), receive
+ * has a FIFO fed by the main loop from the host's stdin.  The interrupt
+ * is level-triggered and recomputed after every register access, per the
+ * 16550 priority order (TI PC16550D datasheet, table 4 "Interrupt Control
+ * Functions"): line status, received data, transmitter empty, modem status.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lkvm/hw.h"
+
+#define RX_FIFO_SIZE	1024
+
+enum {
+	UART_RBR_THR = 0,	/* DLL when LCR.DLAB */
+	UART_IER = 1,		/* DLM when LCR.DLAB */
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7,
+};
+
+#define IER_RDI		0x01
+#define IER_THRI	0x02
+#define IER_RLSI	0x04
+#define IER_MSI		0x08
+
+#define IIR_NO_INT	0x01
+#define IIR_THRI	0x02
+#define IIR_RDI		0x04
+#define IIR_FIFO_ON	0xc0
+
+#define FCR_ENABLE	0x01
+#define FCR_CLEAR_RX	0x02
+
+#define LCR_DLAB	0x80
+
+#define MCR_LOOP	0x10
+
+#define LSR_DR		0x01
+#define LSR_THRE	0x20
+#define LSR_TEMT	0x40
+
+#define MSR_CTS		0x10
+#define MSR_DSR		0x20
+#define MSR_DCD		0x80
+
+struct serial8250 {
+	pthread_mutex_t lock;
+	int out_fd;
+	irq_fn irq;
+	void *irq_ctx;
+	int irq_level;
+
+	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thri_pending;	/* THR-empty interrupt not yet acknowledged */
+
+	u8 rx[RX_FIFO_SIZE];
+	size_t rx_head, rx_count;
+};
+
+struct serial8250 *serial8250__new(int out_fd, irq_fn irq, void *irq_ctx)
+{
+	struct serial8250 *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	pthread_mutex_init(&u->lock, NULL);
+	u->out_fd = out_fd;
+	u->irq = irq;
+	u->irq_ctx = irq_ctx;
+	u->dll = 12;	/* 9600 baud at 1.8432 MHz: a plausible reset value */
+	return u;
+}
+
+void serial8250__free(struct serial8250 *u)
+{
+	if (!u)
+		return;
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+}
+
+static void update_irq(struct serial8250 *u)
+{
+	int level = (u->rx_count && (u->ier & IER_RDI)) ||
+		    (u->thri_pending && (u->ier & IER_THRI));
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		if (u->irq)
+			u->irq(u->irq_ctx, level);
+	}
+}
+
+static void transmit(struct serial8250 *u, u8 c)
+{
+	if (u->mcr & MCR_LOOP) {
+		if (u->rx_count < RX_FIFO_SIZE) {
+			u->rx[(u->rx_head + u->rx_count) % RX_FIFO_SIZE] = c;
+			u->rx_count++;
+		}
+		return;
+	}
+	/* Console output is best effort: a closed or full stdout must not stop the guest. */
+	while (write(u->out_fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static u8 rx_pop(struct serial8250 *u)
+{
+	u8 c;
+
+	if (!u->rx_count)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % RX_FIFO_SIZE;
+	u->rx_count--;
+	return c;
+}
+
+static u8 read_iir(struct serial8250 *u)
+{
+	u8 fifo = (u->fcr & FCR_ENABLE) ? IIR_FIFO_ON : 0;
+
+	if (u->rx_count && (u->ier & IER_RDI))
+		return fifo | IIR_RDI;
+	if (u->thri_pending && (u->ier & IER_THRI)) {
+		/* Reading IIR while it reports THRE acknowledges it. */
+		u->thri_pending = false;
+		return fifo | IIR_THRI;
+	}
+	return fifo | IIR_NO_INT;
+}
+
+static u8 read_msr(struct serial8250 *u)
+{
+	if (u->mcr & MCR_LOOP) {
+		/* Loopback: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
+		return (u8)(((u->mcr & 0x01) << 5) | ((u->mcr & 0x02) << 3) |
+			    ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
+	}
+	return MSR_DCD | MSR_DSR | MSR_CTS;
+}
+
+static u8 reg_read(struct serial8250 *u, unsigned int reg)
+{
+	switch (reg) {
+	case UART_RBR_THR:
+		return (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
+	case UART_IER:
+		return (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+	case UART_IIR_FCR:
+		return read_iir(u);
+	case UART_LCR:
+		return u->lcr;
+	case UART_MCR:
+		return u->mcr;
+	case UART_LSR:
+		return (u->rx_count ? LSR_DR : 0) | LSR_THRE | LSR_TEMT;
+	case UART_MSR:
+		return read_msr(u);
+	case UART_SCR:
+		return u->scr;
+	}
+	return 0;
+}
+
+static void reg_write(struct serial8250 *u, unsigned int reg, u8 v)
+{
+	switch (reg) {
+	case UART_RBR_THR:
+		if (u->lcr & LCR_DLAB) {
+			u->dll = v;
+		} else {
+			transmit(u, v);
+			u->thri_pending = true;
+		}
+		break;
+	case UART_IER:
+		if (u->lcr & LCR_DLAB) {
+			u->dlm = v;
+		} else {
+			/* Enabling THRI with an empty THR raises it at once. */
+			if ((v & IER_THRI) && !(u->ier & IER_THRI))
+				u->thri_pending = true;
+			u->ier = v & 0x0f;
+		}
+		break;
+	case UART_IIR_FCR:
+		u->fcr = v & 0xc9;
+		if (v & FCR_CLEAR_RX) {
+			u->rx_head = 0;
+			u->rx_count = 0;
+		}
+		break;
+	case UART_LCR:
+		u->lcr = v;
+		break;
+	case UART_MCR:
+		u->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		u->scr = v;
+		break;
+	default:	/* LSR, MSR: read-only */
+		break;
+	}
+}
+
+void serial8250__mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write)
+{
+	struct serial8250 *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	if (offset > UART_SCR) {
+		if (!is_write)
+			memset(data, 0, len);
+	} else if (is_write) {
+		reg_write(u, (unsigned int)offset, data[0]);
+	} else {
+		memset(data, 0, len);
+		data[0] = reg_read(u, (unsigned int)offset);
+	}
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+size_t serial8250__input(struct serial8250 *u, const u8 *buf, size_t len)
+{
+	size_t n;
+
+	pthread_mutex_lock(&u->lock);
+	n = MIN(len, RX_FIFO_SIZE - u->rx_count);
+	for (size_t i = 0; i < n; i++)
+		u->rx[(u->rx_head + u->rx_count + i) % RX_FIFO_SIZE] = buf[i];
+	u->rx_count += n;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return n;
+}
+
+size_t serial8250__rx_space(struct serial8250 *u)
+{
+	size_t n;
+
+	pthread_mutex_lock(&u->lock);
+	n = RX_FIFO_SIZE - u->rx_count;
+	pthread_mutex_unlock(&u->lock);
+	return n;
+}

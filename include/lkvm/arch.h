@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The architecture boundary.  Generic code (kvm.c, kvm-cpu.c, builtin-*.c)
+ * calls only these; each arch implements them in its own folder and the
+ * Makefile picks the folder.  Users of this header need no other arch
+ * header.  Called in this order, each with an undo in arch__close():
+ *
+ *   arch__plan_memory   pure: RAM banks and IPA size from the config
+ *   arch__init_vm       VM exists with RAM: interrupt controller, devices
+ *   arch__init_vcpu     per vCPU: KVM_ARM_VCPU_INIT and friends
+ *   arch__finalize_vm   all vCPUs exist: irqchip init, timers, PMU,
+ *                       kernel + device tree into RAM, boot registers
+ */
+#ifndef LKVM_ARCH_H
+#define LKVM_ARCH_H
+
+#include "lkvm/config.h"
+#include "lkvm/util.h"
+
+struct kvm;
+struct kvm_cpu;
+
+/* The memory plan: where RAM goes and the IPA size the whole map needs. */
+struct mem_plan {
+	struct mem_bank bank[LKVM_MAX_MEM_BANKS];	/* all with has_addr set, sorted */
+	unsigned int nr_bank;
+	unsigned int map_bits;		/* bits needed to cover the map */
+	unsigned int ipa_bits;		/* chosen: max(map_bits, 32) or --ipa-bits */
+};
+
+/*
+ * Places RAM banks (those without @addr go after the previous bank, the
+ * first at the arch's default base) and computes the IPA size.  Checks
+ * alignment, overlap with each other and with device MMIO, and that an
+ * explicit --ipa-bits covers the map.  Pure; no KVM.  @host_ipa_max is
+ * KVM_CAP_ARM_VM_IPA_SIZE (0: not checked here).
+ */
+int arch__plan_memory(const struct lkvm_config *cfg, unsigned int host_ipa_max,
+		      struct mem_plan *plan, struct lkvm_err *err);
+
+/* The value for KVM_CREATE_VM's type argument for this IPA size. */
+unsigned long arch__vm_type(unsigned int ipa_bits);
+
+/* Checks what the host must offer for this config (caps); -EOPNOTSUPP + why. */
+int arch__check_host(struct kvm *kvm, struct lkvm_err *err);
+
+int arch__init_vm(struct kvm *kvm, struct lkvm_err *err);
+int arch__init_vcpu(struct kvm_cpu *vcpu, struct lkvm_err *err);
+int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err);
+
+/* Drives a shared (SPI) interrupt line; @irq counts from the first SPI. */
+int arch__irq_line(struct kvm *kvm, unsigned int irq, int level);
+
+/* Called on exits generic code does not know; returns true if handled. */
+bool arch__handle_exit(struct kvm_cpu *vcpu);
+
+/* Logs the vCPU's registers at error level (after a failed KVM_RUN). */
+void arch__dump_vcpu(struct kvm_cpu *vcpu);
+
+void arch__close(struct kvm *kvm);
+
+#endif /* LKVM_ARCH_H */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vCPUs: one thread each, looping on KVM_RUN and dispatching exits (MMIO
+ * to the bus, system events to the VM's stop request, the rest to the
+ * arch).  A vCPU is stopped by kvm_cpu__kick(): immediate_exit plus a
+ * signal, so a kick can never be lost between a check and KVM_RUN
+ * (KVM api.rst, "immediate_exit").
+ */
+#ifndef LKVM_KVM_CPU_H
+#define LKVM_KVM_CPU_H
+
+#include "lkvm/kvm.h"
+
+/* KVM_CREATE_VCPU, the shared kvm_run page, arch init.  Undo: kvm_cpu__destroy(). */
+int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err);
+
+/* Installs the (no-op) handler of the kick signal; once per process. */
+int kvm_cpu__setup_kick_signal(void);
+
+int kvm_cpu__start(struct kvm_cpu *vcpu);
+void kvm_cpu__kick(struct kvm_cpu *vcpu);
+void kvm_cpu__join(struct kvm_cpu *vcpu);
+void kvm_cpu__destroy(struct kvm_cpu *vcpu);
+
+/* Handles one KVM_EXIT_MMIO against the bus (exported for tests). */
+void kvm_cpu__handle_mmio(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_write);
+
+#endif /* LKVM_KVM_CPU_H */

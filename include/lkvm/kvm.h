@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One virtual machine: the KVM file descriptors, guest RAM, vCPUs and the
+ * MMIO bus.  Everything a VM owns hangs off struct kvm, so one process can
+ * hold several (the unit tests do).  Lifecycle:
+ *
+ *   kvm__open()        /dev/kvm, API version, host facts       (undo: kvm__close)
+ *   kvm__create_vm()   VM with the IPA size the map needs, RAM slots,
+ *                      arch init (interrupt controller), vCPUs, devices,
+ *                      kernel load and boot registers
+ *   kvm__run()         vCPU threads + the main loop, until the guest
+ *                      powers off or a signal arrives
+ *   kvm__close()       releases everything that succeeded
+ */
+#ifndef LKVM_KVM_H
+#define LKVM_KVM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "lkvm/config.h"
+#include "lkvm/mmio.h"
+#include "lkvm/util.h"
+
+struct kvm_run;
+struct kvm_arch;
+struct serial8250;
+struct pl031;
+
+#define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
+
+/* A RAM region: guest-physical [gpa, gpa + size) backed by host [host, host + size). */
+struct mem_region {
+	u64 gpa;
+	u64 size;
+	u8 *host;
+	u32 slot;
+};
+
+enum kvm_exit_why {
+	LKVM_RUNNING,
+	LKVM_EXIT_POWEROFF,	/* PSCI SYSTEM_OFF: exit status 0 */
+	LKVM_EXIT_RESET,	/* PSCI SYSTEM_RESET: exit status 0, reported */
+	LKVM_EXIT_CRASH,	/* guest crash event */
+	LKVM_EXIT_SIGNAL,	/* SIGINT/SIGTERM/SIGHUP */
+	LKVM_EXIT_ERROR,	/* KVM or lkvm failure while running */
+};
+
+struct kvm_cpu {
+	struct kvm *kvm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+	u64 mpidr;
+};
+
+struct kvm {
+	const struct lkvm_config *cfg;
+	int sys_fd;		/* /dev/kvm */
+	int vm_fd;
+	int api_version;
+	unsigned int ipa_bits;
+	unsigned int host_ipa_max;	/* KVM's limit; set by arch__check_host() */
+	size_t vcpu_mmap_size;
+
+	struct mem_region mem[LKVM_MAX_MEM_REGIONS];
+	unsigned int nr_mem;
+
+	struct kvm_cpu *cpus;
+	unsigned int nr_cpus;
+
+	struct mmio_bus mmio;
+	struct serial8250 *uart;
+	struct pl031 *rtc;
+	struct kvm_arch *arch;
+
+	/* Set by whoever stops the VM; the first reason wins. */
+	pthread_mutex_t exit_lock;
+	enum kvm_exit_why exit_why;
+	int exit_signal;
+	int stop_fd;		/* eventfd: wakes the main loop */
+
+	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
+	u64 first_run_ns;
+	int console_in;		/* guest console: host fds */
+	int console_out;
+};
+
+/* Initialises @kvm (no KVM access). */
+void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg);
+
+/*
+ * Opens /dev/kvm and checks the API version.  Returns 0, or -errno with
+ * @err explaining (no /dev/kvm, no permission, wrong API).
+ */
+int kvm__open(struct kvm *kvm, struct lkvm_err *err);
+
+/* KVM_CHECK_EXTENSION on /dev/kvm (or the VM once it exists); <= 0 means absent. */
+int kvm__check_cap(const struct kvm *kvm, long cap);
+
+/*
+ * Creates the VM and everything in it, ready to run: IPA size, RAM,
+ * interrupt controller, vCPUs, devices, the device tree and the loaded
+ * kernel.  On failure, what was created is released by kvm__close().
+ */
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err);
+
+/* Runs the VM until it stops; returns the process exit status to use. */
+int kvm__run(struct kvm *kvm);
+
+/* Asks the VM to stop (any thread, async-signal-unsafe). The first reason is kept. */
+void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig);
+
+/* Releases everything; safe on a partly created VM. */
+void kvm__close(struct kvm *kvm);
+
+/*
+ * The checked guest-physical accessor: a host pointer to [gpa, gpa + len)
+ * if that range lies entirely inside one RAM region, else NULL.  A zero
+ * length, or a range that wraps past 2^64, is NULL.  This is the only
+ * place that turns guest addresses into host pointers.
+ */
+void *gmem__ptr(const struct kvm *kvm, u64 gpa, u64 len);
+
+/* Adds a RAM region to the table (no KVM access); -EINVAL if it overlaps or is empty. */
+int gmem__add_region(struct kvm *kvm, u64 gpa, u64 size, u8 *host);
+
+/* Copies into guest RAM; -EFAULT if the destination is not entirely RAM. */
+int gmem__write(const struct kvm *kvm, u64 gpa, const void *src, u64 len);
+
+#endif /* LKVM_KVM_H */

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The vCPU threads.  Each owns its KVM vCPU fd and kvm_run page and loops
+ * on KVM_RUN until the VM is asked to stop.  Guest mistakes (MMIO to
+ * nothing) are logged, rate-limited, and answered with zeros; only a
+ * failure of KVM itself stops the VM with an error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "lkvm/arch.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/log.h"
+
+#define KICK_SIGNAL	SIGUSR1
+
+int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err)
+{
+	vcpu->kvm = kvm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0)
+		return seterr(err, errno, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+	vcpu->run_size = kvm->vcpu_mmap_size;
+	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		return seterr(err, errno, "mmap of vCPU %u kvm_run: %s", id, strerror(errno));
+	}
+	return arch__init_vcpu(vcpu, err);
+}
+
+static void kick_handler(int sig __unused)
+{
+}
+
+int kvm_cpu__setup_kick_signal(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	/* No SA_RESTART: KVM_RUN must return EINTR. */
+	sigemptyset(&sa.sa_mask);
+	return sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+void kvm_cpu__handle_mmio(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_write)
+{
+	static struct log_ratelimit rl;
+	const struct mmio_range *r = mmio__find(&kvm->mmio, addr, len);
+
+	if (r) {
+		r->fn(r->opaque, addr - r->base, data, len, is_write);
+		return;
+	}
+	lkvm_log_ratelimited(kvm, &rl, LOG_WARN, "guest %s of %u bytes at %#llx: no device there",
+			     is_write ? "write" : "read", len, (unsigned long long)addr);
+	if (!is_write)
+		memset(data, 0, len);
+}
+
+static bool stopping(struct kvm *kvm)
+{
+	bool s;
+
+	pthread_mutex_lock(&kvm->exit_lock);
+	s = kvm->exit_why != LKVM_RUNNING;
+	pthread_mutex_unlock(&kvm->exit_lock);
+	return s;
+}
+
+static void system_event(struct kvm_cpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		kvm__request_stop(kvm, LKVM_EXIT_POWEROFF, 0);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		kvm__request_stop(kvm, LKVM_EXIT_RESET, 0);
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		kvm__request_stop(kvm, LKVM_EXIT_CRASH, 0);
+		break;
+	default:
+		pr_warn(kvm, "vCPU %u: ignoring system event %u", vcpu->id,
+			vcpu->run->system_event.type);
+		break;
+	}
+}
+
+static void fail(struct kvm_cpu *vcpu, const char *what)
+{
+	pr_err(vcpu->kvm, "vCPU %u: %s", vcpu->id, what);
+	arch__dump_vcpu(vcpu);
+	kvm__request_stop(vcpu->kvm, LKVM_EXIT_ERROR, 0);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct kvm_cpu *vcpu = arg;
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_run *run = vcpu->run;
+	char msg[128];
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!stopping(kvm)) {
+		if (vcpu->id == 0 && !kvm->first_run_ns) {
+			kvm->first_run_ns = now_ns();
+			pr_info(kvm, "first KVM_RUN %.1f ms after lkvm started",
+				(double)(kvm->first_run_ns - kvm->start_ns) / 1e6);
+		}
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			snprintf(msg, sizeof(msg), "KVM_RUN: %s", strerror(errno));
+			fail(vcpu, msg);
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_MMIO:
+			kvm_cpu__handle_mmio(kvm, run->mmio.phys_addr, run->mmio.data,
+					     run->mmio.len, run->mmio.is_write);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			system_event(vcpu);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(msg, sizeof(msg), "KVM_EXIT_FAIL_ENTRY, reason %#llx",
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			fail(vcpu, msg);
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			snprintf(msg, sizeof(msg), "KVM_EXIT_INTERNAL_ERROR, suberror %u",
+				 run->internal.suberror);
+			fail(vcpu, msg);
+			break;
+		default:
+			if (!arch__handle_exit(vcpu)) {
+				snprintf(msg, sizeof(msg), "unhandled KVM exit reason %u",
+					 run->exit_reason);
+				fail(vcpu, msg);
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+int kvm_cpu__start(struct kvm_cpu *vcpu)
+{
+	int r = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void kvm_cpu__kick(struct kvm_cpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	/* Seen by KVM on the next entry even if the signal lands before it. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, KICK_SIGNAL);
+}
+
+void kvm_cpu__join(struct kvm_cpu *vcpu)
+{
+	if (vcpu->thread_started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}
+
+void kvm_cpu__destroy(struct kvm_cpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	vcpu->run = NULL;
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->fd = -1;
+}

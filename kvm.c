@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A VM's lifecycle: /dev/kvm, VM creation with the IPA size the memory
+ * map needs, guest RAM, vCPUs, the main loop (console input, signals,
+ * stop requests) and teardown.  Arch specifics go through lkvm/arch.h.
+ *
+ * Teardown deliberately never deletes memslots one by one: each deletion
+ * makes the host kernel invalidate the VM's stage-2 (and, for a nested
+ * guest, every shadow stage-2) over the slot, which for an L1 hypervisor
+ * costs seconds per slot.  Closing the VM's file descriptors instead lets
+ * KVM destroy the VM in one pass (KVM api.rst 4.35: memslots go with the
+ * VM), and guest RAM is unmapped only after that, when no MMU notifier is
+ * left to fire.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "lkvm/arch.h"
+#include "lkvm/hw.h"
+#include "lkvm/kvm.h"
+#include "lkvm/kvm-cpu.h"
+#include "lkvm/log.h"
+
+#define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
+
+void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
+{
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->cfg = cfg;
+	kvm->sys_fd = -1;
+	kvm->vm_fd = -1;
+	kvm->stop_fd = -1;
+	kvm->console_in = STDIN_FILENO;
+	kvm->console_out = STDOUT_FILENO;
+	pthread_mutex_init(&kvm->exit_lock, NULL);
+	kvm->start_ns = now_ns();
+}
+
+int kvm__open(struct kvm *kvm, struct lkvm_err *err)
+{
+	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->sys_fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return seterr(err, e, "/dev/kvm: no such device: this host has no KVM "
+				      "(an arm64 Linux kernel with CONFIG_KVM, booted at EL2, is needed)");
+		if (e == EACCES)
+			return seterr(err, e, "/dev/kvm: permission denied: run as root or join "
+				      "the group that owns /dev/kvm (usually 'kvm')");
+		return seterr(err, e, "/dev/kvm: %s", strerror(e));
+	}
+	kvm->api_version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
+	if (kvm->api_version != KVM_API_VERSION)
+		return seterr(err, ENOTSUP, "KVM_GET_API_VERSION: %d, lkvm needs %d",
+			      kvm->api_version, KVM_API_VERSION);
+	kvm->vcpu_mmap_size = (size_t)ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if ((long)kvm->vcpu_mmap_size <= 0)
+		return seterr(err, errno, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	return 0;
+}
+
+int kvm__check_cap(const struct kvm *kvm, long cap)
+{
+	int fd = kvm->vm_fd >= 0 ? kvm->vm_fd : kvm->sys_fd;
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+static int check_host_memory(const struct kvm *kvm, struct lkvm_err *err)
+{
+	u64 want = config__ram_size(kvm->cfg);
+	struct sysinfo si;
+	u64 have;
+
+	if (sysinfo(&si) < 0)
+		return 0;
+	have = (u64)si.totalram * si.mem_unit;
+	if (want > have)
+		return seterr(err, ENOMEM, "-m: %llu MiB of guest RAM is more than this host's "
+			      "%llu MiB; give less with -m",
+			      (unsigned long long)(want / SZ_MiB), (unsigned long long)(have / SZ_MiB));
+	return 0;
+}
+
+static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_err *err)
+{
+	for (unsigned int i = 0; i < plan->nr_bank; i++) {
+		const struct mem_bank *b = &plan->bank[i];
+		struct kvm_userspace_memory_region region;
+		void *host;
+
+		host = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (host == MAP_FAILED)
+			return seterr(err, errno, "mmap of %llu MiB guest RAM: %s",
+				      (unsigned long long)(b->size / SZ_MiB), strerror(errno));
+		madvise(host, b->size, MADV_HUGEPAGE);
+		if (gmem__add_region(kvm, b->addr, b->size, host)) {
+			munmap(host, b->size);
+			return seterr(err, EINVAL, "RAM bank %u overlaps another", i);
+		}
+		region = (struct kvm_userspace_memory_region){
+			.slot = kvm->mem[kvm->nr_mem - 1].slot,
+			.guest_phys_addr = b->addr,
+			.memory_size = b->size,
+			.userspace_addr = (u64)(unsigned long)host,
+		};
+		if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return seterr(err, errno, "KVM_SET_USER_MEMORY_REGION (RAM %#llx+%#llx): %s",
+				      (unsigned long long)b->addr, (unsigned long long)b->size,
+				      strerror(errno));
+	}
+	return 0;
+}
+
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+	struct mem_plan plan;
+	int r, max_cpus;
+
+	r = check_host_memory(kvm, err);
+	if (r)
+		return r;
+	r = arch__check_host(kvm, err);
+	if (r)
+		return r;
+	max_cpus = kvm__check_cap(kvm, KVM_CAP_MAX_VCPUS);
+	if (max_cpus > 0 && cfg->nr_cpus > (unsigned int)max_cpus)
+		return seterr(err, EINVAL, "-c %u: this host's KVM allows at most %d vCPUs "
+			      "(KVM_CAP_MAX_VCPUS)", cfg->nr_cpus, max_cpus);
+	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
+	if (r)
+		return r;
+	kvm->ipa_bits = plan.ipa_bits;
+
+	do {
+		kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, arch__vm_type(plan.ipa_bits));
+	} while (kvm->vm_fd < 0 && errno == EINTR);
+	if (kvm->vm_fd < 0)
+		return seterr(err, errno, "KVM_CREATE_VM (IPA %u bits): %s", plan.ipa_bits,
+			      strerror(errno));
+	pr_debug(kvm, "VM created, IPA %u bits (map needs %u)", plan.ipa_bits, plan.map_bits);
+
+	r = create_ram(kvm, &plan, err);
+	if (r)
+		return r;
+	r = arch__init_vm(kvm, err);
+	if (r)
+		return r;
+	kvm->cpus = calloc(cfg->nr_cpus, sizeof(*kvm->cpus));
+	if (!kvm->cpus)
+		return seterr(err, ENOMEM, "out of memory for %u vCPUs", cfg->nr_cpus);
+	for (unsigned int i = 0; i < cfg->nr_cpus; i++) {
+		kvm->cpus[i].fd = -1;
+		kvm->nr_cpus++;		/* counted first, so kvm__close() undoes a half-made one */
+		r = kvm_cpu__create(kvm, i, &kvm->cpus[i], err);
+		if (r)
+			return r;
+	}
+	return arch__finalize_vm(kvm, err);
+}
+
+void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
+{
+	u64 one = 1;
+	ssize_t n __unused;
+
+	pthread_mutex_lock(&kvm->exit_lock);
+	if (kvm->exit_why == LKVM_RUNNING) {
+		kvm->exit_why = why;
+		kvm->exit_signal = sig;
+	}
+	pthread_mutex_unlock(&kvm->exit_lock);
+	n = write(kvm->stop_fd, &one, sizeof(one));
+}
+
+static enum kvm_exit_why exit_why(struct kvm *kvm)
+{
+	enum kvm_exit_why why;
+
+	pthread_mutex_lock(&kvm->exit_lock);
+	why = kvm->exit_why;
+	pthread_mutex_unlock(&kvm->exit_lock);
+	return why;
+}
+
+/* Console input: forwards to the UART, handling the Ctrl-A x escape. */
+static void console_input(struct kvm *kvm, const u8 *buf, size_t len, bool *escape)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (*escape) {
+			*escape = false;
+			if (buf[i] == 'x') {
+				kvm__request_stop(kvm, LKVM_EXIT_SIGNAL, SIGINT);
+				return;
+			}
+			if (buf[i] != CONSOLE_ESCAPE)
+				serial8250__input(kvm->uart, (const u8 *)"\x01", 1);
+		} else if (buf[i] == CONSOLE_ESCAPE && isatty(kvm->console_in)) {
+			*escape = true;
+			continue;
+		}
+		serial8250__input(kvm->uart, &buf[i], 1);
+	}
+}
+
+static int main_loop(struct kvm *kvm, int sig_fd)
+{
+	bool in_open = kvm->uart != NULL, escape = false;
+
+	while (exit_why(kvm) == LKVM_RUNNING) {
+		struct pollfd p[3] = {
+			{ .fd = kvm->stop_fd, .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = kvm->console_in, .events = POLLIN },
+		};
+		bool want_in = in_open && serial8250__rx_space(kvm->uart) > 0;
+		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				kvm__request_stop(kvm, LKVM_EXIT_SIGNAL, (int)si.ssi_signo);
+		}
+		if (want_in && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+			u8 buf[256];
+			size_t space = serial8250__rx_space(kvm->uart);
+			ssize_t got = read(kvm->console_in, buf, MIN(space, sizeof(buf)));
+
+			if (got > 0)
+				console_input(kvm, buf, (size_t)got, &escape);
+			else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+				in_open = false;	/* EOF: the guest just gets no more input */
+		}
+	}
+	return 0;
+}
+
+static int exit_status(struct kvm *kvm)
+{
+	switch (kvm->exit_why) {
+	case LKVM_EXIT_POWEROFF:
+		pr_info(kvm, "guest powered off");
+		return 0;
+	case LKVM_EXIT_RESET:
+		pr_info(kvm, "guest asked for a reset; lkvm exits (status 0)");
+		return 0;
+	case LKVM_EXIT_CRASH:
+		pr_err(kvm, "guest reported a crash (PSCI SYSTEM_EVENT crash)");
+		return 1;
+	case LKVM_EXIT_SIGNAL:
+		pr_info(kvm, "stopped by signal %d", kvm->exit_signal);
+		return 128 + kvm->exit_signal;
+	case LKVM_EXIT_ERROR:
+	case LKVM_RUNNING:
+		break;
+	}
+	return 1;
+}
+
+int kvm__run(struct kvm *kvm)
+{
+	struct termios saved;
+	bool raw = false;
+	sigset_t sigs, old;
+	int sig_fd, r = 0;
+	unsigned int started = 0;
+
+	kvm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	/* Blocked before threads start, so only the signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (kvm->stop_fd < 0 || sig_fd < 0 || kvm_cpu__setup_kick_signal() < 0) {
+		pr_err(kvm, "eventfd/signalfd: %s", strerror(errno));
+		r = 1;
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (isatty(kvm->console_in) && tcgetattr(kvm->console_in, &saved) == 0) {
+		struct termios t = saved;
+
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		raw = tcsetattr(kvm->console_in, TCSANOW, &t) == 0;
+	}
+
+	for (; started < kvm->nr_cpus; started++) {
+		if (kvm_cpu__start(&kvm->cpus[started]) < 0) {
+			pr_err(kvm, "cannot start vCPU %u thread: %s", started, strerror(errno));
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+			break;
+		}
+	}
+	if (main_loop(kvm, sig_fd) < 0)
+		kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+	for (unsigned int i = 0; i < started; i++)
+		kvm_cpu__kick(&kvm->cpus[i]);
+	for (unsigned int i = 0; i < started; i++)
+		kvm_cpu__join(&kvm->cpus[i]);
+	if (raw)
+		tcsetattr(kvm->console_in, TCSANOW, &saved);
+	r = exit_status(kvm);
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+void kvm__close(struct kvm *kvm)
+{
+	u64 t0 = now_ns();
+
+	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
+		kvm_cpu__destroy(&kvm->cpus[i]);
+	free(kvm->cpus);
+	kvm->cpus = NULL;
+	kvm->nr_cpus = 0;
+	arch__close(kvm);
+	/* The VM goes with its last fd: one teardown pass, no per-slot deletes. */
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	kvm->vm_fd = -1;
+	for (unsigned int i = 0; i < kvm->nr_mem; i++)
+		munmap(kvm->mem[i].host, kvm->mem[i].size);
+	kvm->nr_mem = 0;
+	mmio__free(&kvm->mmio);
+	serial8250__free(kvm->uart);
+	kvm->uart = NULL;
+	pl031__free(kvm->rtc);
+	kvm->rtc = NULL;
+	if (kvm->stop_fd >= 0)
+		close(kvm->stop_fd);
+	kvm->stop_fd = -1;
+	if (kvm->sys_fd >= 0)
+		close(kvm->sys_fd);
+	kvm->sys_fd = -1;
+	pr_info(kvm, "teardown took %.3f s", (double)(now_ns() - t0) / 1e9);
+}

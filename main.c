@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lkvm's entry point: the subcommand table.  "lkvm IMAGE" and "lkvm -k
+ * ..." are shorthands for "lkvm run ..." (as in kvmtool).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lkvm/builtin.h"
+
+#ifndef LKVM_VERSION
+#define LKVM_VERSION "unknown"
+#endif
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "boot a guest" },
+	{ "version", cmd_version, "print the version" },
+	{ "help", cmd_help, "list commands" },
+};
+
+void die_msg(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "lkvm: %s\n", buf);
+}
+
+int cmd_version(int argc __attribute__((unused)), char **argv __attribute__((unused)))
+{
+	printf("lkvm %s\n", LKVM_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc __attribute__((unused)), char **argv __attribute__((unused)))
+{
+	printf("usage: lkvm COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-10s %s\n", commands[i].name, commands[i].help);
+	printf("\n'lkvm COMMAND --help' describes each.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cmd_help(argc, argv);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc, argv);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(argc, argv);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	/* kvmtool: "lkvm -k Image ..." or "lkvm Image" mean "lkvm run". */
+	if (argv[1][0] == '-' || strchr(argv[1], '/') || strchr(argv[1], '.')) {
+		argv[0] = "run";
+		return cmd_run(argc, argv);
+	}
+	die_msg("unknown command '%s' (see lkvm help)", argv[1]);
+	return 2;
+}
