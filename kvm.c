@@ -333,7 +333,7 @@ out:
 
 void kvm__close(struct kvm *kvm)
 {
-	u64 t0 = now_ns();
+	u64 t0 = now_ns(), t1, t2;
 
 	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
 		kvm_cpu__destroy(&kvm->cpus[i]);
@@ -341,10 +341,12 @@ void kvm__close(struct kvm *kvm)
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
 	arch__close(kvm);
+	t1 = now_ns();
 	/* The VM goes with its last fd: one teardown pass, no per-slot deletes. */
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	kvm->vm_fd = -1;
+	t2 = now_ns();
 	for (unsigned int i = 0; i < kvm->nr_mem; i++)
 		munmap(kvm->mem[i].host, kvm->mem[i].size);
 	kvm->nr_mem = 0;
@@ -359,5 +361,7 @@ void kvm__close(struct kvm *kvm)
 	if (kvm->sys_fd >= 0)
 		close(kvm->sys_fd);
 	kvm->sys_fd = -1;
-	pr_info(kvm, "teardown took %.3f s", (double)(now_ns() - t0) / 1e9);
+	pr_info(kvm, "teardown took %.3f s (vCPUs and devices %.3f s, VM %.3f s, RAM %.3f s)",
+		(double)(now_ns() - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
+		(double)(now_ns() - t2) / 1e9);
 }
