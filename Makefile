@@ -33,8 +33,8 @@ LIBS		:= -lfdt -lz -lpthread
 # Code that needs no /dev/kvm: built natively for the unit tests too.
 PURE_SRCS	:= config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c arm/memory.c
-VMM_SRCS	:= main.c builtin-run.c kvm.c kvm-cpu.c \
-		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c
+VMM_SRCS	:= main.c builtin-run.c builtin-check.c kvm.c kvm-cpu.c \
+		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)

@@ -30,14 +30,14 @@ int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 	if (!kvm->host_ipa_max)
 		return seterr(err, ENOTSUP, "this host's KVM lacks KVM_CAP_ARM_VM_IPA_SIZE "
 			      "(Linux >= 4.20 is needed)");
-	if (cfg->nested && kvm__check_cap(kvm, KVM_CAP_ARM_EL2) <= 0)
-		return seterr(err, ENOTSUP, "--nested: this host's KVM lacks KVM_CAP_ARM_EL2 "
-			      "(needs Linux >= 6.16 booted with kvm-arm.mode=nested on FEAT_NV2 "
-			      "hardware; run 'lkvm check --nested' for a diagnosis)");
-	if (cfg->e2h0 && kvm__check_cap(kvm, KVM_CAP_ARM_EL2_E2H0) <= 0)
-		return seterr(err, ENOTSUP, "--e2h0: this host's KVM lacks KVM_CAP_ARM_EL2_E2H0 "
-			      "(it cannot give a guest a non-VHE EL2; the CPU may lack "
-			      "FEAT_E2H0 or the kernel predates 6.16); drop --e2h0");
+	if (cfg->nested) {
+		struct lkvm_err why;
+		int r = arch__diagnose_nested(kvm, cfg->e2h0, &why);
+
+		if (r)
+			return seterr(err, -r, "%s: %s", cfg->e2h0 ? "--nested --e2h0" : "--nested",
+				      why.msg);
+	}
 	if (cfg->pmu && kvm__check_cap(kvm, KVM_CAP_ARM_PMU_V3) <= 0)
 		return seterr(err, ENOTSUP, "--pmu: this host's KVM lacks KVM_CAP_ARM_PMU_V3 "
 			      "(no PMU on the host CPU, or it is not exposed); drop --pmu");

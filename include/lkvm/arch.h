@@ -59,4 +59,22 @@ void arch__dump_vcpu(struct kvm_cpu *vcpu);
 
 void arch__close(struct kvm *kvm);
 
+/* One fact about the host's KVM, for "lkvm check" (text and JSON). */
+struct host_fact {
+	const char *key;	/* JSON key, snake_case */
+	const char *label;	/* human label */
+	long long value;	/* number, or -1 when @text is set */
+	char text[64];
+};
+
+/* Collects up to @max facts about an opened (not yet created) VM's host; returns the count. */
+unsigned int arch__host_facts(struct kvm *kvm, struct host_fact *facts, unsigned int max);
+
+/*
+ * Whether this host can run --nested (and, with @e2h0, --e2h0) guests:
+ * 0, or -EOPNOTSUPP with @err saying exactly what is missing and how to
+ * fix it (kernel version, kvm-arm.mode=nested, CPU features, GICv3).
+ */
+int arch__diagnose_nested(struct kvm *kvm, bool e2h0, struct lkvm_err *err);
+
 #endif /* LKVM_ARCH_H */

@@ -8,6 +8,7 @@
 #define LKVM_BUILTIN_H
 
 int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "lkvm: <msg>" to stderr. */
