@@ -67,10 +67,22 @@ include tests/guest/build.mk
 
 unit: $(UNIT_BINS)
 
+# "make check" and "make demo" first install what they need (idempotent,
+# quick once done), so each is one command on a fresh Debian 12 machine.
+check:
+	scripts/install-deps
+	$(MAKE) check-all
+
+demo:
+	scripts/install-deps
+	$(MAKE) lkvm $(GUEST_PAYLOADS) $(TOOLS)
+	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest ASSETS=$(CURDIR)/.cache/assets \
+		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
+
 # One prove run: unit tests, then the system tests (one L0 boot per profile).
-check: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS)
-	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest BUILD_DIR=$(CURDIR)/$(BUILD)/system \
-	ASSETS=$(CURDIR)/.cache/assets \
+check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
+	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
+	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
 		prove --exec '' --timer $(UNIT_BINS) tests/system/run
 
 check-unit: $(UNIT_BINS)
@@ -79,11 +91,14 @@ check-unit: $(UNIT_BINS)
 deps:
 	scripts/install-deps
 
-demo: lkvm $(GUEST_PAYLOADS)
-	scripts/demo
+# Static arm64 helpers that the system tests copy into the emulated host.
+TOOLS		:= $(BUILD)/tools/vm-cost
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-unit unit deps demo clean
+.PHONY: all check check-all check-unit unit deps demo clean
 -include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)

@@ -78,8 +78,8 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* "+": stop at the kernel argument; ":": report a missing value as ':'. */
-static const char run_shortopts[] = "+:k:i:p:f:c:m:n:d:F:h";
+/* ":": report a missing value as ':'.  Options may follow the kernel (GNU order). */
+static const char run_shortopts[] = ":k:i:p:f:c:m:n:d:F:h";
 
 void config__usage_run(void)
 {
@@ -156,11 +156,9 @@ static int parse_mem(struct lkvm_config *cfg, const char *arg, struct lkvm_err *
 	r = parse_size(buf, SZ_MiB, &b->size);
 	if (r == 0 && at) {
 		bool hex = at[0] == '0' && (at[1] == 'x' || at[1] == 'X');
-		const char *last = at + strlen(at) - 1;
 
-		r = parse_size(at, hex && *last >= '0' && *last <= '9' ? 1 : SZ_MiB, &b->addr);
-		if (r == 0 && !*last)
-			r = -EINVAL;
+		/* A suffix wins; a bare hex address is in bytes, a bare decimal one in MiB. */
+		r = parse_size(at, hex ? 1 : SZ_MiB, &b->addr);
 		b->has_addr = true;
 	}
 	if (r == -ERANGE)
@@ -229,7 +227,7 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		     struct lkvm_err *err)
 {
 	char name[40];
-	u64 v;
+	u64 v = 0;
 	int r;
 
 	switch (c) {
@@ -310,6 +308,8 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 	optind = 0;
 	opterr = 0;
 	for (;;) {
+		int at = optind ? optind : 1;
+
 		idx = -1;
 		c = getopt_long(argc, argv, run_shortopts, run_options, &idx);
 		if (c == -1)
@@ -321,9 +321,14 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 		if (c == ':')
 			return seterr(err, EINVAL, "%s needs a value (see lkvm run --help)",
 				      argv[optind - 1]);
-		if (c == '?')
+		if (c == '?') {
+			/* In a cluster like -zk, optind has not moved past it yet. */
+			if (at < argc && strncmp(argv[at], "--", 2) && optopt)
+				return seterr(err, EINVAL, "unknown option '-%c' (see lkvm run --help)",
+					      optopt);
 			return seterr(err, EINVAL, "unknown option '%s' (see lkvm run --help)",
-				      argv[optind - 1]);
+				      at < argc ? argv[at] : argv[optind - 1]);
+		}
 		r = parse_one(cfg, c, idx, optarg, err);
 		if (r)
 			return r;
@@ -334,6 +339,7 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 				      "or alone", argv[cfg->kernel ? optind : optind + 1]);
 		cfg->kernel = argv[optind];
 	}
+	/* getopt permuted argv; leave it in a state a second parse can reuse. */
 	return 0;
 }
 

@@ -185,6 +185,7 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
 	if (kvm->exit_why == LKVM_RUNNING) {
 		kvm->exit_why = why;
 		kvm->exit_signal = sig;
+		kvm->stop_ns = now_ns();
 	}
 	pthread_mutex_unlock(&kvm->exit_lock);
 	n = write(kvm->stop_fd, &one, sizeof(one));
@@ -259,7 +260,7 @@ static int exit_status(struct kvm *kvm)
 {
 	switch (kvm->exit_why) {
 	case LKVM_EXIT_POWEROFF:
-		pr_info(kvm, "guest powered off");
+		pr_info(kvm, "guest powered off at %.3f (CLOCK_MONOTONIC)", (double)kvm->stop_ns / 1e9);
 		return 0;
 	case LKVM_EXIT_RESET:
 		pr_info(kvm, "guest asked for a reset; lkvm exits (status 0)");

@@ -79,12 +79,15 @@ int elf__for_each_load(const u8 *buf, u64 len,
 		       int (*cb)(void *ctx, u64 paddr, const u8 *data, u64 filesz, u64 memsz),
 		       void *ctx, struct lkvm_err *err)
 {
-	const Elf64_Ehdr *eh = (const void *)buf;
+	Elf64_Ehdr ehdr, *eh = &ehdr;
 	u64 ph_end;
 	int r;
 
-	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
+	/* Copied out: the buffer need not be aligned for Elf64_Ehdr. */
+	if (len < sizeof(ehdr))
+		return seterr(err, ENOEXEC, "not a little-endian ELF64 file");
+	memcpy(&ehdr, buf, sizeof(ehdr));
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		return seterr(err, ENOEXEC, "not a little-endian ELF64 file");
 	if (eh->e_machine != EM_AARCH64)
 		return seterr(err, ENOEXEC, "ELF machine %u is not AArch64 (%u)", eh->e_machine,
@@ -150,8 +153,11 @@ int kernel__probe(const u8 *buf, u64 len, const char *name, struct kernel_info *
 			return seterr(err, ENOEXEC, "%s: %s", name, e2.msg);
 		if (!ext.n)
 			return seterr(err, ENOEXEC, "%s: ELF has no loadable segment", name);
+		Elf64_Ehdr eh;
+
+		memcpy(&eh, buf, sizeof(eh));
 		info->kind = KERNEL_ELF;
-		info->entry = ((const Elf64_Ehdr *)(const void *)buf)->e_entry;
+		info->entry = eh.e_entry;
 		info->text_offset = ext.lo;	/* lowest load address */
 		info->image_size = ext.hi - ext.lo;
 		return 0;

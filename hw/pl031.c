@@ -29,7 +29,7 @@ static const u8 pl031_id[8] = { 0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 }
 struct pl031 {
 	pthread_mutex_t lock;
 	s64 offset;		/* guest seconds - host seconds */
-	u32 mr, cr;
+	u32 mr, lr, cr;
 };
 
 struct pl031 *pl031__new(void)
@@ -65,6 +65,8 @@ static u32 reg_read(struct pl031 *rtc, u64 offset)
 		return (u32)(host_seconds() + rtc->offset);
 	case RTC_MR:
 		return rtc->mr;
+	case RTC_LR:
+		return rtc->lr;
 	case RTC_CR:
 		return rtc->cr;
 	default:
@@ -76,6 +78,7 @@ static void reg_write(struct pl031 *rtc, u64 offset, u32 v)
 {
 	switch (offset) {
 	case RTC_LR:
+		rtc->lr = v;
 		rtc->offset = (s64)v - (s64)host_seconds();
 		break;
 	case RTC_MR:

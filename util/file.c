@@ -18,12 +18,14 @@ int file__gunzip(const u8 *in, u64 in_len, u64 max, const char *name, u8 **buf, 
 		 struct lkvm_err *err)
 {
 	z_stream zs = { 0 };
-	u64 cap, isize = 0;
+	u64 cap, done = 0, isize = 0;
 	u8 *out = NULL, *n;
 	int zr;
 
-	if (in_len > UINT32_MAX || max > UINT32_MAX)
+	/* zlib counts in uInt: keep every size (and max + 1) below 4 GiB. */
+	if (in_len >= UINT32_MAX)
 		return seterr(err, EFBIG, "%s: compressed images are limited to 4 GiB", name);
+	max = MIN(max, (u64)UINT32_MAX - 1);
 	if (in_len >= 18)	/* ISIZE: the uncompressed size mod 2^32, a first guess */
 		isize = (u64)in[in_len - 4] | (u64)in[in_len - 3] << 8 |
 			(u64)in[in_len - 2] << 16 | (u64)in[in_len - 1] << 24;
@@ -33,7 +35,9 @@ int file__gunzip(const u8 *in, u64 in_len, u64 max, const char *name, u8 **buf, 
 	zs.next_in = (Bytef *)(uintptr_t)in;
 	zs.avail_in = (uInt)in_len;
 	for (;;) {
-		if (zs.total_out == cap || !out) {
+		uInt room;
+
+		if (done == cap || !out) {
 			if (out && cap > max) {
 				zr = Z_MEM_ERROR;	/* over the limit */
 				break;
@@ -47,27 +51,43 @@ int file__gunzip(const u8 *in, u64 in_len, u64 max, const char *name, u8 **buf, 
 			}
 			out = n;
 		}
-		zs.next_out = out + zs.total_out;
-		zs.avail_out = (uInt)(cap - zs.total_out);
+		room = (uInt)(cap - done);
+		zs.next_out = out + done;
+		zs.avail_out = room;
 		zr = inflate(&zs, Z_NO_FLUSH);
+		done += room - zs.avail_out;
+		/* RFC 1952 2.2: a gzip file may be several members back to back. */
+		if (zr == Z_STREAM_END && zs.avail_in >= 2 && zs.next_in[0] == 0x1f &&
+		    zs.next_in[1] == 0x8b) {
+			if (inflateReset(&zs) != Z_OK)
+				break;
+			continue;
+		}
 		if (zr == Z_STREAM_END)
 			break;
 		if (zr == Z_OK || (zr == Z_BUF_ERROR && zs.avail_out == 0))
 			continue;
 		break;	/* Z_BUF_ERROR with room left: the input ended early */
 	}
-	*len = zs.total_out;
+	*len = done;
 	inflateEnd(&zs);
-	if (zr == Z_STREAM_END && *len <= max) {
+	if (zr == Z_STREAM_END && done <= max) {
 		*buf = out;
 		return 0;
 	}
 	free(out);
-	if (zr == Z_MEM_ERROR || *len > max)
+	if (zr == Z_MEM_ERROR || done > max)
 		return seterr(err, EFBIG, "%s: inflates to more than %llu MiB (or out of memory)",
 			      name, (unsigned long long)(max / (1024 * 1024)));
 	return seterr(err, EINVAL, "%s: corrupt or truncated gzip data (%s)", name,
 		      zr == Z_BUF_ERROR ? "unexpected end of input" : zError(zr));
+}
+
+static bool is_gzip(int fd)
+{
+	u8 magic[2];
+
+	return pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
 int file__read(const char *path, u64 max, bool inflate, u8 **buf, u64 *len, bool *was_gz,
@@ -86,7 +106,7 @@ int file__read(const char *path, u64 max, bool inflate, u8 **buf, u64 *len, bool
 		close(fd);
 		return seterr(err, EINVAL, "%s: not a regular file", path);
 	}
-	if ((u64)st.st_size > max && !inflate) {
+	if ((u64)st.st_size > max && (!inflate || !is_gzip(fd))) {
 		close(fd);
 		return seterr(err, EFBIG, "%s: larger than %llu MiB", path,
 			      (unsigned long long)(max / (1024 * 1024)));

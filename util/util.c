@@ -24,6 +24,12 @@ int seterr(struct lkvm_err *err, int errnum, const char *fmt, ...)
 	return -errnum;
 }
 
+/* Decimal, or hex after 0x: a leading zero is not octal (-m 0512 is 512). */
+static int base_of(const char *s)
+{
+	return s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10;
+}
+
 int parse_uint(const char *s, u64 max, u64 *out)
 {
 	unsigned long long v;
@@ -32,7 +38,7 @@ int parse_uint(const char *s, u64 max, u64 *out)
 	if (!s || !*s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, base_of(s));
 	if (errno == ERANGE || v > max)
 		return -ERANGE;
 	if (*end)
@@ -50,7 +56,7 @@ int parse_size(const char *s, u64 default_unit, u64 *out)
 	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, base_of(s));
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (*end) {

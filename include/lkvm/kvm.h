@@ -85,6 +85,7 @@ struct kvm {
 
 	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
 	u64 first_run_ns;
+	u64 stop_ns;		/* when the stop was requested */
 	int console_in;		/* guest console: host fds */
 	int console_out;
 };

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * "lkvm run" option parsing and validation (config.c): every -m form,
+ * counts, option combinations that make no sense, kvmtool options lkvm
+ * refuses by name, and the error messages that tell the user the fix.
+ */
+#include <fcntl.h>
+
+#include "lkvm/config.h"
+#include "test.h"
+
+/*
+ * config__parse_run() keeps pointers into argv and getopt may write to it,
+ * so the arguments are copied into static, mutable storage that lives as
+ * long as the test case (each case is its own process).
+ */
+static char arg_store[64 * 1024];
+static size_t arg_used;
+static char *argv_store[16][80];
+static unsigned int argv_used;
+
+static char *arg_dup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	TEST_ASSERT(arg_used + n <= sizeof(arg_store), "argument store full");
+	p = memcpy(arg_store + arg_used, s, n);
+	arg_used += n;
+	return p;
+}
+
+static int parse_args(struct lkvm_config *cfg, struct lkvm_err *err, const char *const *args)
+{
+	char **argv;
+	int argc = 0;
+
+	TEST_ASSERT(argv_used < ARRAY_SIZE(argv_store), "too many parses in one case");
+	argv = argv_store[argv_used++];
+	argv[argc++] = arg_dup("run");
+	for (; *args; args++) {
+		TEST_ASSERT(argc + 1 < (int)ARRAY_SIZE(argv_store[0]), "too many arguments");
+		argv[argc++] = arg_dup(*args);
+	}
+	argv[argc] = NULL;
+	config__defaults(cfg, 4);
+	memset(err, 0, sizeof(*err));
+	return config__parse_run(cfg, argc, argv, err);
+}
+
+/* PARSE(&cfg, &err, "-m", "512") parses "lkvm run -m 512"; PARSE(&cfg, &err, NULL): no options. */
+#define PARSE(cfg, err, ...) parse_args(cfg, err, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Parses and validates; returns the first error. */
+#define PARSE_VALIDATE(cfg, err, ...)						\
+	({									\
+		int pv__r = PARSE(cfg, err, __VA_ARGS__);			\
+		pv__r ? pv__r : config__validate(cfg, err);			\
+	})
+
+static void test_defaults(void)
+{
+	struct lkvm_config cfg;
+
+	config__defaults(&cfg, 0);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 1);
+	config__defaults(&cfg, 6);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 6);
+	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+	TEST_ASSERT_EQ(cfg.console, CONSOLE_SERIAL);
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_WARN);
+	TEST_ASSERT_EQ(cfg.nr_mem, 0);
+	TEST_ASSERT_EQ(cfg.ipa_bits, 0);
+	TEST_ASSERT_EQ(config__ram_size(&cfg), LKVM_DEFAULT_MEM);
+	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV3_ITS), "gicv3-its");
+	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV2), "gicv2");
+}
+
+static void test_mem_bare_number_is_mib(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "512"), 0);
+	TEST_ASSERT_EQ(cfg.nr_mem, 1);
+	TEST_ASSERT_EQ(cfg.mem[0].size, 512 * SZ_MiB);
+	TEST_ASSERT(!cfg.mem[0].has_addr, "-m 512 has no @addr");
+	TEST_ASSERT_EQ(config__ram_size(&cfg), 512 * SZ_MiB);
+}
+
+static void test_mem_suffixes(void)
+{
+	static const struct {
+		const char *arg;
+		u64 size;
+	} cases[] = {
+		{ "512M", 512 * SZ_MiB },
+		{ "512m", 512 * SZ_MiB },
+		{ "1G", SZ_GiB },
+		{ "1GiB", SZ_GiB },
+		{ "2GB", 2 * SZ_GiB },
+		{ "4096K", 4 * SZ_MiB },
+		{ "2097152B", 2 * SZ_MiB },
+		{ "1T", 1024 * SZ_GiB },
+		{ "--mem=1G", SZ_GiB },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		if (!strncmp(cases[i].arg, "--", 2))
+			r = PARSE_VALIDATE(&cfg, &err, "-k", "Image", cases[i].arg);
+		else
+			r = PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", cases[i].arg);
+		TEST_ASSERT(r == 0, "-m %s: %d %s", cases[i].arg, r, err.msg);
+		TEST_ASSERT_EQ(cfg.nr_mem, 1);
+		TEST_ASSERT(cfg.mem[0].size == cases[i].size, "-m %s: size %#llx, expected %#llx",
+			    cases[i].arg, (unsigned long long)cfg.mem[0].size,
+			    (unsigned long long)cases[i].size);
+	}
+}
+
+static void test_mem_at_hex_address(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "1G@0x100000000"), 0);
+	TEST_ASSERT_EQ(cfg.nr_mem, 1);
+	TEST_ASSERT_EQ(cfg.mem[0].size, SZ_GiB);
+	TEST_ASSERT(cfg.mem[0].has_addr, "@ADDR given");
+	TEST_ASSERT_EQ(cfg.mem[0].addr, 0x100000000ULL);
+}
+
+static void test_mem_at_suffixed_address(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "2G@4G"), 0);
+	TEST_ASSERT_EQ(cfg.mem[0].size, 2 * SZ_GiB);
+	TEST_ASSERT_EQ(cfg.mem[0].addr, 4 * SZ_GiB);
+
+	/* A bare decimal address is MiB, like a bare size. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "512@4096"), 0);
+	TEST_ASSERT_EQ(cfg.mem[0].addr, 4 * SZ_GiB);
+}
+
+/*
+ * "a bare 0x address is bytes" (config.c), whatever its last hex digit:
+ * 0x8000000a is an unaligned byte address and must be refused, not read
+ * as 0x8000000a MiB (which happens to be 2 MiB aligned).
+ */
+static void test_mem_hex_address_ending_in_letter(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	int r;
+
+	r = PARSE(&cfg, &err, "-k", "Image", "-m", "512@0x8000000a");
+	TEST_ASSERT(r == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(cfg.mem[0].addr, 0x8000000aULL);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "not 2 MiB aligned");
+
+	r = PARSE(&cfg, &err, "-k", "Image", "-m", "2M@0xc0000000");
+	TEST_ASSERT(r == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(cfg.mem[0].addr, 0xc0000000ULL);
+}
+
+static void test_mem_bad_forms(void)
+{
+	static const char *const bad[] = {
+		"512X", "1Gx", "G", "", "-1", "1 G", "1G@", "1G@0x", "1G@zz", "@0x80000000",
+		"1G@@2G", "0x1000Q",
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r = PARSE(&cfg, &err, "-m", bad[i]);
+
+		TEST_ASSERT(r == -EINVAL, "-m '%s' gave %d, expected -EINVAL", bad[i], r);
+		TEST_ASSERT(strstr(err.msg, "-m"), "-m '%s': message '%s' should name -m", bad[i],
+			    err.msg);
+		TEST_ASSERT_EQ(cfg.nr_mem, 0);
+	}
+	{
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+
+		TEST_ASSERT_EQ(PARSE(&cfg, &err, "-m", "512X"), -EINVAL);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "-m 512X");
+		TEST_ASSERT_STR_CONTAINS(err.msg, "SIZE[@ADDR]");
+	}
+}
+
+static void test_mem_zero(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-m", "0"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "zero");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-m", "0G@4G"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "zero");
+}
+
+static void test_mem_overflow(void)
+{
+	static const char *const big[] = {
+		"99999999999999999999",		/* strtoull ERANGE */
+		"17592186044416",		/* 2^44 MiB = 2^64 bytes */
+		"16384P",
+		"1G@99999999999999999999",
+		"1G@17592186044416G",
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(big); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r = PARSE(&cfg, &err, "-m", big[i]);
+
+		TEST_ASSERT(r == -EINVAL, "-m %s gave %d", big[i], r);
+		TEST_ASSERT(strstr(err.msg, "too large"), "-m %s: '%s'", big[i], err.msg);
+	}
+}
+
+static void test_mem_too_long(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	char arg[200];
+
+	memset(arg, '1', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = '\0';
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-m", arg), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "too long");
+}
+
+static void test_mem_bank_limit(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64", "-m", "64", "-m",
+				      "64", "-m", "64", "-m", "64", "-m", "64", "-m", "64", "-m",
+				      "64"), 0);
+	TEST_ASSERT_EQ(cfg.nr_mem, LKVM_MAX_MEM_BANKS);
+	TEST_ASSERT_EQ(config__ram_size(&cfg), 8 * 64 * SZ_MiB);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-m", "64", "-m", "64", "-m", "64", "-m", "64", "-m",
+			     "64", "-m", "64", "-m", "64", "-m", "64", "-m", "64"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 8");
+}
+
+static void test_mem_unaligned(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-m", "3"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "multiple of 2 MiB");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-m", "1000K"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-m", "2M@0x80100000"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "0x80100000");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "2 MiB aligned");
+
+	/* The smallest good bank. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "2M@0x80200000"), 0);
+}
+
+static void test_cpus(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-c", "1"), 0);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 1);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpus=512"), 0);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 512);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-c", "0x10"), 0);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 16);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "0"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-c 0");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "513"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 512");
+
+	/* Beyond 32 bits: refused while parsing, not truncated to 0. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "4294967296"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-c 4294967296");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "99999999999999999999999"),
+		       -EINVAL);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "two"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "expected a number");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "-1"), -EINVAL);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "4cpus"), -EINVAL);
+}
+
+static void test_unknown_option(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--frobnicate"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--frobnicate");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-z"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "'-z'");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--frob=1"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--frob");
+}
+
+/* An unknown letter inside a cluster ("-zk Image") must be named, not argv[0] ("run"). */
+static void test_unknown_option_in_cluster(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-zk", "Image"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option");
+	TEST_ASSERT(!strstr(err.msg, "'run'"), "names argv[0]: %s", err.msg);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-z");
+}
+
+static void test_missing_value(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-m"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-m needs a value");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--irqchip"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--irqchip needs a value");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-k needs a value");
+}
+
+static void test_kernel_positional_or_k(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "Image"), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "Image");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-c", "2", "-m", "1G", "Image.gz"), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "Image.gz");
+	TEST_ASSERT_EQ(cfg.nr_cpus, 2);
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "vmlinux"), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "vmlinux");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "--kernel=Image", "-i", "initrd.cpio", "-p",
+				      "quiet loglevel=3"), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "Image");
+	TEST_ASSERT_STR_EQ(cfg.initrd, "initrd.cpio");
+	TEST_ASSERT_STR_EQ(cfg.params, "quiet loglevel=3");
+}
+
+static void test_two_kernels(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "Image", "Other"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unexpected argument 'Other'");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "Other"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unexpected argument 'Other'");
+}
+
+static void test_validate_boot_source(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-m", "512"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-k FILE");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-f", "fw.bin"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-k and -f");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-f", "fw.bin", "-i", "rd"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-i needs a kernel");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--firmware-address",
+				      "0x80000000"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--firmware-address needs -f");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-f", "fw.bin", "--firmware-address",
+				      "0x80200000"), 0);
+	TEST_ASSERT(cfg.has_firmware_addr, "firmware address recorded");
+	TEST_ASSERT_EQ(cfg.firmware_addr, 0x80200000ULL);
+}
+
+static void test_e2h0_needs_nested(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--e2h0"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--e2h0");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--nested");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--e2h0"), 0);
+	TEST_ASSERT(cfg.nested && cfg.e2h0, "both set");
+}
+
+static void test_nested_gicv2(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--irqchip",
+				      "gicv2"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "gicv2");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "gicv3");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--irqchip=gicv3"),
+		       0);
+	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested"), 0);
+	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+}
+
+static void test_irqchip_values(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv3-its"), 0);
+	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3_ITS);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2"), 0);
+	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV2);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2m"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "gicv2m");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv4"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--irqchip gicv4");
+}
+
+static void test_pmu_counters(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu-counters", "4"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--pmu-counters needs --pmu");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "4"),
+		       0);
+	TEST_ASSERT(cfg.pmu && cfg.has_pmu_counters, "flags set");
+	TEST_ASSERT_EQ(cfg.pmu_counters, 4);
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "0"),
+		       0);
+	TEST_ASSERT_EQ(cfg.pmu_counters, 0);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--pmu", "--pmu-counters", "32"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 31");
+}
+
+static void test_ipa_bits(void)
+{
+	static const struct {
+		const char *bits;
+		int parse, validate;
+	} cases[] = {
+		{ "31", 0, -EINVAL }, { "32", 0, 0 }, { "40", 0, 0 }, { "52", 0, 0 },
+		{ "53", 0, -EINVAL }, { "64", 0, -EINVAL }, { "65", -EINVAL, 0 },
+		{ "forty", -EINVAL, 0 },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r = PARSE(&cfg, &err, "-k", "Image", "--ipa-bits", cases[i].bits);
+
+		TEST_ASSERT(r == cases[i].parse, "--ipa-bits %s: parse %d, expected %d (%s)",
+			    cases[i].bits, r, cases[i].parse, err.msg);
+		if (r)
+			continue;
+		r = config__validate(&cfg, &err);
+		TEST_ASSERT(r == cases[i].validate, "--ipa-bits %s: validate %d, expected %d (%s)",
+			    cases[i].bits, r, cases[i].validate, err.msg);
+		if (r)
+			TEST_ASSERT_STR_CONTAINS(err.msg, "between 32 and 52");
+		else
+			TEST_ASSERT_EQ(cfg.ipa_bits, strtoul(cases[i].bits, NULL, 10));
+	}
+}
+
+static void test_unsupported_kvmtool_options(void)
+{
+	static const struct {
+		const char *args[3];
+		const char *named;
+	} cases[] = {
+		{ { "--9p", "/srv,tag" }, "--9p" },
+		{ { "-d", "disk.img" }, "-d disk.img" },
+		{ { "--disk", "disk.img" }, "--disk" },
+		{ { "--rng" }, "--rng" },
+		{ { "--balloon" }, "--balloon" },
+		{ { "--vsock", "3" }, "--vsock" },
+		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
+		{ { "--aarch32" }, "--aarch32" },
+		{ { "-F", "flash.img" }, "-F flash.img" },
+		{ { "--virtio-transport", "mmio" }, "--virtio-transport" },
+		{ { "--console", "virtio" }, "--console virtio" },
+		{ { "-n", "mode=tap" }, "mode=none" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		if (cases[i].args[1])
+			r = PARSE(&cfg, &err, "-k", "Image", cases[i].args[0], cases[i].args[1]);
+		else
+			r = PARSE(&cfg, &err, "-k", "Image", cases[i].args[0]);
+		TEST_ASSERT(r == -EINVAL, "%s accepted (%d)", cases[i].args[0], r);
+		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s: message '%s' does not name '%s'",
+			    cases[i].args[0], err.msg, cases[i].named);
+	}
+}
+
+static void test_accepted_noops(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n", "mode=none"), 0);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--network", "none"), 0);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--disable-mte", "--no-pvtime",
+				      "--console", "serial", "--nodefaults", "--name", "vm0"), 0);
+	TEST_ASSERT(cfg.nodefaults, "--nodefaults");
+	TEST_ASSERT_STR_EQ(cfg.name, "vm0");
+}
+
+static void test_loglevel(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--loglevel=warning"), 0);
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_WARN);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--loglevel", "error"), 0);
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_ERROR);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--loglevel=info"), 0);
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_INFO);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--debug"), 0);
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_DEBUG);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--loglevel=warn"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--loglevel warn");
+}
+
+static void test_seeds_and_offsets(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0xffffffffffffffff",
+			     "--counter-offset", "12345", "--dump-dtb", "out.dtb"), 0);
+	TEST_ASSERT(cfg.has_kaslr_seed && cfg.has_counter_offset, "flags set");
+	TEST_ASSERT_EQ(cfg.kaslr_seed, UINT64_MAX);
+	TEST_ASSERT_EQ(cfg.counter_offset, 12345);
+	TEST_ASSERT_STR_EQ(cfg.dump_dtb, "out.dtb");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0x1ffffffffffffffff"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--kaslr-seed");
+}
+
+/* Runs @fn with stdout on /dev/null: usage text must not land in the TAP stream. */
+static int quiet_parse(struct lkvm_config *cfg, struct lkvm_err *err, const char *opt)
+{
+	int saved, null, r;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	null = open("/dev/null", O_WRONLY);
+	TEST_ASSERT(saved >= 0 && null >= 0, "dup/open: %s", strerror(errno));
+	dup2(null, STDOUT_FILENO);
+	r = PARSE(cfg, err, "-m", "512", opt, "-m", "bogus");
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(null);
+	return r;
+}
+
+static void test_help(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(quiet_parse(&cfg, &err, "--help"), 1);
+	TEST_ASSERT_EQ(quiet_parse(&cfg, &err, "-h"), 1);
+}
+
+/* getopt state is reset per call: a failed parse must not leak into the next one. */
+static void test_repeated_parse(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "2", "--bogus", "-m", "1G"), -EINVAL);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "3", "Image"), 0);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 3);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "Image");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c"), -EINVAL);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, NULL), 0);
+	TEST_ASSERT(cfg.kernel == NULL, "no kernel");
+	TEST_ASSERT_EQ(cfg.nr_cpus, 4);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_defaults),
+	TEST_CASE(test_mem_bare_number_is_mib),
+	TEST_CASE(test_mem_suffixes),
+	TEST_CASE(test_mem_at_hex_address),
+	TEST_CASE(test_mem_at_suffixed_address),
+	TEST_CASE(test_mem_hex_address_ending_in_letter),
+	TEST_CASE(test_mem_bad_forms),
+	TEST_CASE(test_mem_zero),
+	TEST_CASE(test_mem_overflow),
+	TEST_CASE(test_mem_too_long),
+	TEST_CASE(test_mem_bank_limit),
+	TEST_CASE(test_mem_unaligned),
+	TEST_CASE(test_cpus),
+	TEST_CASE(test_unknown_option),
+	TEST_CASE(test_unknown_option_in_cluster),
+	TEST_CASE(test_missing_value),
+	TEST_CASE(test_kernel_positional_or_k),
+	TEST_CASE(test_two_kernels),
+	TEST_CASE(test_validate_boot_source),
+	TEST_CASE(test_e2h0_needs_nested),
+	TEST_CASE(test_nested_gicv2),
+	TEST_CASE(test_irqchip_values),
+	TEST_CASE(test_pmu_counters),
+	TEST_CASE(test_ipa_bits),
+	TEST_CASE(test_unsupported_kvmtool_options),
+	TEST_CASE(test_accepted_noops),
+	TEST_CASE(test_loglevel),
+	TEST_CASE(test_seeds_and_offsets),
+	TEST_CASE(test_help),
+	TEST_CASE(test_repeated_parse),
+};
+
+TEST_MAIN(tests)
