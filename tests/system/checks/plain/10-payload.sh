@@ -1,0 +1,1 @@
+../nested/40-payload.sh
