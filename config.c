@@ -30,6 +30,8 @@ enum {
 	OPT_DISABLE_MTE,
 	OPT_NO_PVTIME,
 	OPT_VIRTIO_TRANSPORT,
+	OPT_DISABLE_SVE,
+	OPT_DISABLE_PTRAUTH,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -59,6 +61,8 @@ static const struct option run_options[] = {
 	{ "disable-mte",	no_argument,	   NULL, OPT_DISABLE_MTE },
 	{ "no-pvtime",		no_argument,	   NULL, OPT_NO_PVTIME },
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
+	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
+	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
@@ -106,6 +110,8 @@ void config__usage_run(void)
 	      "      --ipa-bits N         guest physical address size (default: what the map needs)\n"
 	      "      --kaslr-seed N       /chosen/kaslr-seed (default: random)\n"
 	      "      --counter-offset N   offset subtracted from the guest's counter\n"
+	      "      --disable-sve        no SVE for the guest (default: on where KVM has it)\n"
+	      "      --disable-ptrauth    no pointer authentication (default: on where KVM has it)\n"
 	      "      --dump-dtb FILE      write the generated device tree\n"
 	      "      --nodefaults         no implicit console= in the kernel command line\n"
 	      "      --loglevel LEVEL     error, warning, info or debug\n"
@@ -287,6 +293,8 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		r = parse_num("--ipa-bits", arg, 64, &v, err);
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
+	case OPT_DISABLE_SVE: cfg->no_sve = true; return 0;
+	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; return 0;
 	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */
 	case OPT_NO_PVTIME:	/* lkvm offers no stolen-time region: already so */
 		return 0;

@@ -324,6 +324,10 @@ int kvm__run(struct kvm *kvm)
 		kvm_cpu__join(&kvm->cpus[i]);
 	if (raw)
 		tcsetattr(kvm->console_in, TCSANOW, &saved);
+	/* Where was the guest when it was stopped from outside?  (debugging hangs) */
+	if (kvm->exit_why == LKVM_EXIT_SIGNAL && kvm->cfg->loglevel >= LOG_DEBUG)
+		for (unsigned int i = 0; i < started; i++)
+			arch__dump_vcpu(&kvm->cpus[i]);
 	r = exit_status(kvm);
 out:
 	if (sig_fd >= 0)

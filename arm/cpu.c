@@ -190,6 +190,13 @@ void arch__dump_vcpu(struct kvm_cpu *vcpu)
 		{ "elr_el1", CORE_REG(elr_el1) },
 		{ "esr_el1", REG_ESR_EL1 },
 		{ "far_el1", REG_FAR_EL1 },
+		{ "x30", CORE_REG(regs.regs[30]) },
+		{ "elr_el2", ARM64_SYS_REG(3, 4, 4, 0, 1) },
+		{ "esr_el2", ARM64_SYS_REG(3, 4, 5, 2, 0) },
+		{ "far_el2", ARM64_SYS_REG(3, 4, 6, 0, 0) },
+		{ "vbar_el2", ARM64_SYS_REG(3, 4, 12, 0, 0) },
+		{ "hcr_el2", ARM64_SYS_REG(3, 4, 1, 1, 0) },
+		{ "sctlr_el2", ARM64_SYS_REG(3, 4, 1, 0, 0) },
 	};
 	u64 v;
 

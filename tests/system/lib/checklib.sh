@@ -208,9 +208,10 @@ _stamp() {
 #   GUEST_SECS       wall time of the run
 #   GUEST_MARK_SECS  time from start to the first line containing
 #                    $RUN_GUEST_MARK (default "GUEST: init"), or empty
+#   GUEST_END_UPTIME /proc/uptime when lkvm had exited (before cleanup)
 # and notes the result.  Always returns 0: the expect_* helpers judge.
 run_guest() {
-	local name="$1" limit="$2" t0 m rest pid
+	local name="$1" limit="$2" t0 m rest pid up
 	shift 2
 	: "${RUN_GUEST_MARK:=GUEST: init}"
 	GUEST_NAME=$name
@@ -226,12 +227,16 @@ run_guest() {
 		pid=$!
 		wait $pid
 		echo $? >"$ART/$name.status"
+		read -r up rest </proc/uptime
+		echo "$up" >"$ART/$name.end"
 		kill -s KILL -- "-$pid" 2>/dev/null
 	} | _stamp "$GUEST_LOG" "$ART/$name.mark"
 	_now
 	GUEST_SECS=$(fmt_cs $((NOW_CS - t0)))
 	GUEST_STATUS=255
 	[ -s "$ART/$name.status" ] && read -r GUEST_STATUS <"$ART/$name.status"
+	GUEST_END_UPTIME=
+	[ -s "$ART/$name.end" ] && read -r GUEST_END_UPTIME <"$ART/$name.end"
 	GUEST_TIMED_OUT=
 	# 137 is SIGKILL: the timeout's, unless it came early (the OOM killer).
 	[ "$GUEST_STATUS" = 137 ] && [ $((NOW_CS - t0)) -ge $((limit * 100 - 50)) ] &&

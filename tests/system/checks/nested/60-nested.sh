@@ -1,0 +1,48 @@
+# check-timeout: 900
+# lkvm run --nested: an L1 hypervisor.  L1 boots the Debian kernel with
+# kvm-arm.mode=nested on 2 vCPUs that start at EL2; its KVM comes up in
+# VHE+NV2 mode with /dev/kvm; "lkvm check" inside L1 reports EL2; the same
+# lkvm binary boots an L2 payload and an L2 Linux in it; L2 and L1 power
+# off and every lkvm exits 0.  Then the L0 lkvm's exit after L1's poweroff
+# is held to the host kernel's own cost of destroying an equivalent EL2 VM
+# (tests/tools/vm-cost) plus one second.
+
+mem=768
+params="quiet kvm-arm.mode=nested lkvm.script=nested lkvm.l2=linux"
+run_guest nested-l1 800 -k /guest/Image -i /guest/l1n.cpio -p "$params" \
+	-m $mem -c 2 --nested --loglevel info
+
+expect_exit "lkvm --nested exits 0 after L1 (and its L2s) power off" 0
+expect_guest_field "L1 started at EL2 on all CPUs" el 2
+expect_guest_field "L1 has both vCPUs (-c 2)" cpus 2
+expect_saw "L1's KVM initialised at EL2 with NV (VHE+NV2)" 'GUEST: kvm-init VHE+NV2 mode initialized successfully'
+expect_saw "/dev/kvm exists in L1" 'GUEST: kvm-dev=yes'
+expect_saw "lkvm check --nested inside L1 succeeds" 'GUEST: check-nested-exit=0'
+expect_saw "lkvm check inside L1 reports EL2" 'GUEST: check-el2=1'
+expect_saw "the L2 payload's lkvm exits 0 inside L1" 'GUEST: l2-payload-exit=0 '
+expect_saw "the L2 payload runs at EL1" 'GUEST: l2: PAYLOAD: CurrentEL=1'
+expect_saw "L2 Linux reaches init inside L1" 'GUEST: l2: GUEST: init '
+expect_saw "L2 Linux powers off and its lkvm exits 0 inside L1" 'GUEST: l2-linux-exit=0 '
+
+# Wall times for the note: L1 to init, L2 to init (from its lkvm's start).
+l2=$(sed -n 's/.*GUEST: l2-linux-exit=[0-9]* start=\([0-9.]*\) end=\([0-9.]*\).*/\1 \2/p' "$GUEST_LOG")
+[ -n "$l2" ] && note "L2 Linux run inside L1 (start end, L1 uptime): $l2"
+
+# Teardown: from the poweroff that lkvm saw to lkvm gone, against the bare cost.
+off=$(sed -n 's/.*guest powered off at \([0-9.]*\) .*/\1/p' "$GUEST_LOG" | tail -n 1)
+if [ -z "$off" ] || [ -z "$GUEST_END_UPTIME" ]; then
+	tap_not_ok "lkvm exits within the kernel's VM-destroy cost + 1 s" \
+		"no poweroff time in the log (off='$off', end='$GUEST_END_UPTIME')"
+else
+	teardown=$(awk -v a="$off" -v b="$GUEST_END_UPTIME" 'BEGIN { printf "%.2f", b - a }')
+	bare=$(vm-cost --el2 --run --mem $mem --cpus 2 2>&1)
+	destroy=$(echo "$bare" | sed -n 's/.*destroy=\([0-9.]*\).*/\1/p')
+	note "teardown after L1 poweroff: ${teardown}s; bare EL2 VM ($mem MiB, 2 vCPUs): $bare"
+	if [ -z "$destroy" ]; then
+		tap_not_ok "lkvm exits within the kernel's VM-destroy cost + 1 s" "vm-cost: $bare"
+	else
+		expect_range "lkvm exits within the kernel's VM-destroy cost + 1 s" \
+			"$(awk -v t="$teardown" 'BEGIN { printf "%d", t * 100 }')" 0 \
+			"$(awk -v d="$destroy" 'BEGIN { printf "%d", (d + 1) * 100 }')"
+	fi
+fi
