@@ -13,6 +13,34 @@
 #include "arm/layout.h"
 #include "lkvm/arch.h"
 
+/*
+ * The sizes ID_AA64MMFR0_EL1.PARange can express (Arm ARM D19.2,
+ * ID_AA64MMFR0_EL1): the VM's IPA size is always one of them, so the
+ * guest's PARange can say exactly how much address space it has.
+ */
+static const unsigned int parange_bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+
+int arch__parange_of(unsigned int ipa_bits)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(parange_bits); i++)
+		if (parange_bits[i] == ipa_bits)
+			return (int)i;
+	return -1;
+}
+
+unsigned int arch__parange_bits(unsigned int parange)
+{
+	return parange < ARRAY_SIZE(parange_bits) ? parange_bits[parange] : 0;
+}
+
+static unsigned int round_to_parange(unsigned int bits)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(parange_bits); i++)
+		if (parange_bits[i] >= bits)
+			return parange_bits[i];
+	return 0;
+}
+
 static int cmp_bank(const void *a, const void *b)
 {
 	const struct mem_bank *x = a, *y = b;
@@ -61,11 +89,16 @@ int arch__plan_memory(const struct lkvm_config *cfg, unsigned int host_ipa_max,
 		map_end = MAX(map_end, b->addr + b->size);
 	}
 	plan->map_bits = addr_bits(map_end);
-	plan->ipa_bits = cfg->ipa_bits ? cfg->ipa_bits : MAX(plan->map_bits, LKVM_MIN_IPA_BITS);
+	if (cfg->ipa_bits && arch__parange_of(cfg->ipa_bits) < 0)
+		return seterr(err, EINVAL, "--ipa-bits %u: use 32, 36, 40, 42, 44, 48 or 52 (the sizes "
+			      "ID_AA64MMFR0_EL1.PARange can express, so the guest's view matches)",
+			      cfg->ipa_bits);
+	plan->ipa_bits = cfg->ipa_bits ? cfg->ipa_bits : round_to_parange(plan->map_bits);
 	if (plan->ipa_bits < plan->map_bits)
 		return seterr(err, EINVAL, "--ipa-bits %u: the memory map ends at %#llx and needs %u "
 			      "bits; give --ipa-bits %u or more, or move RAM lower", cfg->ipa_bits,
-			      (unsigned long long)map_end, plan->map_bits, plan->map_bits);
+			      (unsigned long long)map_end, plan->map_bits,
+			      round_to_parange(plan->map_bits));
 	if (host_ipa_max && plan->ipa_bits > host_ipa_max)
 		return seterr(err, EINVAL, "%s%u-bit guest physical addresses: this host's KVM "
 			      "offers at most %u (KVM_CAP_ARM_VM_IPA_SIZE)%s",

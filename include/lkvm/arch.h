@@ -25,7 +25,8 @@ struct mem_plan {
 	struct mem_bank bank[LKVM_MAX_MEM_BANKS];	/* all with has_addr set, sorted */
 	unsigned int nr_bank;
 	unsigned int map_bits;		/* bits needed to cover the map */
-	unsigned int ipa_bits;		/* chosen: max(map_bits, 32) or --ipa-bits */
+	unsigned int ipa_bits;		/* chosen: map_bits rounded up to a PARange size,
+					   or --ipa-bits */
 };
 
 /*
@@ -37,6 +38,12 @@ struct mem_plan {
  */
 int arch__plan_memory(const struct lkvm_config *cfg, unsigned int host_ipa_max,
 		      struct mem_plan *plan, struct lkvm_err *err);
+
+/* The PARange encoding of an IPA size, or -1 if PARange cannot express it. */
+int arch__parange_of(unsigned int ipa_bits);
+
+/* The IPA size of a PARange encoding (0 for reserved encodings). */
+unsigned int arch__parange_bits(unsigned int parange);
 
 /* The value for KVM_CREATE_VM's type argument for this IPA size. */
 unsigned long arch__vm_type(unsigned int ipa_bits);

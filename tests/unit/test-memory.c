@@ -58,6 +58,8 @@ static void test_sizes_at_default_base(void)
 		{ 6 * SZ_GiB, 33 },		/* ends at 8 GiB */
 		{ 62 * SZ_GiB, 36 },
 	};
+	/* The VM's IPA is the map's size rounded up to what PARange can express. */
+	static const unsigned int parange_step[] = { 32, 36, 40, 42, 44, 48, 52 };
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lkvm_config cfg;
@@ -71,10 +73,15 @@ static void test_sizes_at_default_base(void)
 		TEST_ASSERT(r == 0, "-m %llu MiB: %s", (unsigned long long)(cases[i].size / SZ_MiB),
 			    err.msg);
 		TEST_ASSERT_EQ(p.bank[0].addr, ARM_RAM_BASE);
-		TEST_ASSERT(p.map_bits == cases[i].bits && p.ipa_bits == cases[i].bits,
-			    "-m %llu MiB: map %u ipa %u bits, expected %u",
+		unsigned int want_ipa = 0;
+
+		for (unsigned int j = 0; j < ARRAY_SIZE(parange_step) && !want_ipa; j++)
+			if (parange_step[j] >= cases[i].bits)
+				want_ipa = parange_step[j];
+		TEST_ASSERT(p.map_bits == cases[i].bits && p.ipa_bits == want_ipa,
+			    "-m %llu MiB: map %u ipa %u bits, expected %u and %u",
 			    (unsigned long long)(cases[i].size / SZ_MiB), p.map_bits, p.ipa_bits,
-			    cases[i].bits);
+			    cases[i].bits, want_ipa);
 	}
 }
 
@@ -90,7 +97,7 @@ static void test_high_bank(void)
 	TEST_ASSERT_EQ(p.nr_bank, 1);
 	TEST_ASSERT_EQ(p.bank[0].addr, 1ULL << 40);
 	TEST_ASSERT_EQ(p.map_bits, 41);
-	TEST_ASSERT_EQ(p.ipa_bits, 41);
+	TEST_ASSERT_EQ(p.ipa_bits, 42);	/* rounded up to a PARange size */
 }
 
 static void test_bank_at_2_48(void)
@@ -121,9 +128,11 @@ static void test_bank_at_2_48(void)
 	TEST_ASSERT_EQ(plan(&cfg, 48, &p, &err), -EINVAL);
 	TEST_ASSERT_EQ(p.map_bits, 49);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "KVM_CAP_ARM_VM_IPA_SIZE");
-	TEST_ASSERT_STR_CONTAINS(err.msg, "49-bit");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "52-bit");	/* 49 rounded up to PARange */
 	TEST_ASSERT_STR_CONTAINS(err.msg, "move RAM lower");
-	TEST_ASSERT_EQ(plan(&cfg, 49, &p, &err), 0);
+	TEST_ASSERT_EQ(plan(&cfg, 49, &p, &err), -EINVAL);
+	TEST_ASSERT_EQ(plan(&cfg, 52, &p, &err), 0);
+	TEST_ASSERT_EQ(p.ipa_bits, 52);
 }
 
 static void test_ipa_bits_too_small(void)
@@ -138,9 +147,13 @@ static void test_ipa_bits_too_small(void)
 	TEST_ASSERT_EQ(plan(&cfg, 48, &p, &err), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "--ipa-bits 32");
 	TEST_ASSERT_STR_CONTAINS(err.msg, "needs 33 bits");
-	TEST_ASSERT_STR_CONTAINS(err.msg, "--ipa-bits 33 or more");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--ipa-bits 36 or more");
 
+	/* Only sizes PARange can express. */
 	cfg.ipa_bits = 33;
+	TEST_ASSERT_EQ(plan(&cfg, 48, &p, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "32, 36, 40, 42, 44, 48 or 52");
+	cfg.ipa_bits = 36;
 	TEST_ASSERT_EQ(plan(&cfg, 48, &p, &err), 0);
 	cfg.ipa_bits = 40;
 	TEST_ASSERT_EQ(plan(&cfg, 48, &p, &err), 0);
