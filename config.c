@@ -30,6 +30,9 @@ enum {
 	OPT_DISABLE_MTE,
 	OPT_NO_PVTIME,
 	OPT_VIRTIO_TRANSPORT,
+	OPT_CPU_FEATURE,
+	OPT_CPU_FEATURES,
+	OPT_ID_REG,
 	OPT_DISABLE_SVE,
 	OPT_DISABLE_PTRAUTH,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
@@ -61,6 +64,9 @@ static const struct option run_options[] = {
 	{ "disable-mte",	no_argument,	   NULL, OPT_DISABLE_MTE },
 	{ "no-pvtime",		no_argument,	   NULL, OPT_NO_PVTIME },
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
+	{ "cpu-feature",	required_argument, NULL, OPT_CPU_FEATURE },
+	{ "cpu-features",	required_argument, NULL, OPT_CPU_FEATURES },
+	{ "id-reg",		required_argument, NULL, OPT_ID_REG },
 	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
 	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -110,6 +116,10 @@ void config__usage_run(void)
 	      "      --ipa-bits N         guest physical address size (default: what the map needs)\n"
 	      "      --kaslr-seed N       /chosen/kaslr-seed (default: random)\n"
 	      "      --counter-offset N   offset subtracted from the guest's counter\n"
+	      "      --cpu-feature REG.FIELD=V[,...]  set ID register fields on every vCPU\n"
+	      "                           (e.g. ID_AA64MMFR0_EL1.PARange=2); see lkvm cpu\n"
+	      "      --cpu-features FILE  the same, one per line, # comments\n"
+	      "      --id-reg REG=VALUE   set a whole ID register (raw 64-bit value)\n"
 	      "      --disable-sve        no SVE for the guest (default: on where KVM has it)\n"
 	      "      --disable-ptrauth    no pointer authentication (default: on where KVM has it)\n"
 	      "      --dump-dtb FILE      write the generated device tree\n"
@@ -293,6 +303,18 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		r = parse_num("--ipa-bits", arg, 64, &v, err);
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
+	case OPT_CPU_FEATURE:
+		if (cfg->nr_cpu_feature == LKVM_MAX_ID_ARGS)
+			return seterr(err, EINVAL, "--cpu-feature: at most %d (use commas, or a file "
+				      "with --cpu-features)", LKVM_MAX_ID_ARGS);
+		cfg->cpu_feature[cfg->nr_cpu_feature++] = arg;
+		return 0;
+	case OPT_CPU_FEATURES: cfg->cpu_features_file = arg; return 0;
+	case OPT_ID_REG:
+		if (cfg->nr_id_reg == LKVM_MAX_ID_ARGS)
+			return seterr(err, EINVAL, "--id-reg: at most %d", LKVM_MAX_ID_ARGS);
+		cfg->id_reg[cfg->nr_id_reg++] = arg;
+		return 0;
 	case OPT_DISABLE_SVE: cfg->no_sve = true; return 0;
 	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; return 0;
 	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */

@@ -97,6 +97,32 @@ static int check_host_memory(const struct kvm *kvm, struct lkvm_err *err)
 	return 0;
 }
 
+/*
+ * Anonymous memory for @size bytes of guest RAM at a 2 MiB-aligned host
+ * address.  KVM maps guest RAM with 2 MiB stage-2 blocks only where the
+ * host address and the guest address agree modulo 2 MiB (and the host
+ * backs it with a huge page); otherwise every 4 KiB page faults on its
+ * own, which under nested virtualization costs a trip through both
+ * hypervisors per page.  The slack around the aligned range is unmapped.
+ */
+static void *alloc_ram(u64 size)
+{
+	const u64 align = 2 * SZ_MiB;
+	u8 *raw, *host;
+
+	raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	host = (u8 *)ALIGN_UP((uintptr_t)raw, align);
+	if (host > raw)
+		munmap(raw, (size_t)(host - raw));
+	if (raw + align > host)
+		munmap(host + size, (size_t)(raw + align - host));
+	madvise(host, size, MADV_HUGEPAGE);
+	return host;
+}
+
 static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_err *err)
 {
 	for (unsigned int i = 0; i < plan->nr_bank; i++) {
@@ -104,12 +130,10 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_
 		struct kvm_userspace_memory_region region;
 		void *host;
 
-		host = mmap(NULL, b->size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		host = alloc_ram(b->size);
 		if (host == MAP_FAILED)
 			return seterr(err, errno, "mmap of %llu MiB guest RAM: %s",
 				      (unsigned long long)(b->size / SZ_MiB), strerror(errno));
-		madvise(host, b->size, MADV_HUGEPAGE);
 		if (gmem__add_region(kvm, b->addr, b->size, host)) {
 			munmap(host, b->size);
 			return seterr(err, EINVAL, "RAM bank %u overlaps another", i);

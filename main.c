@@ -24,6 +24,7 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "run", cmd_run, "boot a guest" },
 	{ "check", cmd_check, "what this host's KVM offers (--nested: can it nest?)" },
+	{ "cpu", cmd_cpu, "ID registers a vCPU gets, writable masks, fields by name" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list commands" },
 };

@@ -44,7 +44,7 @@ int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 	a->sve = !cfg->no_sve && kvm__check_cap(kvm, KVM_CAP_ARM_SVE) > 0;
 	a->ptrauth = !cfg->no_ptrauth && kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
 		     kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0;
-	return 0;
+	return arm_cpufeat__parse(kvm, err);
 }
 
 static void uart_irq(void *ctx, int level)
@@ -113,6 +113,11 @@ int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
 	for (unsigned int i = 0; !r && i < kvm->nr_cpus; i++)
 		r = arm_cpu__finalize(&kvm->cpus[i], err);
 	if (!r)
+		r = arm_cpufeat__apply(kvm, err);
+	/* "lkvm cpu" builds a VM only to look at its vCPUs: nothing to boot. */
+	if (!kvm->cfg->kernel && !kvm->cfg->firmware)
+		return r;
+	if (!r)
 		r = arm_boot__load(kvm, err);
 	if (!r)
 		r = arm_cpu__set_boot_regs(&kvm->cpus[0], err);
@@ -124,6 +129,7 @@ void arch__close(struct kvm *kvm)
 	if (!kvm->arch)
 		return;
 	gic__close(kvm);
+	free(kvm->arch->assigns);
 	free(kvm->arch);
 	kvm->arch = NULL;
 }

@@ -66,6 +66,13 @@ void arch__dump_vcpu(struct kvm_cpu *vcpu);
 
 void arch__close(struct kvm *kvm);
 
+/*
+ * Prints (text or JSON) every ID register a vCPU of this VM has, its
+ * writable mask and its fields by Arm ARM name.  The VM must exist with
+ * its vCPUs initialised (kvm__create_vm() with no kernel to load).
+ */
+int arch__cpu_report(struct kvm *kvm, bool json, struct lkvm_err *err);
+
 /* One fact about the host's KVM, for "lkvm check" (text and JSON). */
 struct host_fact {
 	const char *key;	/* JSON key, snake_case */

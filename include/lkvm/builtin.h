@@ -9,6 +9,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_cpu(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "lkvm: <msg>" to stderr. */

@@ -16,6 +16,7 @@
 #define LKVM_DEFAULT_MEM	(256 * SZ_MiB)
 #define LKVM_MIN_IPA_BITS	32
 #define LKVM_MAX_IPA_BITS	52
+#define LKVM_MAX_ID_ARGS	16
 
 enum irqchip_type {
 	IRQCHIP_AUTO,		/* best the host has: gicv3-its, gicv3, gicv2 */
@@ -63,6 +64,13 @@ struct lkvm_config {
 	bool nodefaults;
 	bool no_sve;
 	bool no_ptrauth;
+
+	/* ID registers: "REG.FIELD=VALUE[,...]" lists, a file of them, raw "REG=VALUE". */
+	const char *cpu_feature[LKVM_MAX_ID_ARGS];
+	unsigned int nr_cpu_feature;
+	const char *cpu_features_file;
+	const char *id_reg[LKVM_MAX_ID_ARGS];
+	unsigned int nr_id_reg;
 
 	u64 kaslr_seed;
 	bool has_kaslr_seed;

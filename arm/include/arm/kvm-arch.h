@@ -9,6 +9,7 @@
 
 #include <linux/kvm.h>
 
+#include "arm/idreg.h"
 #include "lkvm/kvm.h"
 
 struct kvm_arch {
@@ -19,6 +20,12 @@ struct kvm_arch {
 	struct kvm_vcpu_init init;	/* target + features for every vCPU */
 	bool sve;
 	bool ptrauth;
+
+	/* ID registers (arm/cpufeat.c) */
+	struct idreg_assign *assigns;
+	unsigned int nr_assigns;
+	u64 masks[KVM_ARM_FEATURE_ID_RANGE_SIZE];
+	bool have_masks;
 
 	u64 entry;			/* boot vCPU's PC */
 	u64 dtb_addr;
@@ -37,6 +44,12 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err);
 /* vCPU registers (arm/cpu.c). */
 int arm_cpu__set_boot_regs(struct kvm_cpu *vcpu, struct lkvm_err *err);
 int arm_cpu__finalize(struct kvm_cpu *vcpu, struct lkvm_err *err);
+
+/* ID registers (arm/cpufeat.c): parse before vCPU init, apply before the first run. */
+struct idreg_desc;
+int arm_cpufeat__parse(struct kvm *kvm, struct lkvm_err *err);
+int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err);
+u64 arm_cpufeat__mask(struct kvm *kvm, const struct idreg_desc *d);
 
 /* KVM_{GET,SET}_ONE_REG of a 64-bit register. */
 int arm_cpu__get_reg(struct kvm_cpu *vcpu, u64 id, u64 *val);

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The disk layer under virtio-blk: a raw image file or a host block device
+ * behind one of three I/O engines, chosen per disk:
+ *
+ *   io_uring   one ring per disk (liburing); the default where the kernel
+ *              allows it (not blocked by seccomp or kernel.io_uring_disabled)
+ *   aio        Linux AIO (libaio); only asynchronous with O_DIRECT, so AUTO
+ *              picks it only for ",direct" disks when io_uring is missing
+ *   sync       a small pool of threads doing preadv/pwritev/fdatasync/fallocate
+ *
+ * Requests are queued with disk__submit() and finish asynchronously: the
+ * disk's completion eventfd becomes readable and disk__reap() hands each
+ * finished request to a callback on the reaping thread.  Whatever an engine
+ * cannot do natively (discard on a block device, a FLUSH the kernel's AIO
+ * refuses, the rest of a short transfer) runs on a helper thread, so the
+ * caller never blocks on I/O -- except with engine=aio on a buffered disk,
+ * where the kernel itself performs io_submit() synchronously.
+ *
+ * Threads: disk__submit(), disk__reap() and disk__drain() touch unlocked
+ * per-disk state (the ring, the request slots) and must not run
+ * concurrently for one disk -- call them from one I/O thread, or serialize
+ * them.  done() callbacks run on that thread and may call disk__submit()
+ * (not disk__reap() or disk__drain()).  The accessors and
+ * disk__completion_fd() may be called from any thread.  Different disks
+ * are independent.
+ */
+#ifndef LKVM_DISK_H
+#define LKVM_DISK_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+
+#include "lkvm/util.h"
+
+enum disk_engine {
+	DISK_ENGINE_AUTO,	/* io_uring, else aio (direct disks only), else sync */
+	DISK_ENGINE_IO_URING,
+	DISK_ENGINE_AIO,
+	DISK_ENGINE_SYNC,
+};
+
+/*
+ * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync]" says.  The
+ * path is copied in, so the options own no memory and may be copied.
+ */
+struct disk_opts {
+	char path[PATH_MAX];
+	bool ro;		/* open O_RDONLY; writes, discards fail with -EROFS */
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	enum disk_engine engine;
+};
+
+/*
+ * Parses the argument of -d into *@o (fully overwritten: defaults are
+ * read-write, buffered, AUTO).  The first comma-separated word is the path
+ * (so a path cannot contain a comma); the rest are options, later ones
+ * overriding earlier ones.  Returns 0, or -EINVAL for an empty path, an
+ * empty, unknown or malformed option or an unknown engine (the message
+ * names the word and lists the valid ones), -ENAMETOOLONG for a path of
+ * PATH_MAX bytes or more.
+ */
+int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err);
+
+/* "auto", "io_uring", "aio", "sync"; "?" for a value out of range. */
+const char *disk__engine_str(enum disk_engine e);
+
+enum disk_op {
+	DISK_OP_READ,		/* into iov, at offset */
+	DISK_OP_WRITE,		/* from iov, at offset */
+	DISK_OP_FLUSH,		/* fdatasync: earlier completed writes are durable */
+	DISK_OP_DISCARD,	/* [offset, offset + len) may read back as anything */
+	DISK_OP_WRITE_ZEROES,	/* [offset, offset + len) reads back as zeroes */
+};
+
+/*
+ * One request, owned by the caller, which must keep it and the buffers
+ * that iov describes alive and untouched from a successful disk__submit()
+ * until done() is called for it.  The disk layer writes only ->result.
+ */
+struct disk_req {
+	enum disk_op op;
+	u64 offset;		/* bytes; READ/WRITE/DISCARD/WRITE_ZEROES */
+	u64 len;		/* bytes; DISCARD/WRITE_ZEROES only (READ/WRITE use iov) */
+	struct iovec *iov;	/* READ/WRITE: at most IOV_MAX entries */
+	unsigned int iovcnt;
+	void *opaque;		/* the caller's, untouched */
+	int result;		/* on completion: bytes (READ/WRITE), 0, or -errno */
+};
+
+struct disk;
+
+/*
+ * Opens and sizes the image or device @o->path and starts its engine, with
+ * room for @queue_depth (1..4096) requests in flight.  The path must be a
+ * regular file or a block device; the messages for a missing file, a
+ * directory, a permission problem, a filesystem without O_DIRECT or an
+ * engine the host lacks name the path and say what to change.  An
+ * explicitly chosen engine that fails to start is an error; AUTO falls
+ * back (io_uring -> aio if direct -> sync).  Returns 0 with *@out set, or
+ * -errno with *@out untouched.
+ */
+int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk **out,
+	       struct lkvm_err *err);
+
+/*
+ * Waits for every request in flight to finish (without calling anyone
+ * back: use disk__drain() first to see them), then closes the file and
+ * frees @d.  Writes that completed are in the host's page cache; only a
+ * FLUSH makes them durable.  NULL is a no-op.
+ */
+void disk__close(struct disk *d);
+
+/*
+ * Validates and queues @r.  Returns 0 if queued -- then done() will be
+ * called exactly once for it from disk__reap() or disk__drain() -- or
+ * -errno if not (r->result is set to the same value and there will be no
+ * completion):
+ *   -EINVAL  unknown op; iov NULL or more than IOV_MAX entries; a READ
+ *            or WRITE above INT_MAX bytes; on a direct disk, an offset, length or
+ *            segment length that is not a multiple of disk__block_size(),
+ *            or a buffer not aligned to disk__mem_align()
+ *   -ERANGE  [offset, offset + length) wraps around or ends past
+ *            disk__size() (the file is not touched)
+ *   -EROFS   WRITE, DISCARD or WRITE_ZEROES on a read-only disk
+ *   -EAGAIN  queue_depth requests already in flight: reap some first
+ * Zero-length requests are valid and complete with result 0.
+ *
+ * On completion r->result is the byte count for READ/WRITE (always the
+ * full length: short transfers are continued until done), 0 for the
+ * others, or -errno: -EIO if the file shrank below a read, -EOPNOTSUPP
+ * for a DISCARD the filesystem or device cannot do (WRITE_ZEROES falls
+ * back to writing zeroes instead), or whatever the host kernel said.
+ */
+int disk__submit(struct disk *d, struct disk_req *r);
+
+/*
+ * An eventfd (non-blocking) that is readable when disk__reap() may have
+ * work; poll it, then call disk__reap(), which consumes it.  Owned by @d.
+ */
+int disk__completion_fd(const struct disk *d);
+
+/*
+ * Calls @done(r, @ctx) for each request that finished since the last
+ * call, without blocking, and returns how many.  @done may be NULL to
+ * drop them.
+ */
+unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx);
+
+/*
+ * Blocks until no request is in flight, calling @done as disk__reap()
+ * does (for a device reset, or before disk__close()).  Returns how many.
+ */
+unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx);
+
+/* "io_uring", "aio" or "sync": the engine that actually runs. */
+const char *disk__engine_name(const struct disk *d);
+
+/* Size in bytes (a partial last sector is the caller's to round off). */
+u64 disk__size(const struct disk *d);
+
+/*
+ * Logical block size to advertise: BLKSSZGET for a block device, the
+ * O_DIRECT offset alignment for a direct file, else 512.  A power of two.
+ */
+u32 disk__block_size(const struct disk *d);
+
+/* Alignment that buffers need in memory: 1 unless the disk is direct. */
+u32 disk__mem_align(const struct disk *d);
+
+bool disk__readonly(const struct disk *d);
+
+/* A host block device rather than a regular file. */
+bool disk__is_blockdev(const struct disk *d);
+
+#endif /* LKVM_DISK_H */
