@@ -28,19 +28,20 @@ HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # arm64 libraries: multiarch, except libfdt.a (bookworm's libfdt-dev is
 # not co-installable; scripts/install-deps unpacks it into .cache).
 CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
-LIBS		:= -lfdt -lz -lpthread
+LIBS		:= -lfdt -lz -luring -laio -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
 PURE_SRCS	:= config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c arm/memory.c \
-		   arm/idreg.c virtio/virtqueue.c
+		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
+		   disk/aio.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
-UNIT_TESTS	:= config gmem image fdt serial memory idreg virtqueue
+UNIT_TESTS	:= config gmem image fdt serial memory idreg virtqueue disk
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%)
 
@@ -63,7 +64,7 @@ $(BUILD)/host/libpure.a: $(HOST_OBJS)
 $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
-		$(BUILD)/host/libpure.a -lfdt -lz -lpthread
+		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread
 
 include tests/guest/build.mk
 

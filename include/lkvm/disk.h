@@ -17,13 +17,13 @@
  * caller never blocks on I/O -- except with engine=aio on a buffered disk,
  * where the kernel itself performs io_submit() synchronously.
  *
- * Threads: disk__submit(), disk__reap() and disk__drain() touch unlocked
- * per-disk state (the ring, the request slots) and must not run
- * concurrently for one disk -- call them from one I/O thread, or serialize
- * them.  done() callbacks run on that thread and may call disk__submit()
- * (not disk__reap() or disk__drain()).  The accessors and
- * disk__completion_fd() may be called from any thread.  Different disks
- * are independent.
+ * Threads: disk__submit(), disk__reap(), disk__drain() and disk__close()
+ * touch unlocked per-disk state (the ring, the request slots) and must not
+ * run concurrently for one disk -- call them from one I/O thread, or
+ * serialize them.  done() callbacks run on that thread and may call
+ * disk__submit() (not disk__reap(), disk__drain() or disk__close()).  The
+ * accessors and disk__completion_fd() may be called from any thread.
+ * Different disks are independent.  The helper threads block all signals.
  */
 #ifndef LKVM_DISK_H
 #define LKVM_DISK_H
@@ -66,6 +66,7 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 /* "auto", "io_uring", "aio", "sync"; "?" for a value out of range. */
 const char *disk__engine_str(enum disk_engine e);
 
+/* The virtio-blk request types (virtio 1.2 §5.2.6) this layer serves. */
 enum disk_op {
 	DISK_OP_READ,		/* into iov, at offset */
 	DISK_OP_WRITE,		/* from iov, at offset */
@@ -75,9 +76,11 @@ enum disk_op {
 };
 
 /*
- * One request, owned by the caller, which must keep it and the buffers
- * that iov describes alive and untouched from a successful disk__submit()
- * until done() is called for it.  The disk layer writes only ->result.
+ * One request, owned by the caller, which must keep it, its iovec array
+ * and the buffers that describes alive and untouched from a successful
+ * disk__submit() until done() is called for it (a short transfer is
+ * continued from the iovec array later).  The disk layer writes only
+ * ->result.
  */
 struct disk_req {
 	enum disk_op op;
@@ -118,9 +121,10 @@ void disk__close(struct disk *d);
  * -errno if not (r->result is set to the same value and there will be no
  * completion):
  *   -EINVAL  unknown op; iov NULL or more than IOV_MAX entries; a READ
- *            or WRITE above INT_MAX bytes; on a direct disk, an offset, length or
- *            segment length that is not a multiple of disk__block_size(),
- *            or a buffer not aligned to disk__mem_align()
+ *            or WRITE above INT_MAX bytes; on a direct disk, an offset,
+ *            length or segment length that is not a multiple of
+ *            disk__block_size(), or a buffer not aligned to
+ *            disk__mem_align()
  *   -ERANGE  [offset, offset + length) wraps around or ends past
  *            disk__size() (the file is not touched)
  *   -EROFS   WRITE, DISCARD or WRITE_ZEROES on a read-only disk

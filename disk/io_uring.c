@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The io_uring engine: one ring per disk, sized to its queue depth, with
+ * the disk's completion eventfd registered so that every CQE wakes the
+ * I/O thread.  READ/WRITE are IORING_OP_READV/WRITEV, FLUSH is
+ * IORING_OP_FSYNC with IORING_FSYNC_DATASYNC, and, where the kernel has
+ * IORING_OP_FALLOCATE (5.6), DISCARD on files and WRITE_ZEROES are
+ * fallocate too.  Block-device discard (BLKDISCARD is an ioctl) and all
+ * fallbacks go to the pool.  Each request is submitted at once: the
+ * virtio device already batches by draining its ring between kicks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "disk-priv.h"
+
+struct disk_uring {
+	struct io_uring ring;
+	/*
+	 * io_uring_submit() failed (-EAGAIN, -ENOMEM) after liburing had
+	 * already published the SQE to the kernel: it cannot be taken back,
+	 * so it stays queued and harvest retries the io_uring_enter().
+	 */
+	bool pending;
+};
+
+static int uring_init(struct disk *d, struct lkvm_err *err)
+{
+	struct io_uring_probe *probe;
+	struct disk_uring *u;
+	int ret;
+
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return seterr(err, ENOMEM, "out of memory");
+	ret = io_uring_queue_init(d->depth, &u->ring, 0);
+	if (ret < 0) {
+		free(u);
+		return seterr(err, -ret,
+			      "io_uring_queue_init: %s (kernel.io_uring_disabled, or a seccomp filter?); use engine=aio or engine=sync",
+			      strerror(-ret));
+	}
+	ret = io_uring_register_eventfd(&u->ring, d->efd);
+	if (ret < 0) {
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return seterr(err, -ret, "io_uring_register_eventfd: %s", strerror(-ret));
+	}
+
+	/* READV, WRITEV and FSYNC date from 5.1, the probe from 5.6. */
+	d->native_ops = BIT(DISK_OP_READ) | BIT(DISK_OP_WRITE) | BIT(DISK_OP_FLUSH);
+	probe = io_uring_get_probe_ring(&u->ring);
+	if (probe) {
+		if (io_uring_opcode_supported(probe, IORING_OP_FALLOCATE)) {
+			d->native_ops |= BIT(DISK_OP_WRITE_ZEROES);
+			if (!d->blockdev)
+				d->native_ops |= BIT(DISK_OP_DISCARD);
+		}
+		io_uring_free_probe(probe);
+	}
+	d->engine = u;
+	return 0;
+}
+
+static void uring_exit(struct disk *d)
+{
+	struct disk_uring *u = d->engine;
+
+	io_uring_queue_exit(&u->ring);
+	free(u);
+	d->engine = NULL;
+}
+
+static int uring_submit(struct disk *d, struct disk_slot *s)
+{
+	struct disk_uring *u = d->engine;
+	const struct disk_req *r = s->req;
+	struct io_uring_sqe *sqe;
+
+	if (r->op > DISK_OP_WRITE_ZEROES)
+		return -EINVAL;
+	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe)
+		return -EBUSY;	/* only while earlier SQEs wait in the ring */
+
+	switch (r->op) {
+	case DISK_OP_READ:
+		io_uring_prep_readv(sqe, d->fd, r->iov, r->iovcnt, r->offset);
+		break;
+	case DISK_OP_WRITE:
+		io_uring_prep_writev(sqe, d->fd, r->iov, r->iovcnt, r->offset);
+		break;
+	case DISK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, d->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case DISK_OP_DISCARD:
+		io_uring_prep_fallocate(sqe, d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)r->offset, (off_t)s->len);
+		break;
+	case DISK_OP_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+					(off_t)r->offset, (off_t)s->len);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, s);
+	u->pending = io_uring_submit(&u->ring) < 0;
+	return 0;
+}
+
+static void uring_harvest(struct disk *d)
+{
+	struct disk_uring *u = d->engine;
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	if (u->pending)
+		u->pending = io_uring_submit(&u->ring) < 0;
+	/* disk_slot_end() never touches the ring, so it may run in the loop. */
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		disk_slot_end(d, io_uring_cqe_get_data(cqe), cqe->res);
+		n++;
+	}
+	io_uring_cq_advance(&u->ring, n);
+}
+
+const struct disk_engine_ops disk_io_uring_ops = {
+	.name		= "io_uring",
+	.init		= uring_init,
+	.exit		= uring_exit,
+	.submit		= uring_submit,
+	.harvest	= uring_harvest,
+};
