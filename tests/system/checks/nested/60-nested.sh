@@ -28,21 +28,21 @@ expect_saw "L2 Linux powers off and its lkvm exits 0 inside L1" 'GUEST: l2-linux
 l2=$(sed -n 's/.*GUEST: l2-linux-exit=[0-9]* start=\([0-9.]*\) end=\([0-9.]*\).*/\1 \2/p' "$GUEST_LOG")
 [ -n "$l2" ] && note "L2 Linux run inside L1 (start end, L1 uptime): $l2"
 
-# Teardown: from the poweroff that lkvm saw to lkvm gone, against the bare cost.
-off=$(sed -n 's/.*guest powered off at \([0-9.]*\) .*/\1/p' "$GUEST_LOG" | tail -n 1)
-if [ -z "$off" ] || [ -z "$GUEST_END_UPTIME" ]; then
+# Teardown.  The kernel's own cost of destroying this VM is the close() of
+# its last fd, which lkvm times and logs ("VM <s>"); lkvm may add at most
+# one second to it between the guest's poweroff and its own exit.  The
+# bare cost of a minimal equivalent EL2 VM (tests/tools/vm-cost) is noted
+# beside it: it cannot carry the shadow stage-2 state an L1 that ran L2s has.
+off=$(sed -n 's/^lkvm: guest powered off at \([0-9.]*\) .*/\1/p' "$GUEST_LOG" | tail -n 1)
+vm=$(sed -n 's/^lkvm: teardown took .* VM \([0-9.]*\) s.*/\1/p' "$GUEST_LOG" | tail -n 1)
+if [ -z "$off" ] || [ -z "$vm" ] || [ -z "$GUEST_END_UPTIME" ]; then
 	tap_not_ok "lkvm exits within the kernel's VM-destroy cost + 1 s" \
-		"no poweroff time in the log (off='$off', end='$GUEST_END_UPTIME')"
+		"no poweroff/teardown times in the log (off='$off', vm='$vm', end='$GUEST_END_UPTIME')"
 else
 	teardown=$(awk -v a="$off" -v b="$GUEST_END_UPTIME" 'BEGIN { printf "%.2f", b - a }')
 	bare=$(vm-cost --el2 --run --mem $mem --cpus 2 2>&1)
-	destroy=$(echo "$bare" | sed -n 's/.*destroy=\([0-9.]*\).*/\1/p')
-	note "teardown after L1 poweroff: ${teardown}s; bare EL2 VM ($mem MiB, 2 vCPUs): $bare"
-	if [ -z "$destroy" ]; then
-		tap_not_ok "lkvm exits within the kernel's VM-destroy cost + 1 s" "vm-cost: $bare"
-	else
-		expect_range "lkvm exits within the kernel's VM-destroy cost + 1 s" \
-			"$(awk -v t="$teardown" 'BEGIN { printf "%d", t * 100 }')" 0 \
-			"$(awk -v d="$destroy" 'BEGIN { printf "%d", (d + 1) * 100 }')"
-	fi
+	note "teardown after L1 poweroff: ${teardown}s, of which the kernel's VM destroy ${vm}s;" \
+		"bare EL2 VM ($mem MiB, 2 vCPUs, never ran an L2): $bare"
+	expect_range "lkvm exits within the kernel's VM-destroy cost + 1 s (centiseconds over)" \
+		"$(awk -v t="$teardown" -v v="$vm" 'BEGIN { d = (t - v) * 100; printf "%d", d < 0 ? 0 : d }')" 0 100
 fi
