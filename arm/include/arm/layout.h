@@ -27,12 +27,18 @@
  *              | RAM (-m SIZE)                |
  *              | ...  kernel at RAM base +    |
  *              |      text_offset, initrd and |
- *              |      DTB at the top of RAM   |
- *  2^ipa_bits  +------------------------------+
+ *              |      DTB at the top of the   |
+ *              |      first bank              |
+ *  2^32        +------------------------------+
+ *              | more RAM banks (-m SIZE@ADDR)|  anywhere below 2^ipa_bits:
+ *              |   ...                        |  2^36, 2^40, 2^42, 2^44,
+ *              |   ...                        |  2^48 (4 KiB pages), 2^52
+ *  2^ipa_bits  +------------------------------+  (LPA2 hosts)
  *
- * The smallest IPA size KVM accepts is 32 bits, which already covers 2 GiB
- * of RAM at the default base; the VM's IPA size is the smallest that
- * covers the last byte of the map (RAM, or anything placed with @addr).
+ * The VM's IPA size is the smallest size ID_AA64MMFR0_EL1.PARange can
+ * express (32, 36, 40, 42, 44, 48, 52 bits) that covers the last byte of
+ * the map, or --ipa-bits; the guest's PARange is set to say exactly that
+ * (arm/cpufeat.c).  32 bits already covers 2 GiB of RAM at the default base.
  */
 #ifndef LKVM_ARM_LAYOUT_H
 #define LKVM_ARM_LAYOUT_H

@@ -9,8 +9,10 @@
 
 mem=768
 params="quiet kvm-arm.mode=nested lkvm.script=nested lkvm.l2=linux"
+# SVE hidden and a 40-bit IPA: the L1 hypervisor must agree (cpuinfo, its
+# KVM's IPA limit follows the PARange lkvm set).
 run_guest nested-l1 800 -k /guest/Image -i /guest/l1n.cpio -p "$params" \
-	-m $mem -c 2 --nested --loglevel info
+	-m $mem -c 2 --nested --ipa-bits 40 --cpu-feature ID_AA64PFR0_EL1.SVE=0 --loglevel info
 
 expect_exit "lkvm --nested exits 0 after L1 (and its L2s) power off" 0
 expect_guest_field "L1 started at EL2 on all CPUs" el 2
@@ -19,6 +21,9 @@ expect_saw "L1's KVM initialised at EL2 with NV (VHE+NV2)" 'GUEST: kvm-init VHE+
 expect_saw "/dev/kvm exists in L1" 'GUEST: kvm-dev=yes'
 expect_saw "lkvm check --nested inside L1 succeeds" 'GUEST: check-nested-exit=0'
 expect_saw "lkvm check inside L1 reports EL2" 'GUEST: check-el2=1'
+expect_saw "L1's /proc/cpuinfo has no SVE (--cpu-feature ID_AA64PFR0_EL1.SVE=0)" 'GUEST: cpuinfo-sve=no'
+expect_saw "L1's KVM reports the 40-bit IPA limit lkvm gave it" 'GUEST: kvm-ipa-limit=40'
+expect_saw "lkvm check inside L1 reports max_ipa_bits 40" 'GUEST: check-ipa=40'
 expect_saw "the L2 payload's lkvm exits 0 inside L1" 'GUEST: l2-payload-exit=0 '
 expect_saw "the L2 payload runs at EL1" 'GUEST: l2: PAYLOAD: CurrentEL=1'
 expect_saw "L2 Linux reaches init inside L1" 'GUEST: l2: GUEST: init '
