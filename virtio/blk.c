@@ -456,7 +456,7 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	put_le32(b->config + CFG_MAX_WZ_SEG, 1);
 	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
 	b->config[CFG_WZ_MAY_UNMAP] = 1;
-	pr_debug(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s", index,
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s", index,
 		 o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
 		 disk__readonly(b->disk) ? ", read-only" : "");
 	*out = &b->vdev;

@@ -13,6 +13,12 @@ blk_sum() {
 	printf '%s' "${s%% *}"
 }
 
+# blk_field WHAT KEY: KEY's value on the guest's "GUEST: blk WHAT ..." line.
+blk_field() {
+	tr -d '\r' <"$GUEST_LOG" | sed -n "s/.*GUEST: blk $1 .*$2=\([^ ]*\).*/\1/p" |
+		head -n 1
+}
+
 # blk_roundtrip NAME ENGINE-DESC: the vda points of one run.
 blk_roundtrip() {
 	local written readback
@@ -46,13 +52,17 @@ line=$(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'GUEST: blk vdb ')
 expect_contains "guest sees /dev/vdb (,ro): 2 MiB, read-only, the image's bytes, writes refused" \
 	"$line" "size=2097152 ro=1 md5=$vdb_sum write=refused"
 expect_eq "the ,ro image is unchanged" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
+expect_saw "default engine is io_uring" 'virtio-blk 0: /tmp/vda-auto.img, 16384 sectors, .*engine io_uring'
+expect_eq "after rmmod/insmod virtio_blk (device reset, queue set up again) /dev/vda still reads back" \
+	"$(blk_field reload readback)" "$(blk_field vda readback)"
 rm -f /tmp/vda-auto.img
 
 for engine in aio sync; do
 	dd if=/dev/zero of=/tmp/vda-$engine.img bs=1M count=8 2>/dev/null
 	run_guest blk-$engine 200 -k /guest/Image -i /guest/l1.cpio -p "$params" -m 256 -c 1 \
-		-d /tmp/vda-$engine.img,engine=$engine
+		-d /tmp/vda-$engine.img,engine=$engine --loglevel info
 	expect_exit "engine=$engine: lkvm exits 0 after the guest powers off" 0
+	expect_saw "engine=$engine: the disk runs on $engine" "virtio-blk 0: .*engine $engine"
 	blk_roundtrip "$engine" "engine=$engine"
 	rm -f /tmp/vda-$engine.img
 done
