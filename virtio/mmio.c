@@ -72,13 +72,19 @@ struct virtio_mmio {
 	struct log_ratelimit rl;
 };
 
-static void signal_irq(struct virtio_mmio *vm, u32 bit)
+/* Adds 1 to an eventfd; it cannot fail short of a programming error (or overflow, moot). */
+static void efd_signal(int fd)
 {
 	u64 one = 1;
 	ssize_t n __unused;
 
+	n = write(fd, &one, sizeof(one));
+}
+
+static void signal_irq(struct virtio_mmio *vm, u32 bit)
+{
 	vm->isr |= bit;
-	n = write(vm->irq_fd, &one, sizeof(one));
+	efd_signal(vm->irq_fd);
 }
 
 static void mmio_signal_used(struct virtio_dev *d, unsigned int q __unused)
@@ -169,13 +175,10 @@ static void write_status(struct virtio_mmio *vm, u32 val)
 	}
 	vm->status = val;
 	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
-		u64 one = 1;
-		ssize_t n __unused;
-
 		/* Anything made available before DRIVER_OK: look now. */
 		for (unsigned int i = 0; i < vm->dev->ops->nr_queues; i++)
 			if (vm->q[i].ready)
-				n = write(vm->kick_fd[i], &one, sizeof(one));
+				efd_signal(vm->kick_fd[i]);
 	}
 }
 
@@ -247,8 +250,6 @@ static void write_reg(struct virtio_mmio *vm, u64 off, u32 val)
 	const struct virtio_dev_ops *ops = vm->dev->ops;
 	struct mmio_queue *q = vm->queue_sel < ops->nr_queues ? &vm->q[vm->queue_sel] : NULL;
 	bool q_setup = q && !q->ready;	/* §4.2.3.2: queue fields only while not ready */
-	u64 one = 1;
-	ssize_t n __unused;
 
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL: vm->dev_features_sel = val; return;
@@ -289,7 +290,7 @@ static void write_reg(struct virtio_mmio *vm, u64 off, u32 val)
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
 		/* Normally caught by the ioeventfd; this is the path without one. */
 		if (val < ops->nr_queues)
-			n = write(vm->kick_fd[val], &one, sizeof(one));
+			efd_signal(vm->kick_fd[val]);
 		return;
 	case VIRTIO_MMIO_INTERRUPT_ACK: vm->isr &= ~val; return;
 	case VIRTIO_MMIO_STATUS: write_status(vm, val); return;
@@ -479,13 +480,10 @@ int virtio_mmio__start(struct virtio_mmio *vm, struct lkvm_err *err)
 
 void virtio_mmio__free(struct virtio_mmio *vm)
 {
-	u64 one = 1;
-	ssize_t n __unused;
-
 	if (!vm)
 		return;
 	if (vm->thread_started) {
-		n = write(vm->stop_fd, &one, sizeof(one));
+		efd_signal(vm->stop_fd);
 		pthread_join(vm->thread, NULL);
 	}
 	/*

@@ -1,4 +1,5 @@
 # check-timeout: 400
+# shellcheck shell=sh disable=SC3043 # ash has local
 # virtio-blk over virtio-mmio: an L1 guest loads virtio_mmio and virtio_blk,
 # writes 4 MiB of random data to /dev/vda, reads it back past its page cache,
 # and finds /dev/vdb (,ro) read-only with the image's content.  After lkvm
@@ -31,7 +32,7 @@ blk_roundtrip() {
 	fi
 	expect_eq "$2: guest reads back from /dev/vda the 4 MiB it wrote" "$readback" "$written"
 	expect_eq "$2: after lkvm exits, the image file holds what the guest wrote" \
-		"$(blk_sum /tmp/vda-$1.img 4)" "$written"
+		"$(blk_sum "/tmp/vda-$1.img" 4)" "$written"
 }
 
 dd if=/dev/zero of=/tmp/vda-auto.img bs=1M count=8 2>/dev/null
