@@ -53,6 +53,9 @@ line=$(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'GUEST: blk vdb ')
 expect_contains "guest sees /dev/vdb (,ro): 2 MiB, read-only, the image's bytes, writes refused" \
 	"$line" "size=2097152 ro=1 md5=$vdb_sum write=refused"
 expect_eq "the ,ro image is unchanged" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
+kicks=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-blk@0x2000000: \([0-9]*\) queue notifications, \([0-9]*\) of them.*/\1 \2/p')
+expect_eq "queue notifications reach lkvm through the ioeventfd, never an MMIO exit" \
+	"$(case ${kicks%% *} in '' | 0) echo none ;; *) echo "${kicks#* }" ;; esac)" 0
 expect_saw "default engine is io_uring" 'virtio-blk 0: /tmp/vda-auto.img, 16384 sectors, .*engine io_uring'
 expect_eq "after rmmod/insmod virtio_blk (device reset, queue set up again) /dev/vda still reads back" \
 	"$(blk_field reload readback)" "$(blk_field vda readback)"
