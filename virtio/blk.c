@@ -355,6 +355,18 @@ static void blk_done(struct disk_req *dr, void *ctx)
 	struct blk *b = ctx;
 	struct blk_req *r = dr->opaque;
 
+	/*
+	 * A driver that did not take VIRTIO_BLK_F_FLUSH cannot ask for
+	 * durability and assumes no write-back cache (Linux's virtio_blk
+	 * does), so the device is write-through (virtio 1.2 §5.2.6): a write
+	 * completes once it is on stable storage.
+	 */
+	if (dr->op == DISK_OP_WRITE && dr->result >= 0 &&
+	    !(b->vdev.acked & BIT(VIRTIO_BLK_F_FLUSH))) {
+		dr->op = DISK_OP_FLUSH;
+		if (!disk__submit(b->disk, dr))
+			return;
+	}
 	req_complete(b, r, dr->result < 0 ? (dr->result == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
 					      VIRTIO_BLK_S_IOERR) : VIRTIO_BLK_S_OK);
 }

@@ -590,6 +590,24 @@ static void test_blk_read_only(void)
 	fx_fini(&f);
 }
 
+/* Without FLUSH negotiated, writes go through a flush before they complete. */
+static void test_blk_write_through(void)
+{
+	u8 got[1024];
+	struct fx f;
+
+	fx_init(&f);
+	driver_up(&f, F_VERSION_1);
+	memset(gp(&f, DATA, 1024), 0x77, 1024);
+	TEST_ASSERT_EQ(blk_req(&f, T_OUT, 2, 1024, false), 0);
+	TEST_ASSERT_EQ(used_len(&f), 1);
+	file_read(&f, 1024, got, sizeof(got));
+	TEST_ASSERT(!memcmp(got, gp(&f, DATA, 1024), 1024), "written");
+	/* The next request completes normally: the flush was not left in flight. */
+	TEST_ASSERT_EQ(blk_req(&f, T_IN, 0, 512, true), 0);
+	fx_fini(&f);
+}
+
 /* With EVENT_IDX the device asks for the next kick by writing avail_event. */
 static void test_blk_event_idx(void)
 {
@@ -619,6 +637,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_blk_discard_write_zeroes),
 	TEST_CASE(test_blk_bad_requests),
 	TEST_CASE(test_blk_read_only),
+	TEST_CASE(test_blk_write_through),
 	TEST_CASE(test_blk_event_idx),
 };
 
