@@ -69,10 +69,10 @@ static const struct option run_options[] = {
 	{ "id-reg",		required_argument, NULL, OPT_ID_REG },
 	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
 	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
+	{ "disk",		required_argument, NULL, 'd' },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "disk",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "rng",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
@@ -106,6 +106,11 @@ void config__usage_run(void)
 	      "  -m, --mem SIZE[@ADDR]    RAM bank, unit MiB unless suffixed (B K M G T P);\n"
 	      "                           repeat for more banks; default 256M at 2G\n"
 	      "      --name NAME          guest name\n"
+	      "  -d, --disk PATH[,ro][,direct][,engine=io_uring|aio|sync]\n"
+	      "                           virtio-blk disk (image file or block device);\n"
+	      "                           repeat for more (up to 8); ro: read-only,\n"
+	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
+	      "      --virtio-transport mmio  virtio-mmio (the only transport so far)\n"
 	      "  -n, --network mode=none  no network (the only mode this build has)\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
 	      "      --irqchip TYPE       gicv3-its, gicv3 or gicv2 (default: best the host has)\n"
@@ -266,8 +271,12 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		return seterr(err, EINVAL, "-n %s: this lkvm has no virtio-net yet; only "
 			      "-n mode=none is accepted", arg);
 	case 'd':
-		return seterr(err, EINVAL, "-d %s: this lkvm has no virtio-blk yet; put the "
-			      "guest's files in its initrd (-i)", arg);
+		if (cfg->nr_disk == LKVM_MAX_DISKS)
+			return seterr(err, EINVAL, "-d %s: at most %d disks", arg, LKVM_MAX_DISKS);
+		r = disk__parse_opts(arg, &cfg->disk[cfg->nr_disk], err);
+		if (!r)
+			cfg->nr_disk++;
+		return r;
 	case 'F':
 		return seterr(err, EINVAL, "-F %s: lkvm has no CFI flash; load firmware with -f",
 			      arg);
@@ -321,8 +330,17 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 	case OPT_NO_PVTIME:	/* lkvm offers no stolen-time region: already so */
 		return 0;
 	case OPT_VIRTIO_TRANSPORT:
-		return seterr(err, EINVAL, "--virtio-transport %s: this lkvm has no virtio "
-			      "devices yet", arg);
+		if (!strcmp(arg, "mmio")) {
+			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
+			return 0;
+		}
+		if (!strncmp(arg, "pci", 3))
+			return seterr(err, EINVAL, "--virtio-transport %s: this lkvm has only "
+				      "virtio-mmio for now; use --virtio-transport mmio", arg);
+		if (!strcmp(arg, "mmio-legacy"))
+			return seterr(err, EINVAL, "--virtio-transport mmio-legacy: lkvm has no "
+				      "legacy virtio; use --virtio-transport mmio");
+		return seterr(err, EINVAL, "--virtio-transport %s: use mmio", arg);
 	case OPT_UNSUPPORTED:
 		return seterr(err, EINVAL, "%s: not supported by this lkvm",
 			      option_name(idx, c, name, sizeof(name)));

@@ -33,6 +33,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/virtio.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
 
@@ -369,6 +370,10 @@ void kvm__close(struct kvm *kvm)
 	free(kvm->cpus);
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
+	/* Devices before the VM and RAM: their I/O threads touch guest memory. */
+	for (unsigned int i = 0; i < kvm->nr_virtio; i++)
+		virtio_mmio__free(kvm->virtio[i]);
+	kvm->nr_virtio = 0;
 	arch__close(kvm);
 	t1 = now_ns();
 	/* The VM goes with its last fd: one teardown pass, no per-slot deletes. */

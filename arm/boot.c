@@ -19,6 +19,7 @@
 #include "arm/kvm-arch.h"
 #include "lkvm/file.h"
 #include "lkvm/log.h"
+#include "lkvm/virtio.h"
 
 #define MAX_KERNEL	(1024 * SZ_MiB)
 #define MAX_INITRD	(4 * SZ_GiB)
@@ -71,6 +72,7 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 {
 	const struct lkvm_config *cfg = kvm->cfg;
 	struct mem_bank banks[LKVM_MAX_MEM_REGIONS];
+	struct fdt_virtio_mmio virtio[LKVM_MAX_VIRTIO];
 	u8 rng[64];
 	u64 *mpidr, seed;
 	void *fdt;
@@ -88,6 +90,9 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 		mpidr[i] = kvm->cpus[i].mpidr;
 	for (unsigned int i = 0; i < kvm->nr_mem; i++)
 		banks[i] = (struct mem_bank){ kvm->mem[i].size, kvm->mem[i].gpa, true };
+	for (unsigned int i = 0; i < kvm->nr_virtio; i++)
+		virtio[i] = (struct fdt_virtio_mmio){ virtio_mmio__base(kvm->virtio[i]),
+						      virtio_mmio__spi(kvm->virtio[i]) };
 	if (getrandom(rng, sizeof(rng), 0) != sizeof(rng))
 		memset(rng, 0, sizeof(rng));
 	seed = cfg->has_kaslr_seed ? cfg->kaslr_seed : *(u64 *)(void *)rng;
@@ -98,6 +103,7 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 			.bootargs = bootargs,
 			.initrd_addr = lay->initrd_addr, .initrd_size = lay->initrd_size,
 			.kaslr_seed = seed, .rng_seed = rng + 8, .rng_seed_len = sizeof(rng) - 8,
+			.virtio = virtio, .nr_virtio = kvm->nr_virtio,
 		}, fdt, ARM_FDT_MAX_SIZE, err);
 	if (r)
 		goto out;

@@ -4,7 +4,7 @@
  * plain description (struct fdt_desc), so it can be built and checked
  * without KVM.  Bindings followed: Documentation/devicetree/bindings/
  * interrupt-controller/arm,gic{,-v3}.yaml, timer/arm,arch_timer.yaml,
- * arm/psci.yaml, serial/8250.yaml, rtc/arm,pl031.yaml, and the
+ * arm/psci.yaml, serial/8250.yaml, rtc/arm,pl031.yaml, virtio/mmio.yaml, and the
  * devicetree specification v0.4 for /chosen and /memory.
  */
 #include <errno.h>
@@ -20,6 +20,7 @@
 
 #define GIC_SPI		0
 #define GIC_PPI		1
+#define IRQ_EDGE_RISING	1
 #define IRQ_LEVEL_HIGH	4
 
 /* A libfdt writer that remembers the first error, so callers check once. */
@@ -282,6 +283,28 @@ static void add_platform(struct fdtw *w, const struct fdt_desc *d)
 	}
 }
 
+/*
+ * virtio/mmio.yaml.  Edge-triggered: the interrupt comes from a KVM irqfd,
+ * which pulses the line; a level-sensitive SPI could drop the pulse.
+ */
+static void add_virtio(struct fdtw *w, const struct fdt_desc *d)
+{
+	char name[48];
+
+	for (unsigned int i = 0; i < d->nr_virtio; i++) {
+		u64 reg[] = { d->virtio[i].addr, ARM_VIRTIO_MMIO_SLOT };
+		u32 irq[] = { GIC_SPI, d->virtio[i].spi, IRQ_EDGE_RISING };
+
+		node_name(name, sizeof(name), "virtio_mmio", reg[0]);
+		w_begin(w, name);
+		w_str(w, "compatible", "virtio,mmio");
+		w_reg64(w, reg, 1);
+		w_cells(w, "interrupts", irq, 3);
+		w_prop(w, "dma-coherent", NULL, 0);
+		w_end(w);
+	}
+}
+
 int fdt__build(const struct fdt_desc *d, void *buf, unsigned int size, struct lkvm_err *err)
 {
 	struct fdtw w = { .fdt = buf };
@@ -304,6 +327,7 @@ int fdt__build(const struct fdt_desc *d, void *buf, unsigned int size, struct lk
 	add_timer(&w, d);
 	add_gic(&w, d);
 	add_platform(&w, d);
+	add_virtio(&w, d);
 	w_end(&w);
 	if (!w.err)
 		w.err = fdt_finish(buf);

@@ -14,6 +14,7 @@
 #include "lkvm/arch.h"
 #include "lkvm/hw.h"
 #include "lkvm/log.h"
+#include "lkvm/virtio.h"
 
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 {
@@ -52,6 +53,27 @@ static void uart_irq(void *ctx, int level)
 	arch__irq_line(ctx, ARM_SPI_UART, level);
 }
 
+/* One virtio-mmio slot and SPI per device, in command-line order. */
+static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+
+	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
+		u64 base = ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT;
+		struct virtio_dev *dev;
+		int r;
+
+		r = virtio_blk__new(kvm, &cfg->disk[i], i, &dev, err);
+		if (!r)
+			r = virtio_mmio__new(kvm, dev, base, ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio,
+					     &kvm->virtio[kvm->nr_virtio], err);
+		if (r)
+			return r;
+		kvm->nr_virtio++;
+	}
+	return 0;
+}
+
 static int init_devices(struct kvm *kvm, struct lkvm_err *err)
 {
 	int r;
@@ -67,7 +89,7 @@ static int init_devices(struct kvm *kvm, struct lkvm_err *err)
 				   "rtc");
 	if (r)
 		return seterr(err, -r, "registering platform devices: %s", strerror(-r));
-	return 0;
+	return init_virtio(kvm, err);
 }
 
 int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
@@ -110,6 +132,9 @@ int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
 {
 	int r = gic__init(kvm, err);
 
+	/* irqfds need the initialised interrupt controller and its default routing. */
+	for (unsigned int i = 0; !r && i < kvm->nr_virtio; i++)
+		r = virtio_mmio__start(kvm->virtio[i], err);
 	for (unsigned int i = 0; !r && i < kvm->nr_cpus; i++)
 		r = arm_cpu__finalize(&kvm->cpus[i], err);
 	if (!r)

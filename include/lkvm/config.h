@@ -8,6 +8,7 @@
 #ifndef LKVM_CONFIG_H
 #define LKVM_CONFIG_H
 
+#include "lkvm/disk.h"
 #include "lkvm/log.h"
 #include "lkvm/util.h"
 
@@ -17,6 +18,7 @@
 #define LKVM_MIN_IPA_BITS	32
 #define LKVM_MAX_IPA_BITS	52
 #define LKVM_MAX_ID_ARGS	16
+#define LKVM_MAX_DISKS		8
 
 enum irqchip_type {
 	IRQCHIP_AUTO,		/* best the host has: gicv3-its, gicv3, gicv2 */
@@ -29,6 +31,10 @@ enum console_type {
 	CONSOLE_SERIAL,
 	CONSOLE_VIRTIO,
 	CONSOLE_HV,
+};
+
+enum virtio_transport {
+	VIRTIO_TRANSPORT_MMIO,		/* virtio-mmio version 2 (the only one so far) */
 };
 
 struct mem_bank {
@@ -71,6 +77,11 @@ struct lkvm_config {
 	const char *cpu_features_file;
 	const char *id_reg[LKVM_MAX_ID_ARGS];
 	unsigned int nr_id_reg;
+
+	/* -d PATH[,ro][,direct][,engine=E]: parsed here, opened at VM creation. */
+	struct disk_opts disk[LKVM_MAX_DISKS];
+	unsigned int nr_disk;
+	enum virtio_transport virtio_transport;
 
 	u64 kaslr_seed;
 	bool has_kaslr_seed;

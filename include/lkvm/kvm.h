@@ -26,6 +26,9 @@ struct kvm_run;
 struct kvm_arch;
 struct serial8250;
 struct pl031;
+struct virtio_mmio;
+
+#define LKVM_MAX_VIRTIO		LKVM_MAX_DISKS
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
 
@@ -75,6 +78,8 @@ struct kvm {
 	struct mmio_bus mmio;
 	struct serial8250 *uart;
 	struct pl031 *rtc;
+	struct virtio_mmio *virtio[LKVM_MAX_VIRTIO];	/* in slot order */
+	unsigned int nr_virtio;
 	struct kvm_arch *arch;
 
 	/* Set by whoever stops the VM; the first reason wins. */

@@ -513,15 +513,15 @@ static void test_unsupported_kvmtool_options(void)
 		const char *named;
 	} cases[] = {
 		{ { "--9p", "/srv,tag" }, "--9p" },
-		{ { "-d", "disk.img" }, "-d disk.img" },
-		{ { "--disk", "disk.img" }, "--disk" },
 		{ { "--rng" }, "--rng" },
 		{ { "--balloon" }, "--balloon" },
 		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
 		{ { "-F", "flash.img" }, "-F flash.img" },
-		{ { "--virtio-transport", "mmio" }, "--virtio-transport" },
+		{ { "--virtio-transport", "pci" }, "use --virtio-transport mmio" },
+		{ { "--virtio-transport", "mmio-legacy" }, "no legacy" },
+		{ { "--virtio-transport", "bogus" }, "--virtio-transport bogus" },
 		{ { "--console", "virtio" }, "--console virtio" },
 		{ { "-n", "mode=tap" }, "mode=none" },
 	};
@@ -539,6 +539,34 @@ static void test_unsupported_kvmtool_options(void)
 		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s: message '%s' does not name '%s'",
 			    cases[i].args[0], err.msg, cases[i].named);
 	}
+}
+
+/* -d: parsed (not opened) at config time; bad options are refused by name. */
+static void test_disks(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", "a.img", "--disk",
+				      "/dev/sdb,ro,direct,engine=aio", "--virtio-transport", "mmio"), 0);
+	TEST_ASSERT_EQ(cfg.nr_disk, 2);
+	TEST_ASSERT_STR_EQ(cfg.disk[0].path, "a.img");
+	TEST_ASSERT(!cfg.disk[0].ro && !cfg.disk[0].direct, "defaults");
+	TEST_ASSERT_EQ(cfg.disk[0].engine, DISK_ENGINE_AUTO);
+	TEST_ASSERT_STR_EQ(cfg.disk[1].path, "/dev/sdb");
+	TEST_ASSERT(cfg.disk[1].ro && cfg.disk[1].direct, "ro,direct");
+	TEST_ASSERT_EQ(cfg.disk[1].engine, DISK_ENGINE_AIO);
+	TEST_ASSERT_EQ(cfg.virtio_transport, VIRTIO_TRANSPORT_MMIO);
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "a.img,engine=posix"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown engine 'posix'");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "a.img,rw"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option 'rw'");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", ",ro"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "empty path");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "1", "-d", "2", "-d", "3", "-d", "4",
+			     "-d", "5", "-d", "6", "-d", "7", "-d", "8", "-d", "9"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 8 disks");
 }
 
 static void test_accepted_noops(void)
@@ -655,6 +683,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_pmu_counters),
 	TEST_CASE(test_ipa_bits),
 	TEST_CASE(test_unsupported_kvmtool_options),
+	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
 	TEST_CASE(test_loglevel),
 	TEST_CASE(test_seeds_and_offsets),

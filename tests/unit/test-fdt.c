@@ -479,6 +479,56 @@ static void dtc_clean(const struct fdt_desc *d, const char *name)
 	free(fdt);
 }
 
+static const struct fdt_virtio_mmio virtio_3[] = {
+	{ ARM_VIRTIO_MMIO_BASE, ARM_SPI_VIRTIO_MMIO },
+	{ ARM_VIRTIO_MMIO_BASE + ARM_VIRTIO_MMIO_SLOT, ARM_SPI_VIRTIO_MMIO + 1 },
+	{ ARM_VIRTIO_MMIO_BASE + 2 * ARM_VIRTIO_MMIO_SLOT, ARM_SPI_VIRTIO_MMIO + 2 },
+};
+
+/* virtio,mmio nodes: name, reg, edge SPI, dma-coherent, one per device in order. */
+static void test_virtio_mmio_nodes(void)
+{
+	struct fdt_desc d = desc_v3its();
+	unsigned int n = 0;
+	void *fdt;
+	int node = -1;
+
+	d.virtio = virtio_3;
+	d.nr_virtio = ARRAY_SIZE(virtio_3);
+	fdt = build(&d);
+	for (;;) {
+		const void *p;
+		char want[48];
+		int len;
+
+		node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio");
+		if (node < 0)
+			break;
+		TEST_ASSERT(n < d.nr_virtio, "more virtio,mmio nodes than devices");
+		snprintf(want, sizeof(want), "virtio_mmio@%llx", (unsigned long long)virtio_3[n].addr);
+		TEST_ASSERT_STR_EQ(fdt_get_name(fdt, node, NULL), want);
+		p = prop(fdt, node, "reg", &len);
+		TEST_ASSERT_EQ(len, 16);
+		TEST_ASSERT_EQ((u64)cell(p, 0) << 32 | cell(p, 1), virtio_3[n].addr);
+		TEST_ASSERT_EQ((u64)cell(p, 2) << 32 | cell(p, 3), ARM_VIRTIO_MMIO_SLOT);
+		p = prop(fdt, node, "interrupts", &len);
+		TEST_ASSERT_EQ(len, 12);
+		TEST_ASSERT_EQ(cell(p, 0), 0);		/* SPI */
+		TEST_ASSERT_EQ(cell(p, 1), virtio_3[n].spi);
+		TEST_ASSERT_EQ(cell(p, 2), 1);		/* edge rising: irqfd pulses */
+		prop(fdt, node, "dma-coherent", &len);
+		TEST_ASSERT_EQ(len, 0);
+		n++;
+	}
+	TEST_ASSERT_EQ(n, 3);
+	/* Without devices, no nodes. */
+	free(fdt);
+	d.nr_virtio = 0;
+	fdt = build(&d);
+	TEST_ASSERT(node_by_compat(fdt, "virtio,mmio") < 0, "virtio node without devices");
+	free(fdt);
+}
+
 static void test_dtc_no_warnings(void)
 {
 	static u64 mpidr[64];
@@ -507,6 +557,10 @@ static void test_dtc_no_warnings(void)
 	d.mpidr = mpidr;
 	d.nr_cpus = ARRAY_SIZE(mpidr);
 	dtc_clean(&d, "v3its-64");
+	d = desc_v3its();
+	d.virtio = virtio_3;
+	d.nr_virtio = ARRAY_SIZE(virtio_3);
+	dtc_clean(&d, "v3its-virtio");
 }
 
 static const struct test_case tests[] = {
@@ -518,6 +572,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_max_cpus_fit),
 	TEST_CASE(test_too_small_buffer),
 	TEST_CASE(test_unresolved_gic),
+	TEST_CASE(test_virtio_mmio_nodes),
 	TEST_CASE(test_dtc_no_warnings),
 };
 

@@ -70,6 +70,12 @@ struct boot_layout {
 int boot__layout(const struct kernel_info *info, u64 kernel_len, u64 initrd_len, u64 ram_base,
 		 u64 ram_size, const u64 *load_addr, struct boot_layout *out, struct lkvm_err *err);
 
+/* A virtio-mmio device: its register window and SPI. */
+struct fdt_virtio_mmio {
+	u64 addr;
+	unsigned int spi;
+};
+
 struct fdt_desc {
 	const struct mem_bank *banks;
 	unsigned int nr_banks;
@@ -84,6 +90,8 @@ struct fdt_desc {
 	u64 kaslr_seed;
 	const u8 *rng_seed;
 	unsigned int rng_seed_len;
+	const struct fdt_virtio_mmio *virtio;	/* virtio-mmio devices, each ARM_VIRTIO_MMIO_SLOT */
+	unsigned int nr_virtio;
 };
 
 /* Builds the DTB into @buf (@size bytes); -ENOSPC or -EINVAL with @err. */

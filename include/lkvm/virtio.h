@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Virtio devices and their transport (virtio 1.2).  A device (blk, later
+ * net, console, rng) describes itself with struct virtio_dev_ops and keeps
+ * its state in a struct virtio_dev; a transport (virtio-mmio now, PCI
+ * later) owns the register file, feature negotiation, the virtqueues'
+ * configuration, notifications and interrupts, and the I/O thread that
+ * calls the device.
+ *
+ * Threads: the transport serialises everything on one mutex per device.
+ * vCPU threads take it for register accesses; the device's I/O thread
+ * takes it while it runs the device's callbacks.  So a device callback
+ * never runs concurrently with another callback of the same device, or
+ * with a register access (a reset can drain in-flight work safely).
+ * vCPU threads never run device work: queue notifications arrive through
+ * KVM ioeventfds and interrupts leave through KVM irqfds.
+ */
+#ifndef LKVM_VIRTIO_H
+#define LKVM_VIRTIO_H
+
+#include <pthread.h>
+
+#include "lkvm/disk.h"
+#include "lkvm/log.h"
+#include "lkvm/virtqueue.h"
+
+struct kvm;
+
+/* virtio 1.2 §2.1: device status bits. */
+#define VIRTIO_STATUS_ACKNOWLEDGE	1
+#define VIRTIO_STATUS_DRIVER		2
+#define VIRTIO_STATUS_DRIVER_OK		4
+#define VIRTIO_STATUS_FEATURES_OK	8
+#define VIRTIO_STATUS_NEEDS_RESET	64
+#define VIRTIO_STATUS_FAILED		128
+
+/* virtio 1.2 §6: reserved (transport) feature bits. */
+#define VIRTIO_F_INDIRECT_DESC		28
+#define VIRTIO_F_EVENT_IDX		29
+#define VIRTIO_F_VERSION_1		32
+
+/* virtio 1.2 §5: device IDs. */
+#define VIRTIO_ID_BLOCK			2
+
+#define VIRTIO_MAX_QUEUES		8
+
+struct virtio_dev;
+
+/*
+ * What a device is.  Every callback runs with the device's lock held
+ * (see the top of this file); queue_notify and event on the I/O thread,
+ * config access and reset on a vCPU thread.
+ */
+struct virtio_dev_ops {
+	const char *name;		/* "virtio-blk": for messages */
+	u32 device_id;			/* VIRTIO_ID_* */
+	unsigned int nr_queues;		/* 1..VIRTIO_MAX_QUEUES */
+	unsigned int queue_max;		/* QueueNumMax: a power of 2 <= 32768 */
+	u32 config_size;		/* bytes of device config space */
+
+	/* Reads [@off, @off + @len) of config space; the transport checked the bounds. */
+	void (*config_read)(struct virtio_dev *d, u32 off, u8 *buf, u32 len);
+	/* Writes to config space (NULL: read-only, writes ignored). */
+	void (*config_write)(struct virtio_dev *d, u32 off, const u8 *buf, u32 len);
+	/* The driver notified queue @q (DRIVER_OK set, queue ready, not failed). */
+	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/* An extra fd the I/O thread polls for the device (-1: none), and its handler. */
+	int (*event_fd)(struct virtio_dev *d);
+	void (*event)(struct virtio_dev *d);
+	/* Device reset (virtio 1.2 §2.4): finish or drop in-flight work, no pushes after. */
+	void (*reset)(struct virtio_dev *d);
+	/* Frees the device (after its I/O thread is gone). */
+	void (*free)(struct virtio_dev *d);
+};
+
+/* A device instance.  Devices embed it and find themselves with container_of. */
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	struct kvm *kvm;
+	u64 features;			/* the device's own offered bits (the transport adds its own) */
+	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
+	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
+
+	/* Set by the transport. */
+	void *transport;
+	/* Raises the used-buffer interrupt for queue @q (call after virtqueue__should_notify()). */
+	void (*signal_used)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * The driver broke a rule (a bad ring): sets DEVICE_NEEDS_RESET, sends a
+	 * config-change interrupt and logs @why once per reset.  The device
+	 * stops using its queues until the driver resets it.
+	 */
+	void (*fail)(struct virtio_dev *d, const char *why);
+};
+
+#define virtio_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Returns a queue's pending completions to the driver if it wants an interrupt. */
+void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
+
+/* ---- virtio-blk (virtio/blk.c) ------------------------------------------ */
+
+/*
+ * A virtio-blk device (virtio 1.2 §5.2) on the disk @o, the @index-th
+ * (its serial is "lkvm-<index>").  Opens the disk; errors name the path.
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -errno.
+ */
+int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
+		    struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-mmio transport (virtio/mmio.c) ------------------------------- */
+
+/* virtio 1.2 §4.2.2: one device's register window. */
+#define VIRTIO_MMIO_MAGIC		0x74726976	/* "virt" */
+#define VIRTIO_MMIO_VERSION		2
+#define VIRTIO_MMIO_VENDOR		0x4d564b4c	/* "LKVM" */
+#define VIRTIO_MMIO_CONFIG		0x100
+#define VIRTIO_MMIO_SIZE		0x200
+
+#define VIRTIO_MMIO_MAGIC_VALUE		0x000
+#define VIRTIO_MMIO_VERSION_REG		0x004
+#define VIRTIO_MMIO_DEVICE_ID		0x008
+#define VIRTIO_MMIO_VENDOR_ID		0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES	0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL	0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES	0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL	0x024
+#define VIRTIO_MMIO_QUEUE_SEL		0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034
+#define VIRTIO_MMIO_QUEUE_NUM		0x038
+#define VIRTIO_MMIO_QUEUE_READY		0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK	0x064
+#define VIRTIO_MMIO_STATUS		0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4
+#define VIRTIO_MMIO_SHM_SEL		0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW		0x0b0
+#define VIRTIO_MMIO_SHM_LEN_HIGH	0x0b4
+#define VIRTIO_MMIO_SHM_BASE_LOW	0x0b8
+#define VIRTIO_MMIO_SHM_BASE_HIGH	0x0bc
+#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc
+
+#define VIRTIO_MMIO_INT_VRING		1	/* InterruptStatus: used buffer */
+#define VIRTIO_MMIO_INT_CONFIG		2	/* InterruptStatus: config change */
+
+struct virtio_mmio;
+
+/*
+ * Wraps @dev (ownership passes, even on failure) in a virtio-mmio register
+ * window at guest-physical @base (VIRTIO_MMIO_SIZE bytes, claimed on
+ * @kvm's MMIO bus) whose interrupt is SPI @spi.  Creates the eventfds but
+ * touches no KVM state, so a transport works without KVM (unit tests):
+ * until virtio_mmio__start(), QueueNotify writes only mark the queue's
+ * eventfd and interrupts only mark the irq eventfd.  Returns 0 with *@out
+ * set, or -errno.
+ */
+int virtio_mmio__new(struct kvm *kvm, struct virtio_dev *dev, u64 base, unsigned int spi,
+		     struct virtio_mmio **out, struct lkvm_err *err);
+
+/*
+ * Registers the ioeventfds (QueueNotify, 4 bytes, datamatch on the queue
+ * index: KVM api.rst KVM_IOEVENTFD) and the irqfd (KVM_IRQFD, GSI = @spi)
+ * with KVM and starts the I/O thread.  The interrupt controller must be
+ * initialised (KVM refuses irqfds before).  Undo: virtio_mmio__free().
+ */
+int virtio_mmio__start(struct virtio_mmio *vm, struct lkvm_err *err);
+
+/*
+ * Stops and joins the I/O thread, then frees the device (draining its
+ * in-flight work) and the transport.  KVM's ioeventfd/irqfd registrations
+ * go with the VM fd; call this before guest RAM is unmapped.  NULL: no-op.
+ */
+void virtio_mmio__free(struct virtio_mmio *vm);
+
+/* The register handler (an mmio_fn): offsets within the window. */
+void virtio_mmio__access(void *opaque, u64 offset, u8 *data, u32 len, bool is_write);
+
+/*
+ * One pass of the I/O thread's work: waits up to @timeout_ms (0: not at
+ * all, -1: forever) for a notification, a device event or the stop fd,
+ * and handles what arrived.  Returns false once stopped.  Exposed for
+ * unit tests, which drive the device without a thread.
+ */
+bool virtio_mmio__poll(struct virtio_mmio *vm, int timeout_ms);
+
+u64 virtio_mmio__base(const struct virtio_mmio *vm);
+unsigned int virtio_mmio__spi(const struct virtio_mmio *vm);
+struct virtio_dev *virtio_mmio__dev(struct virtio_mmio *vm);
+
+/* The irq eventfd: readable after an interrupt was raised (for tests). */
+int virtio_mmio__irq_fd(const struct virtio_mmio *vm);
+
+#endif /* LKVM_VIRTIO_H */

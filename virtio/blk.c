@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-blk (virtio 1.2 §5.2) over the disk layer (lkvm/disk.h): one
+ * request queue, requests IN, OUT, FLUSH, GET_ID, DISCARD and
+ * WRITE_ZEROES.  Requests go to the disk asynchronously and complete from
+ * the disk's completion fd, all on the device's I/O thread.
+ *
+ * Every request comes from the guest: its header is copied out once, its
+ * range checked against the capacity, and a malformed one completes with
+ * VIRTIO_BLK_S_IOERR or S_UNSUPP.  A FLUSH completes only once the disk
+ * layer reports its fdatasync() done, so data the guest saw flushed
+ * survives lkvm being killed.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+
+/* virtio 1.2 §5.2.3 */
+#define VIRTIO_BLK_F_SEG_MAX		2
+#define VIRTIO_BLK_F_RO			5
+#define VIRTIO_BLK_F_BLK_SIZE		6
+#define VIRTIO_BLK_F_FLUSH		9
+#define VIRTIO_BLK_F_DISCARD		13
+#define VIRTIO_BLK_F_WRITE_ZEROES	14
+
+/* virtio 1.2 §5.2.6 */
+#define VIRTIO_BLK_T_IN			0
+#define VIRTIO_BLK_T_OUT		1
+#define VIRTIO_BLK_T_FLUSH		4
+#define VIRTIO_BLK_T_GET_ID		8
+#define VIRTIO_BLK_T_DISCARD		11
+#define VIRTIO_BLK_T_WRITE_ZEROES	13
+
+#define VIRTIO_BLK_S_OK			0
+#define VIRTIO_BLK_S_IOERR		1
+#define VIRTIO_BLK_S_UNSUPP		2
+
+#define VIRTIO_BLK_WZ_UNMAP		1	/* discard/write-zeroes segment flag */
+#define VIRTIO_BLK_ID_BYTES		20
+
+#define SECTOR				512ULL
+#define BLK_QUEUE_MAX			256
+#define BLK_HDR_SIZE			16
+#define BLK_SEG_SIZE			16
+/* Data segments per request: header and status take two more descriptors. */
+#define BLK_SEG_MAX			(BLK_QUEUE_MAX / 2 - 2)
+#define BLK_MAX_RANGE_SECTORS		(1U << 22)	/* 2 GiB per discard/write-zeroes */
+
+/*
+ * Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; the
+ * fields of features we do not offer read as zero.
+ */
+#define CFG_CAPACITY			0
+#define CFG_SEG_MAX			12
+#define CFG_BLK_SIZE			20
+#define CFG_MAX_DISCARD_SECTORS		36
+#define CFG_MAX_DISCARD_SEG		40
+#define CFG_DISCARD_ALIGN		44
+#define CFG_MAX_WZ_SECTORS		48
+#define CFG_MAX_WZ_SEG			52
+#define CFG_WZ_MAY_UNMAP		56
+#define CFG_SIZE			60
+
+struct blk_req {
+	struct blk *blk;
+	struct disk_req dr;
+	u8 *status;		/* the last device-writable byte of the chain */
+	u32 data_len;		/* bytes written to the guest on success (IN, GET_ID) */
+	struct blk_req *next_free;
+	struct vq_chain chain;	/* large: last */
+};
+
+struct blk {
+	struct virtio_dev vdev;
+	struct disk *disk;
+	unsigned int index;
+	u64 capacity;		/* sectors */
+	u8 config[CFG_SIZE];
+	struct blk_req *free;
+	struct log_ratelimit rl;
+};
+
+static struct blk *to_blk(struct virtio_dev *d)
+{
+	return virtio_container_of(d, struct blk, vdev);
+}
+
+static void put_le32(u8 *p, u32 v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void put_le64(u8 *p, u64 v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+static struct blk_req *req_get(struct blk *b)
+{
+	struct blk_req *r = b->free;
+
+	if (r) {
+		b->free = r->next_free;
+		return r;
+	}
+	r = malloc(sizeof(*r));
+	if (r)
+		r->blk = b;
+	return r;
+}
+
+static void req_put(struct blk *b, struct blk_req *r)
+{
+	r->next_free = b->free;
+	b->free = r;
+}
+
+/* Returns @r to the driver with @status; the request is over. */
+static void req_complete(struct blk *b, struct blk_req *r, u8 status)
+{
+	u32 written = 1 + (status == VIRTIO_BLK_S_OK ? r->data_len : 0);
+
+	*r->status = status;
+	virtqueue__push(&b->vdev.vq[0], r->chain.head, written);
+	req_put(b, r);
+}
+
+/* Copies @len bytes at @skip into the iovecs to @dst; false if they hold fewer. */
+static bool iov_read(const struct iovec *iov, unsigned int cnt, u64 skip, void *dst, u64 len)
+{
+	u8 *out = dst;
+
+	for (unsigned int i = 0; i < cnt && len; i++) {
+		u64 n;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		n = MIN(iov[i].iov_len - skip, len);
+		memcpy(out, (u8 *)iov[i].iov_base + skip, n);
+		out += n;
+		len -= n;
+		skip = 0;
+	}
+	return len == 0;
+}
+
+/* Writes @len bytes from @src to the iovecs (as many as fit). */
+static void iov_write(const struct iovec *iov, unsigned int cnt, const void *src, u64 len)
+{
+	const u8 *in = src;
+
+	for (unsigned int i = 0; i < cnt && len; i++) {
+		u64 n = MIN(iov[i].iov_len, len);
+
+		memcpy(iov[i].iov_base, in, n);
+		in += n;
+		len -= n;
+	}
+}
+
+/* Drops the first @skip bytes of iov[0..*cnt) in place; returns the new first entry. */
+static struct iovec *iov_skip(struct iovec *iov, unsigned int *cnt, u64 skip)
+{
+	while (*cnt && skip >= iov->iov_len) {
+		skip -= iov->iov_len;
+		iov++;
+		(*cnt)--;
+	}
+	if (*cnt && skip) {
+		iov->iov_base = (u8 *)iov->iov_base + skip;
+		iov->iov_len -= skip;
+	}
+	return iov;
+}
+
+/* [sector, sector + bytes/512) lies within the disk. */
+static bool in_range(const struct blk *b, u64 sector, u64 bytes)
+{
+	u64 end;
+
+	return sector <= b->capacity && !(bytes % SECTOR) &&
+	       add_ok(sector, bytes / SECTOR, &end) && end <= b->capacity;
+}
+
+/*
+ * DISCARD / WRITE_ZEROES: exactly one segment (we offer max_*_seg = 1).
+ * Returns a VIRTIO_BLK_S_* to fail with, or -1 with r->dr filled in.
+ */
+static int parse_range(struct blk *b, struct blk_req *r, u32 type, struct iovec *iov,
+		       unsigned int cnt, u64 len)
+{
+	u8 seg[BLK_SEG_SIZE];
+	u64 sector;
+	u32 nsec, flags;
+
+	if (len != BLK_SEG_SIZE)
+		return len && !(len % BLK_SEG_SIZE) ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+	if (!iov_read(iov, cnt, 0, seg, sizeof(seg)))
+		return VIRTIO_BLK_S_IOERR;
+	memcpy(&sector, seg, 8);
+	memcpy(&nsec, seg + 8, 4);
+	memcpy(&flags, seg + 12, 4);
+	sector = le64toh(sector);
+	nsec = le32toh(nsec);
+	flags = le32toh(flags);
+	/* §5.2.6.2: unmap is meaningless for DISCARD; other flag bits are reserved. */
+	if ((flags & ~(u32)VIRTIO_BLK_WZ_UNMAP) ||
+	    (type == VIRTIO_BLK_T_DISCARD && (flags & VIRTIO_BLK_WZ_UNMAP)))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (nsec > BLK_MAX_RANGE_SECTORS || !in_range(b, sector, (u64)nsec * SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	r->dr.op = type == VIRTIO_BLK_T_DISCARD ? DISK_OP_DISCARD : DISK_OP_WRITE_ZEROES;
+	r->dr.offset = sector * SECTOR;
+	r->dr.len = (u64)nsec * SECTOR;
+	return -1;
+}
+
+/*
+ * Turns a popped chain into a disk request.  Returns a VIRTIO_BLK_S_* to
+ * complete with at once, or -1 with r->dr ready to submit.
+ */
+static int parse_req(struct blk *b, struct blk_req *r)
+{
+	struct vq_chain *c = &r->chain;
+	struct iovec *out = c->iov, *in = c->iov + c->nr_out;
+	unsigned int nout = c->nr_out, nin = c->nr_in;
+	u8 hdr[BLK_HDR_SIZE];
+	char id[VIRTIO_BLK_ID_BYTES];
+	u64 sector, len;
+	u32 type;
+
+	if (c->out_len < BLK_HDR_SIZE || !iov_read(out, nout, 0, hdr, sizeof(hdr)))
+		return VIRTIO_BLK_S_IOERR;
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
+	type = le32toh(type);
+	sector = le64toh(sector);
+	out = iov_skip(out, &nout, BLK_HDR_SIZE);
+	len = c->out_len - BLK_HDR_SIZE;
+
+	memset(&r->dr, 0, sizeof(r->dr));
+	r->dr.opaque = r;
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		if (!in_range(b, sector, c->in_len - 1ULL))
+			return VIRTIO_BLK_S_IOERR;
+		r->dr.op = DISK_OP_READ;
+		r->dr.offset = sector * SECTOR;
+		r->dr.iov = in;
+		r->dr.iovcnt = nin;
+		r->data_len = c->in_len - 1;
+		return -1;
+	case VIRTIO_BLK_T_OUT:
+		if (disk__readonly(b->disk) || !in_range(b, sector, len))
+			return VIRTIO_BLK_S_IOERR;
+		r->dr.op = DISK_OP_WRITE;
+		r->dr.offset = sector * SECTOR;
+		r->dr.iov = out;
+		r->dr.iovcnt = nout;
+		return -1;
+	case VIRTIO_BLK_T_FLUSH:
+		r->dr.op = DISK_OP_FLUSH;
+		return -1;
+	case VIRTIO_BLK_T_GET_ID:
+		memset(id, 0, sizeof(id));
+		snprintf(id, sizeof(id), "lkvm-%u", b->index);
+		r->data_len = (u32)MIN(sizeof(id), c->in_len - 1ULL);
+		iov_write(in, nin, id, r->data_len);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (disk__readonly(b->disk))
+			return VIRTIO_BLK_S_IOERR;
+		return parse_range(b, r, type, out, nout, len);
+	}
+	return VIRTIO_BLK_S_UNSUPP;
+}
+
+static void handle_chain(struct blk *b, struct blk_req *r)
+{
+	struct vq_chain *c = &r->chain;
+	struct iovec *last;
+	int st;
+
+	r->data_len = 0;
+	/* §5.2.6: the status byte ends the chain; without one there is no way to answer. */
+	if (!c->nr_in) {
+		lkvm_log_ratelimited(b->vdev.kvm, &b->rl, LOG_WARN,
+				     "virtio-blk %u: request without a status byte", b->index);
+		virtqueue__push(&b->vdev.vq[0], c->head, 0);
+		req_put(b, r);
+		return;
+	}
+	last = &c->iov[c->nr_out + c->nr_in - 1];
+	r->status = (u8 *)last->iov_base + last->iov_len - 1;
+	if (!--last->iov_len)
+		c->nr_in--;
+
+	st = parse_req(b, r);
+	if (st >= 0) {
+		req_complete(b, r, (u8)st);
+		return;
+	}
+	if (disk__submit(b->disk, &r->dr) < 0)
+		req_complete(b, r, r->dr.result == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
+			     VIRTIO_BLK_S_IOERR);
+}
+
+static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct blk *b = to_blk(d);
+	struct virtqueue *vq = &d->vq[q];
+	bool rearmed = false;
+
+	for (;;) {
+		struct blk_req *r = req_get(b);
+		int n;
+
+		if (!r) {
+			/* Out of memory: leave the rest for the next notification. */
+			pr_warn(d->kvm, "virtio-blk %u: out of memory for requests", b->index);
+			break;
+		}
+		n = virtqueue__pop(vq, &r->chain);
+		if (n <= 0) {
+			req_put(b, r);
+			if (n < 0) {
+				d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
+				return;
+			}
+			/* §2.7.10: ask for the next kick, then look once more for a racing one. */
+			if (vq->event_idx && !rearmed) {
+				virtqueue__set_avail_event(vq);
+				rearmed = true;
+				continue;
+			}
+			break;
+		}
+		handle_chain(b, r);
+	}
+	virtio_dev__notify_if_needed(d, q);
+}
+
+static void blk_done(struct disk_req *dr, void *ctx)
+{
+	struct blk *b = ctx;
+	struct blk_req *r = dr->opaque;
+
+	/*
+	 * A driver that did not take VIRTIO_BLK_F_FLUSH cannot ask for
+	 * durability and assumes no write-back cache (Linux's virtio_blk
+	 * does), so the device is write-through (virtio 1.2 §5.2.6): a write
+	 * completes once it is on stable storage.
+	 */
+	if (dr->op == DISK_OP_WRITE && dr->result >= 0 &&
+	    !(b->vdev.acked & BIT(VIRTIO_BLK_F_FLUSH))) {
+		dr->op = DISK_OP_FLUSH;
+		if (!disk__submit(b->disk, dr))
+			return;
+	}
+	req_complete(b, r, dr->result < 0 ? (dr->result == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
+					      VIRTIO_BLK_S_IOERR) : VIRTIO_BLK_S_OK);
+}
+
+static int blk_event_fd(struct virtio_dev *d)
+{
+	return disk__completion_fd(to_blk(d)->disk);
+}
+
+static void blk_event(struct virtio_dev *d)
+{
+	struct blk *b = to_blk(d);
+
+	if (disk__reap(b->disk, blk_done, b))
+		virtio_dev__notify_if_needed(d, 0);
+}
+
+static void blk_drop(struct disk_req *dr, void *ctx)
+{
+	req_put(ctx, dr->opaque);
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	struct blk *b = to_blk(d);
+
+	/* The rings are going away: finish the disk I/O, answer nobody. */
+	disk__drain(b->disk, blk_drop, b);
+}
+
+static void blk_config_read(struct virtio_dev *d, u32 off, u8 *buf, u32 len)
+{
+	memcpy(buf, to_blk(d)->config + off, len);
+}
+
+static void blk_free(struct virtio_dev *d)
+{
+	struct blk *b = to_blk(d);
+
+	if (b->disk)
+		disk__drain(b->disk, blk_drop, b);
+	disk__close(b->disk);
+	while (b->free) {
+		struct blk_req *r = b->free;
+
+		b->free = r->next_free;
+		free(r);
+	}
+	free(b);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max = BLK_QUEUE_MAX,
+	.config_size = CFG_SIZE,
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.event_fd = blk_event_fd,
+	.event = blk_event,
+	.reset = blk_reset,
+	.free = blk_free,
+};
+
+int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
+		    struct virtio_dev **out, struct lkvm_err *err)
+{
+	struct blk *b;
+	u32 bs;
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return seterr(err, ENOMEM, "disk %s: out of memory", o->path);
+	r = disk__open(o, BLK_QUEUE_MAX, &b->disk, err);
+	if (r) {
+		free(b);
+		return r;
+	}
+	b->index = index;
+	b->capacity = disk__size(b->disk) / SECTOR;
+	bs = disk__block_size(b->disk);
+	b->vdev.ops = &blk_ops;
+	b->vdev.kvm = kvm;
+	b->vdev.features = BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+			   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |
+			   BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	if (disk__readonly(b->disk))
+		b->vdev.features |= BIT(VIRTIO_BLK_F_RO);
+
+	put_le64(b->config + CFG_CAPACITY, b->capacity);
+	put_le32(b->config + CFG_SEG_MAX, BLK_SEG_MAX);
+	put_le32(b->config + CFG_BLK_SIZE, bs);
+	put_le32(b->config + CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
+	put_le32(b->config + CFG_MAX_DISCARD_SEG, 1);
+	put_le32(b->config + CFG_DISCARD_ALIGN, bs / (u32)SECTOR);
+	put_le32(b->config + CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
+	put_le32(b->config + CFG_MAX_WZ_SEG, 1);
+	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
+	b->config[CFG_WZ_MAY_UNMAP] = 1;
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s", index,
+		 o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
+		 disk__readonly(b->disk) ? ", read-only" : "");
+	*out = &b->vdev;
+	return 0;
+}
