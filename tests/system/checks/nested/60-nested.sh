@@ -5,14 +5,22 @@
 # lkvm binary boots an L2 payload and an L2 Linux in it; L2 and L1 power
 # off and every lkvm exits 0.  Then the L0 lkvm's exit after L1's poweroff
 # is held to the host kernel's own cost of destroying an equivalent EL2 VM
-# (tests/tools/vm-cost) plus one second.
+# (tests/tools/vm-cost) plus one second.  The L2's kernel and initrd reach
+# L1 on a virtio-blk disk (-d, read-only).
 
 mem=768
 params="quiet kvm-arm.mode=nested lkvm.script=nested lkvm.l2=linux"
+# The L2's kernel and initrd reach L1 on a virtio-blk disk: a tar of them.
+mkdir -p /tmp/l2disk
+cp /guest/Image.gz /tmp/l2disk/Image.gz
+cp /guest/l1.cpio /tmp/l2disk/l2.cpio
+tar -cf /tmp/l2disk.img -C /tmp/l2disk Image.gz l2.cpio
+rm -rf /tmp/l2disk
 # SVE hidden and a 40-bit IPA: the L1 hypervisor must agree (cpuinfo, its
 # KVM's IPA limit follows the PARange lkvm set).
 run_guest nested-l1 800 -k /guest/Image -i /guest/l1n.cpio -p "$params" \
-	-m $mem -c 2 --nested --ipa-bits 40 --cpu-feature ID_AA64PFR0_EL1.SVE=0 --loglevel info
+	-m $mem -c 2 --nested --ipa-bits 40 --cpu-feature ID_AA64PFR0_EL1.SVE=0 \
+	-d /tmp/l2disk.img,ro --loglevel info
 
 expect_exit "lkvm --nested exits 0 after L1 (and its L2s) power off" 0
 expect_guest_field "L1 started at EL2 on all CPUs" el 2
@@ -26,8 +34,10 @@ expect_saw "L1's KVM reports the 40-bit IPA limit lkvm gave it" 'GUEST: kvm-ipa-
 expect_saw "lkvm check inside L1 reports max_ipa_bits 40" 'GUEST: check-ipa=40'
 expect_saw "the L2 payload's lkvm exits 0 inside L1" 'GUEST: l2-payload-exit=0 '
 expect_saw "the L2 payload runs at EL1" 'GUEST: l2: PAYLOAD: CurrentEL=1'
+expect_saw "L1 got the L2 kernel and initrd from its virtio-blk disk" 'GUEST: l2-from-disk ok'
 expect_saw "L2 Linux reaches init inside L1" 'GUEST: l2: GUEST: init '
 expect_saw "L2 Linux powers off and its lkvm exits 0 inside L1" 'GUEST: l2-linux-exit=0 '
+rm -f /tmp/l2disk.img
 
 # Wall times for the note: L1 to init, L2 to init (from its lkvm's start).
 l2=$(sed -n 's/.*GUEST: l2-linux-exit=[0-9]* start=\([0-9.]*\) end=\([0-9.]*\).*/\1 \2/p' "$GUEST_LOG")
