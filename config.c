@@ -35,6 +35,7 @@ enum {
 	OPT_ID_REG,
 	OPT_DISABLE_SVE,
 	OPT_DISABLE_PTRAUTH,
+	OPT_RNG,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -70,10 +71,10 @@ static const struct option run_options[] = {
 	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
 	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
 	{ "disk",		required_argument, NULL, 'd' },
+	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "rng",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
 	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
@@ -110,6 +111,7 @@ void config__usage_run(void)
 	      "                           virtio-blk disk (image file or block device);\n"
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
+	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
 	      "      --virtio-transport mmio  virtio-mmio (the only transport so far)\n"
 	      "  -n, --network mode=none  no network (the only mode this build has)\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
@@ -324,6 +326,7 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 			return seterr(err, EINVAL, "--id-reg: at most %d", LKVM_MAX_ID_ARGS);
 		cfg->id_reg[cfg->nr_id_reg++] = arg;
 		return 0;
+	case OPT_RNG: cfg->rng = true; return 0;
 	case OPT_DISABLE_SVE: cfg->no_sve = true; return 0;
 	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; return 0;
 	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */

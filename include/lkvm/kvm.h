@@ -28,7 +28,8 @@ struct serial8250;
 struct pl031;
 struct virtio_mmio;
 
-#define LKVM_MAX_VIRTIO		LKVM_MAX_DISKS
+/* Disks, then at most one virtio-rng and one virtio-console. */
+#define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2)
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
 

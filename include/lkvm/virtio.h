@@ -41,6 +41,8 @@ struct kvm;
 
 /* virtio 1.2 §5: device IDs. */
 #define VIRTIO_ID_BLOCK			2
+#define VIRTIO_ID_CONSOLE		3
+#define VIRTIO_ID_ENTROPY		4
 
 #define VIRTIO_MAX_QUEUES		8
 
@@ -109,6 +111,15 @@ void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
  */
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-rng (virtio/rng.c) ------------------------------------------ */
+
+/*
+ * An entropy device (virtio 1.2 §5.4) fed by the host's getrandom(2).
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -ENOMEM.
+ */
+int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
 
 /* ---- virtio-mmio transport (virtio/mmio.c) ------------------------------- */
 
