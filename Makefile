@@ -34,7 +34,8 @@ LIBS		:= -lfdt -lz -luring -laio -lpthread
 PURE_SRCS	:= config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
-		   disk/aio.c virtio/mmio.c virtio/blk.c virtio/rng.c
+		   disk/aio.c virtio/mmio.c virtio/blk.c virtio/rng.c \
+		   virtio/console.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)

@@ -115,6 +115,8 @@ void config__usage_run(void)
 	      "      --virtio-transport mmio  virtio-mmio (the only transport so far)\n"
 	      "  -n, --network mode=none  no network (the only mode this build has)\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
+	      "      --console virtio     virtio-console (hvc0) on stdin/stdout, console=hvc0;\n"
+	      "                           the 8250 stays (its output also goes to stdout)\n"
 	      "      --irqchip TYPE       gicv3-its, gicv3 or gicv2 (default: best the host has)\n"
 	      "      --pmu                give the guest PMUv3\n"
 	      "      --pmu-counters N     number of PMU event counters (with --pmu)\n"
@@ -130,7 +132,7 @@ void config__usage_run(void)
 	      "      --disable-sve        no SVE for the guest (default: on where KVM has it)\n"
 	      "      --disable-ptrauth    no pointer authentication (default: on where KVM has it)\n"
 	      "      --dump-dtb FILE      write the generated device tree\n"
-	      "      --nodefaults         no implicit console= in the kernel command line\n"
+	      "      --nodefaults         no implicit console= (ttyS0 or hvc0) in the command line\n"
 	      "      --loglevel LEVEL     error, warning, info or debug\n"
 	      "      --debug              same as --loglevel debug\n"
 	      "  -h, --help               this text\n"
@@ -287,10 +289,14 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 			cfg->console = CONSOLE_SERIAL;
 			return 0;
 		}
-		if (!strcmp(arg, "virtio") || !strcmp(arg, "hv"))
-			return seterr(err, EINVAL, "--console %s: this lkvm has only the serial "
-				      "console; use --console serial", arg);
-		return seterr(err, EINVAL, "--console %s: use serial", arg);
+		if (!strcmp(arg, "virtio")) {
+			cfg->console = CONSOLE_VIRTIO;
+			return 0;
+		}
+		if (!strcmp(arg, "hv"))
+			return seterr(err, EINVAL, "--console hv: this lkvm has no hypervisor "
+				      "console; use --console serial or virtio");
+		return seterr(err, EINVAL, "--console %s: use serial or virtio", arg);
 	case OPT_NODEFAULTS: cfg->nodefaults = true; return 0;
 	case OPT_LOGLEVEL: return parse_loglevel(cfg, arg, err);
 	case OPT_DEBUG: cfg->loglevel = LOG_DEBUG; return 0;

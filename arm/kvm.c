@@ -66,7 +66,7 @@ static int add_virtio(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *
 	return r;
 }
 
-/* One virtio-mmio slot and SPI per device: the disks in command-line order, then rng. */
+/* One virtio-mmio slot and SPI per device: disks in command-line order, rng, console. */
 static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
@@ -86,6 +86,14 @@ static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 			r = add_virtio(kvm, dev, err);
 		if (r)
 			return r;
+	}
+	if (cfg->console == CONSOLE_VIRTIO) {
+		r = virtio_console__new(kvm, kvm->console_out, &dev, err);
+		if (!r)
+			r = add_virtio(kvm, dev, err);
+		if (r)
+			return r;
+		kvm->vcon = dev;
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Virtio devices and their transport (virtio 1.2).  A device (blk, later
- * net, console, rng) describes itself with struct virtio_dev_ops and keeps
+ * Virtio devices and their transport (virtio 1.2).  A device (blk, rng,
+ * console, later net) describes itself with struct virtio_dev_ops and keeps
  * its state in a struct virtio_dev; a transport (virtio-mmio now, PCI
  * later) owns the register file, feature negotiation, the virtqueues'
  * configuration, notifications and interrupts, and the I/O thread that
@@ -120,6 +120,27 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
  * transport), or -ENOMEM.
  */
 int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-console (virtio/console.c) ---------------------------------- */
+
+/*
+ * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output goes
+ * to @out_fd (not owned) and whose input is what virtio_console__input()
+ * queues.  Returns 0 with *@out set (free with ops->free, normally through
+ * the transport), or -errno.
+ */
+int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+			struct lkvm_err *err);
+
+/*
+ * Queues host input for the guest (any thread; the device's I/O thread
+ * delivers it when the driver has receive buffers).  Returns how many of
+ * @len bytes fit: at most virtio_console__rx_space().
+ */
+size_t virtio_console__input(struct virtio_dev *d, const u8 *buf, size_t len);
+
+/* Bytes virtio_console__input() would accept now. */
+size_t virtio_console__rx_space(struct virtio_dev *d);
 
 /* ---- virtio-mmio transport (virtio/mmio.c) ------------------------------- */
 

@@ -522,7 +522,8 @@ static void test_unsupported_kvmtool_options(void)
 		{ { "--virtio-transport", "pci" }, "use --virtio-transport mmio" },
 		{ { "--virtio-transport", "mmio-legacy" }, "no legacy" },
 		{ { "--virtio-transport", "bogus" }, "--virtio-transport bogus" },
-		{ { "--console", "virtio" }, "--console virtio" },
+		{ { "--console", "hv" }, "--console hv" },
+		{ { "--console", "bogus" }, "use serial or virtio" },
 		{ { "-n", "mode=tap" }, "mode=none" },
 	};
 
@@ -560,6 +561,8 @@ static void test_disks(void)
 	TEST_ASSERT(!cfg.rng, "no rng by default");
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--rng"), 0);
 	TEST_ASSERT(cfg.rng, "--rng");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--console", "virtio"), 0);
+	TEST_ASSERT_EQ(cfg.console, CONSOLE_VIRTIO);
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "a.img,engine=posix"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown engine 'posix'");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The small virtio devices behind the virtio-mmio transport, without KVM:
- * virtio-rng (virtio/rng.c).  A fake guest RAM registered with gmem, a
+ * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c).  A fake guest RAM registered with gmem, a
  * "driver" in the test that sets up queues and rings through the register
  * handler, and virtio_mmio__poll() standing in for the I/O thread.
  *
@@ -327,12 +327,176 @@ static void test_rng_bad_ring_needs_reset(void)
 	fx_fini(&f);
 }
 
+/* ---- virtio-console --------------------------------------------------- */
+
+#define RXQ	0
+#define TXQ	1
+
+static int con_pipe[2];
+
+static void con_init(struct fx *f)
+{
+	struct lkvm_err err = { "" };
+	struct virtio_dev *dev;
+
+	fx_ram(f);
+	TEST_ASSERT_EQ(pipe2(con_pipe, O_NONBLOCK), 0);
+	TEST_ASSERT(virtio_console__new(&f->kvm, con_pipe[1], &dev, &err) == 0, "console: %s",
+		    err.msg);
+	fx_wrap(f, dev);
+}
+
+static void con_fini(struct fx *f)
+{
+	fx_fini(f);
+	close(con_pipe[0]);
+	close(con_pipe[1]);
+}
+
+/* Runs the I/O loop until queue @q's used ring moves (no kick: input-driven). */
+static void wait_used(struct fx *f, unsigned int q)
+{
+	for (int i = 0; i < 500 && used_idx(f, q) == f->used_seen[q]; i++)
+		virtio_mmio__poll(f->vm, 10);
+	TEST_ASSERT(used_idx(f, q) != f->used_seen[q], "no completion on queue %u", q);
+	f->used_seen[q]++;
+}
+
+/* Offers one writable receive buffer of @len at @gpa as descriptor @d. */
+static void rx_buffer(struct fx *f, unsigned int d, u64 gpa, u32 len)
+{
+	set_desc(f, RXQ, d, gpa, len, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, RXQ, (u16)d);
+}
+
+static void test_console_identity(void)
+{
+	struct fx f;
+
+	con_init(&f);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_ID), 3);
+	wr(&f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	/* No SIZE (0), MULTIPORT (1) or EMERG_WRITE (2). */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_FEATURES) & 7, 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, RXQ);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, TXQ);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 2);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);	/* no control queues */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_CONFIG), 0);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_CONFIG + 8), 0);
+	con_fini(&f);
+}
+
+/* §5.3.6.1: transmit writes exactly the chain's readable bytes, in order. */
+static void test_console_transmit(void)
+{
+	char got[64];
+	struct fx f;
+	ssize_t n;
+
+	con_init(&f);
+	driver_up(&f, F_VERSION_1, 2);
+	memcpy(gp(&f, BUF, 6), "hello ", 6);
+	memcpy(gp(&f, BUF + 0x100, 6), "world\n", 6);
+	set_desc(&f, TXQ, 0, BUF, 6, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF + 0x100, 6, 0, 0);
+	offer(&f, TXQ, 0);
+	kick_and_wait(&f, TXQ);
+	TEST_ASSERT_EQ(used_id(&f, TXQ), 0);
+	TEST_ASSERT_EQ(used_len(&f, TXQ), 0);
+	n = read(con_pipe[0], got, sizeof(got));
+	TEST_ASSERT_EQ(n, 12);
+	TEST_ASSERT(!memcmp(got, "hello world\n", 12), "output '%.*s'", (int)n, got);
+	TEST_ASSERT(irq_pending(&f), "used-buffer interrupt");
+
+	/* A second chain, and nothing else: exactly its bytes follow. */
+	memcpy(gp(&f, BUF, 3), "abc", 3);
+	set_desc(&f, TXQ, 2, BUF, 3, 0, 0);
+	offer(&f, TXQ, 2);
+	kick_and_wait(&f, TXQ);
+	n = read(con_pipe[0], got, sizeof(got));
+	TEST_ASSERT_EQ(n, 3);
+	TEST_ASSERT(!memcmp(got, "abc", 3), "output '%.*s'", (int)n, got);
+	con_fini(&f);
+}
+
+/* §5.3.6.2: queued input fills receive buffers, split across them as needed. */
+static void test_console_receive(void)
+{
+	struct virtio_dev *d;
+	struct fx f;
+	static u8 big[5000];
+
+	con_init(&f);
+	d = virtio_mmio__dev(f.vm);
+	/* Input before the driver is up waits for it. */
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"pi", 2), 2);
+	virtio_mmio__poll(f.vm, 0);
+	driver_up(&f, F_VERSION_1, 2);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"ng\n", 3), 3);
+	rx_buffer(&f, 0, BUF, 3);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 3);
+	TEST_ASSERT(!memcmp(gp(&f, BUF, 3), "pin", 3), "first buffer");
+	rx_buffer(&f, 1, BUF + 0x100, 16);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_id(&f, RXQ), 1);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 2);
+	TEST_ASSERT(!memcmp(gp(&f, BUF + 0x100, 2), "g\n", 2), "second buffer");
+
+	/* A buffer already waiting gets input as soon as it arrives (no kick). */
+	rx_buffer(&f, 2, BUF + 0x200, 16);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), f.used_seen[RXQ]);	/* nothing to give yet */
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"x", 1), 1);
+	wait_used(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 1);
+	TEST_ASSERT_EQ(*(u8 *)gp(&f, BUF + 0x200, 1), 'x');
+
+	/* The buffer is bounded; space says so. */
+	TEST_ASSERT_EQ(virtio_console__rx_space(d), 4096);
+	TEST_ASSERT_EQ(virtio_console__input(d, big, sizeof(big)), 4096);
+	TEST_ASSERT_EQ(virtio_console__rx_space(d), 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, big, 1), 0);
+	con_fini(&f);
+}
+
+/* A reset stops delivery until the next driver; queued input is kept for it. */
+static void test_console_reset_keeps_input(void)
+{
+	struct virtio_dev *d;
+	struct fx f;
+
+	con_init(&f);
+	d = virtio_mmio__dev(f.vm);
+	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 2);
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"ok", 2), 2);
+	virtio_mmio__poll(f.vm, 10);
+	memset(f.ram, 0, 0x20000);
+	f.avail_idx[RXQ] = f.used_seen[RXQ] = 0;
+	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 2);
+	rx_buffer(&f, 0, BUF, 8);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 2);
+	TEST_ASSERT(!memcmp(gp(&f, BUF, 2), "ok", 2), "input after reset");
+	con_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_rng_identity),
 	TEST_CASE(test_rng_fills_buffers),
 	TEST_CASE(test_rng_bounded),
 	TEST_CASE(test_rng_readable_only),
 	TEST_CASE(test_rng_bad_ring_needs_reset),
+	TEST_CASE(test_console_identity),
+	TEST_CASE(test_console_transmit),
+	TEST_CASE(test_console_receive),
+	TEST_CASE(test_console_reset_keeps_input),
 };
 
 TEST_MAIN(tests)
