@@ -71,8 +71,8 @@ static int next_chain(struct vcon *c, struct virtqueue *vq, bool *rearmed)
 	}
 }
 
-/* Writes all of @len bytes at @p to @fd; false if the fd failed. */
-static bool write_all(int fd, const u8 *p, size_t len)
+/* Writes all of @len bytes at @p to @fd; returns 0 or -errno. */
+static int write_all(int fd, const u8 *p, size_t len)
 {
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -80,11 +80,11 @@ static bool write_all(int fd, const u8 *p, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return false;
+			return n < 0 ? -errno : -EIO;
 		p += n;
 		len -= (size_t)n;
 	}
-	return true;
+	return 0;
 }
 
 /* §5.3.6.1: the guest's output, in order, to out_fd. */
@@ -97,10 +97,12 @@ static void transmit(struct vcon *c)
 
 	while ((n = next_chain(c, vq, &rearmed)) > 0) {
 		for (unsigned int i = 0; i < c->chain.nr_out; i++) {
-			if (!write_all(c->out_fd, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len)) {
+			int r = write_all(c->out_fd, c->chain.iov[i].iov_base,
+					  c->chain.iov[i].iov_len);
+
+			if (r) {
 				lkvm_log_ratelimited(d->kvm, &c->rl, LOG_WARN,
-						     "virtio-console: output lost: %s",
-						     strerror(errno ? errno : EIO));
+						     "virtio-console: output lost: %s", strerror(-r));
 				break;
 			}
 		}
