@@ -35,6 +35,7 @@ enum {
 	OPT_ID_REG,
 	OPT_DISABLE_SVE,
 	OPT_DISABLE_PTRAUTH,
+	OPT_RNG,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -70,10 +71,10 @@ static const struct option run_options[] = {
 	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
 	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
 	{ "disk",		required_argument, NULL, 'd' },
+	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "rng",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
 	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
@@ -110,9 +111,12 @@ void config__usage_run(void)
 	      "                           virtio-blk disk (image file or block device);\n"
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
+	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
 	      "      --virtio-transport mmio  virtio-mmio (the only transport so far)\n"
 	      "  -n, --network mode=none  no network (the only mode this build has)\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
+	      "      --console virtio     virtio-console (hvc0) on stdin/stdout, console=hvc0;\n"
+	      "                           the 8250 stays (its output also goes to stdout)\n"
 	      "      --irqchip TYPE       gicv3-its, gicv3 or gicv2 (default: best the host has)\n"
 	      "      --pmu                give the guest PMUv3\n"
 	      "      --pmu-counters N     number of PMU event counters (with --pmu)\n"
@@ -128,7 +132,7 @@ void config__usage_run(void)
 	      "      --disable-sve        no SVE for the guest (default: on where KVM has it)\n"
 	      "      --disable-ptrauth    no pointer authentication (default: on where KVM has it)\n"
 	      "      --dump-dtb FILE      write the generated device tree\n"
-	      "      --nodefaults         no implicit console= in the kernel command line\n"
+	      "      --nodefaults         no implicit console= (ttyS0 or hvc0) in the command line\n"
 	      "      --loglevel LEVEL     error, warning, info or debug\n"
 	      "      --debug              same as --loglevel debug\n"
 	      "  -h, --help               this text\n"
@@ -285,10 +289,14 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 			cfg->console = CONSOLE_SERIAL;
 			return 0;
 		}
-		if (!strcmp(arg, "virtio") || !strcmp(arg, "hv"))
-			return seterr(err, EINVAL, "--console %s: this lkvm has only the serial "
-				      "console; use --console serial", arg);
-		return seterr(err, EINVAL, "--console %s: use serial", arg);
+		if (!strcmp(arg, "virtio")) {
+			cfg->console = CONSOLE_VIRTIO;
+			return 0;
+		}
+		if (!strcmp(arg, "hv"))
+			return seterr(err, EINVAL, "--console hv: this lkvm has no hypervisor "
+				      "console; use --console serial or virtio");
+		return seterr(err, EINVAL, "--console %s: use serial or virtio", arg);
 	case OPT_NODEFAULTS: cfg->nodefaults = true; return 0;
 	case OPT_LOGLEVEL: return parse_loglevel(cfg, arg, err);
 	case OPT_DEBUG: cfg->loglevel = LOG_DEBUG; return 0;
@@ -324,6 +332,7 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 			return seterr(err, EINVAL, "--id-reg: at most %d", LKVM_MAX_ID_ARGS);
 		cfg->id_reg[cfg->nr_id_reg++] = arg;
 		return 0;
+	case OPT_RNG: cfg->rng = true; return 0;
 	case OPT_DISABLE_SVE: cfg->no_sve = true; return 0;
 	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; return 0;
 	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */

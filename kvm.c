@@ -226,8 +226,41 @@ static enum kvm_exit_why exit_why(struct kvm *kvm)
 	return why;
 }
 
-/* Console input: forwards to the UART, handling the Ctrl-A x escape. */
-static void console_input(struct kvm *kvm, const u8 *buf, size_t len, bool *escape)
+/*
+ * Where the host's console input goes: the 8250, or the virtio-console
+ * with --console virtio (the 8250 then only prints).
+ */
+struct console_sink {
+	size_t (*space)(struct kvm *kvm);
+	void (*input)(struct kvm *kvm, const u8 *buf, size_t len);
+};
+
+static size_t uart_space(struct kvm *kvm)
+{
+	return serial8250__rx_space(kvm->uart);
+}
+
+static void uart_input(struct kvm *kvm, const u8 *buf, size_t len)
+{
+	serial8250__input(kvm->uart, buf, len);
+}
+
+static size_t vcon_space(struct kvm *kvm)
+{
+	return virtio_console__rx_space(kvm->vcon);
+}
+
+static void vcon_input(struct kvm *kvm, const u8 *buf, size_t len)
+{
+	virtio_console__input(kvm->vcon, buf, len);
+}
+
+static const struct console_sink uart_sink = { uart_space, uart_input };
+static const struct console_sink vcon_sink = { vcon_space, vcon_input };
+
+/* Console input: forwards to the sink, handling the Ctrl-A x escape. */
+static void console_input(struct kvm *kvm, const struct console_sink *sink, const u8 *buf,
+			  size_t len, bool *escape)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (*escape) {
@@ -237,18 +270,19 @@ static void console_input(struct kvm *kvm, const u8 *buf, size_t len, bool *esca
 				return;
 			}
 			if (buf[i] != CONSOLE_ESCAPE)
-				serial8250__input(kvm->uart, (const u8 *)"\x01", 1);
+				sink->input(kvm, (const u8 *)"\x01", 1);
 		} else if (buf[i] == CONSOLE_ESCAPE && isatty(kvm->console_in)) {
 			*escape = true;
 			continue;
 		}
-		serial8250__input(kvm->uart, &buf[i], 1);
+		sink->input(kvm, &buf[i], 1);
 	}
 }
 
 static int main_loop(struct kvm *kvm, int sig_fd)
 {
-	bool in_open = kvm->uart != NULL, escape = false;
+	const struct console_sink *sink = kvm->vcon ? &vcon_sink : kvm->uart ? &uart_sink : NULL;
+	bool in_open = sink != NULL, escape = false;
 
 	while (exit_why(kvm) == LKVM_RUNNING) {
 		struct pollfd p[3] = {
@@ -256,7 +290,8 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = kvm->console_in, .events = POLLIN },
 		};
-		bool want_in = in_open && serial8250__rx_space(kvm->uart) > 0;
+		size_t space = in_open ? sink->space(kvm) : 0;
+		bool want_in = space > 0;
 		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
 
 		if (n < 0 && errno != EINTR)
@@ -269,11 +304,10 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 		}
 		if (want_in && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
 			u8 buf[256];
-			size_t space = serial8250__rx_space(kvm->uart);
 			ssize_t got = read(kvm->console_in, buf, MIN(space, sizeof(buf)));
 
 			if (got > 0)
-				console_input(kvm, buf, (size_t)got, &escape);
+				console_input(kvm, sink, buf, (size_t)got, &escape);
 			else if (got == 0 || (errno != EINTR && errno != EAGAIN))
 				in_open = false;	/* EOF: the guest just gets no more input */
 		}

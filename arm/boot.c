@@ -49,7 +49,7 @@ static char *make_bootargs(const struct lkvm_config *cfg)
 	char *s;
 
 	if (!cfg->nodefaults && !strstr(user, "console="))
-		dflt = "console=ttyS0";
+		dflt = cfg->console == CONSOLE_VIRTIO ? "console=hvc0" : "console=ttyS0";
 	if (asprintf(&s, "%s%s%s", dflt, *dflt && *user ? " " : "", user) < 0)
 		return NULL;
 	return s;

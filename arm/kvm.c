@@ -53,23 +53,47 @@ static void uart_irq(void *ctx, int level)
 	arch__irq_line(ctx, ARM_SPI_UART, level);
 }
 
-/* One virtio-mmio slot and SPI per device, in command-line order. */
+/* Puts @dev (ownership passes) in the next virtio-mmio slot, with its own SPI. */
+static int add_virtio(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *err)
+{
+	u64 base = ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT;
+	int r;
+
+	r = virtio_mmio__new(kvm, dev, base, ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio,
+			     &kvm->virtio[kvm->nr_virtio], err);
+	if (!r)
+		kvm->nr_virtio++;
+	return r;
+}
+
+/* One virtio-mmio slot and SPI per device: disks in command-line order, rng, console. */
 static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
+	struct virtio_dev *dev;
+	int r;
 
 	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
-		u64 base = ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT;
-		struct virtio_dev *dev;
-		int r;
-
 		r = virtio_blk__new(kvm, &cfg->disk[i], i, &dev, err);
 		if (!r)
-			r = virtio_mmio__new(kvm, dev, base, ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio,
-					     &kvm->virtio[kvm->nr_virtio], err);
+			r = add_virtio(kvm, dev, err);
 		if (r)
 			return r;
-		kvm->nr_virtio++;
+	}
+	if (cfg->rng) {
+		r = virtio_rng__new(kvm, &dev, err);
+		if (!r)
+			r = add_virtio(kvm, dev, err);
+		if (r)
+			return r;
+	}
+	if (cfg->console == CONSOLE_VIRTIO) {
+		r = virtio_console__new(kvm, kvm->console_out, &dev, err);
+		if (!r)
+			r = add_virtio(kvm, dev, err);
+		if (r)
+			return r;
+		kvm->vcon = dev;
 	}
 	return 0;
 }

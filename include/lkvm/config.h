@@ -82,6 +82,7 @@ struct lkvm_config {
 	struct disk_opts disk[LKVM_MAX_DISKS];
 	unsigned int nr_disk;
 	enum virtio_transport virtio_transport;
+	bool rng;			/* --rng: a virtio-rng device */
 
 	u64 kaslr_seed;
 	bool has_kaslr_seed;

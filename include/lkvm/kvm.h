@@ -27,8 +27,10 @@ struct kvm_arch;
 struct serial8250;
 struct pl031;
 struct virtio_mmio;
+struct virtio_dev;
 
-#define LKVM_MAX_VIRTIO		LKVM_MAX_DISKS
+/* Disks, then at most one virtio-rng and one virtio-console. */
+#define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2)
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
 
@@ -79,6 +81,7 @@ struct kvm {
 	struct serial8250 *uart;
 	struct pl031 *rtc;
 	struct virtio_mmio *virtio[LKVM_MAX_VIRTIO];	/* in slot order */
+	struct virtio_dev *vcon;	/* --console virtio: takes the console input (owned by its transport) */
 	unsigned int nr_virtio;
 	struct kvm_arch *arch;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Virtio devices and their transport (virtio 1.2).  A device (blk, later
- * net, console, rng) describes itself with struct virtio_dev_ops and keeps
+ * Virtio devices and their transport (virtio 1.2).  A device (blk, rng,
+ * console, later net) describes itself with struct virtio_dev_ops and keeps
  * its state in a struct virtio_dev; a transport (virtio-mmio now, PCI
  * later) owns the register file, feature negotiation, the virtqueues'
  * configuration, notifications and interrupts, and the I/O thread that
@@ -41,6 +41,8 @@ struct kvm;
 
 /* virtio 1.2 §5: device IDs. */
 #define VIRTIO_ID_BLOCK			2
+#define VIRTIO_ID_CONSOLE		3
+#define VIRTIO_ID_ENTROPY		4
 
 #define VIRTIO_MAX_QUEUES		8
 
@@ -109,6 +111,36 @@ void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
  */
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-rng (virtio/rng.c) ------------------------------------------ */
+
+/*
+ * An entropy device (virtio 1.2 §5.4) fed by the host's getrandom(2).
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -ENOMEM.
+ */
+int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-console (virtio/console.c) ---------------------------------- */
+
+/*
+ * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output goes
+ * to @out_fd (not owned) and whose input is what virtio_console__input()
+ * queues.  Returns 0 with *@out set (free with ops->free, normally through
+ * the transport), or -errno.
+ */
+int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+			struct lkvm_err *err);
+
+/*
+ * Queues host input for the guest (any thread; the device's I/O thread
+ * delivers it when the driver has receive buffers).  Returns how many of
+ * @len bytes fit: at most virtio_console__rx_space().
+ */
+size_t virtio_console__input(struct virtio_dev *d, const u8 *buf, size_t len);
+
+/* Bytes virtio_console__input() would accept now. */
+size_t virtio_console__rx_space(struct virtio_dev *d);
 
 /* ---- virtio-mmio transport (virtio/mmio.c) ------------------------------- */
 

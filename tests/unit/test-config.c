@@ -513,7 +513,7 @@ static void test_unsupported_kvmtool_options(void)
 		const char *named;
 	} cases[] = {
 		{ { "--9p", "/srv,tag" }, "--9p" },
-		{ { "--rng" }, "--rng" },
+		{ { "--debug-mmio" }, "--debug-mmio" },
 		{ { "--balloon" }, "--balloon" },
 		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
@@ -522,7 +522,8 @@ static void test_unsupported_kvmtool_options(void)
 		{ { "--virtio-transport", "pci" }, "use --virtio-transport mmio" },
 		{ { "--virtio-transport", "mmio-legacy" }, "no legacy" },
 		{ { "--virtio-transport", "bogus" }, "--virtio-transport bogus" },
-		{ { "--console", "virtio" }, "--console virtio" },
+		{ { "--console", "hv" }, "--console hv" },
+		{ { "--console", "bogus" }, "use serial or virtio" },
 		{ { "-n", "mode=tap" }, "mode=none" },
 	};
 
@@ -557,6 +558,11 @@ static void test_disks(void)
 	TEST_ASSERT(cfg.disk[1].ro && cfg.disk[1].direct, "ro,direct");
 	TEST_ASSERT_EQ(cfg.disk[1].engine, DISK_ENGINE_AIO);
 	TEST_ASSERT_EQ(cfg.virtio_transport, VIRTIO_TRANSPORT_MMIO);
+	TEST_ASSERT(!cfg.rng, "no rng by default");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--rng"), 0);
+	TEST_ASSERT(cfg.rng, "--rng");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--console", "virtio"), 0);
+	TEST_ASSERT_EQ(cfg.console, CONSOLE_VIRTIO);
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "a.img,engine=posix"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown engine 'posix'");

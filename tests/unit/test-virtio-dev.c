@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The small virtio devices behind the virtio-mmio transport, without KVM:
+ * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c).  A fake guest RAM registered with gmem, a
+ * "driver" in the test that sets up queues and rings through the register
+ * handler, and virtio_mmio__poll() standing in for the I/O thread.
+ *
+ * Fake guest-physical map (one 1 MiB region at RAM), per queue q:
+ *   RAM + q*0x10000 + 0x0000 descriptors, +0x1000 avail, +0x2000 used
+ *   RAM + 0x80000.. buffers
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <poll.h>
+
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+#include "test.h"
+
+#define RAM		0x80000000ULL
+#define RAM_SIZE	SZ_MiB
+#define QBASE(q)	(RAM + 0x10000ULL * (q))
+#define DESC(q)		(QBASE(q))
+#define AVAIL(q)	(QBASE(q) + 0x1000)
+#define USED(q)		(QBASE(q) + 0x2000)
+#define BUF		(RAM + 0x80000)
+#define MMIO_BASE	0x02000000ULL
+#define QNUM		16
+
+#define F_VERSION_1	BIT(32)
+#define F_EVENT_IDX	BIT(29)
+
+struct fx {
+	struct kvm kvm;
+	u8 *ram;
+	struct virtio_mmio *vm;
+	u16 avail_idx[2];
+	u16 used_seen[2];
+};
+
+static void *gp(struct fx *f, u64 gpa, u64 len)
+{
+	void *p = gmem__ptr(&f->kvm, gpa, len);
+
+	TEST_ASSERT(p, "test bug: %#llx+%llu not RAM", (unsigned long long)gpa,
+		    (unsigned long long)len);
+	return p;
+}
+
+static void put16(struct fx *f, u64 gpa, u16 v)
+{
+	v = htole16(v);
+	memcpy(gp(f, gpa, 2), &v, 2);
+}
+
+static u16 get16(struct fx *f, u64 gpa)
+{
+	u16 v;
+
+	memcpy(&v, gp(f, gpa, 2), 2);
+	return le16toh(v);
+}
+
+static u32 get32(struct fx *f, u64 gpa)
+{
+	u32 v;
+
+	memcpy(&v, gp(f, gpa, 4), 4);
+	return le32toh(v);
+}
+
+static u32 rd(struct fx *f, u64 off)
+{
+	u32 v;
+
+	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, false);
+	return le32toh(v);
+}
+
+static void wr(struct fx *f, u64 off, u32 val)
+{
+	u32 v = htole32(val);
+
+	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, true);
+}
+
+static void fx_ram(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->kvm.sys_fd = f->kvm.vm_fd = -1;
+	f->ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f->ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f->kvm, RAM, RAM_SIZE, f->ram), 0);
+}
+
+static void fx_wrap(struct fx *f, struct virtio_dev *dev)
+{
+	struct lkvm_err err = { "" };
+
+	TEST_ASSERT(virtio_mmio__new(&f->kvm, dev, MMIO_BASE, 16, &f->vm, &err) == 0, "mmio: %s",
+		    err.msg);
+}
+
+static void fx_fini(struct fx *f)
+{
+	virtio_mmio__free(f->vm);
+	mmio__free(&f->kvm.mmio);
+	free(f->ram);
+}
+
+/* §3.1.1: negotiation, @nq queues of QNUM, DRIVER_OK. */
+static void driver_up(struct fx *f, u64 features, unsigned int nq)
+{
+	u32 s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	wr(f, VIRTIO_MMIO_STATUS, s);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)features);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(features >> 32));
+	s |= VIRTIO_STATUS_FEATURES_OK;
+	wr(f, VIRTIO_MMIO_STATUS, s);
+	TEST_ASSERT(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, "FEATURES_OK");
+	for (unsigned int q = 0; q < nq; q++) {
+		wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+		wr(f, VIRTIO_MMIO_QUEUE_NUM, QNUM);
+		wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (u32)DESC(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (u32)(DESC(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (u32)AVAIL(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (u32)(AVAIL(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (u32)USED(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (u32)(USED(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+		TEST_ASSERT_EQ(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	}
+	wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	/* DRIVER_OK makes the transport look at every ready queue once. */
+	virtio_mmio__poll(f->vm, 0);
+}
+
+static void set_desc(struct fx *f, unsigned int q, unsigned int i, u64 addr, u32 len, u16 flags,
+		     u16 next)
+{
+	u8 *p = gp(f, DESC(q) + 16ULL * i, 16);
+	u64 a = htole64(addr);
+	u32 l = htole32(len);
+	u16 fl = htole16(flags), n = htole16(next);
+
+	memcpy(p, &a, 8);
+	memcpy(p + 8, &l, 4);
+	memcpy(p + 12, &fl, 2);
+	memcpy(p + 14, &n, 2);
+}
+
+static void offer(struct fx *f, unsigned int q, u16 head)
+{
+	put16(f, AVAIL(q) + 4 + 2ULL * (f->avail_idx[q] % QNUM), head);
+	f->avail_idx[q]++;
+	put16(f, AVAIL(q) + 2, f->avail_idx[q]);
+}
+
+static u16 used_idx(struct fx *f, unsigned int q)
+{
+	return get16(f, USED(q) + 2);
+}
+
+/* Notifies queue @q and runs the I/O loop until its used ring moves (or fails). */
+static void kick_and_wait(struct fx *f, unsigned int q)
+{
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	for (int i = 0; i < 500 && used_idx(f, q) == f->used_seen[q]; i++)
+		virtio_mmio__poll(f->vm, 10);
+	TEST_ASSERT(used_idx(f, q) != f->used_seen[q], "no completion on queue %u", q);
+	f->used_seen[q]++;
+	TEST_ASSERT_EQ(used_idx(f, q), f->used_seen[q]);
+}
+
+/* The last completion's used element on queue @q: its id and length. */
+static u32 used_id(struct fx *f, unsigned int q)
+{
+	return get32(f, USED(q) + 4 + 8ULL * ((f->used_seen[q] - 1) % QNUM));
+}
+
+static u32 used_len(struct fx *f, unsigned int q)
+{
+	return get32(f, USED(q) + 4 + 8ULL * ((f->used_seen[q] - 1) % QNUM) + 4);
+}
+
+static bool irq_pending(struct fx *f)
+{
+	struct pollfd p = { .fd = virtio_mmio__irq_fd(f->vm), .events = POLLIN };
+	u64 n;
+
+	if (poll(&p, 1, 0) != 1)
+		return false;
+	TEST_ASSERT_EQ(read(p.fd, &n, sizeof(n)), (ssize_t)sizeof(n));
+	return true;
+}
+
+static bool all_zero(const u8 *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* ---- virtio-rng ------------------------------------------------------- */
+
+static void rng_init(struct fx *f)
+{
+	struct lkvm_err err = { "" };
+	struct virtio_dev *dev;
+
+	fx_ram(f);
+	TEST_ASSERT(virtio_rng__new(&f->kvm, &dev, &err) == 0, "rng: %s", err.msg);
+	fx_wrap(f, dev);
+}
+
+static void test_rng_identity(void)
+{
+	struct fx f;
+
+	rng_init(&f);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_ID), 4);
+	wr(&f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0);	/* no device bits */
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 0);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 1);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);	/* one requestq only */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_CONFIG), 0);		/* no config space */
+	fx_fini(&f);
+}
+
+static void test_rng_fills_buffers(void)
+{
+	struct fx f;
+	u8 *a, *b;
+
+	rng_init(&f);
+	driver_up(&f, F_VERSION_1, 1);
+	/* One buffer of 512 bytes. */
+	a = gp(&f, BUF, 512);
+	set_desc(&f, 0, 0, BUF, 512, VIRTQ_DESC_F_WRITE, 0);
+	offer(&f, 0, 0);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(used_id(&f, 0), 0);
+	TEST_ASSERT_EQ(used_len(&f, 0), 512);
+	TEST_ASSERT(!all_zero(a, 512), "512 random bytes are not all zero");
+	TEST_ASSERT(irq_pending(&f), "used-buffer interrupt");
+
+	/* A chain of two writable buffers: both filled, the length is the sum. */
+	memset(f.ram + 0x80000, 0, 0x10000);
+	b = gp(&f, BUF + 0x8000, 100);
+	set_desc(&f, 0, 3, BUF, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 4);
+	set_desc(&f, 0, 4, BUF + 0x8000, 100, VIRTQ_DESC_F_WRITE, 0);
+	offer(&f, 0, 3);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(used_id(&f, 0), 3);
+	TEST_ASSERT_EQ(used_len(&f, 0), 164);
+	TEST_ASSERT(!all_zero(a, 64) && !all_zero(b, 100), "both buffers filled");
+	TEST_ASSERT(all_zero(a + 64, 512 - 64), "nothing past the first buffer");
+	fx_fini(&f);
+}
+
+/* A request larger than the per-request bound gets the bound, not more. */
+static void test_rng_bounded(void)
+{
+	struct fx f;
+	u32 len;
+
+	rng_init(&f);
+	driver_up(&f, F_VERSION_1, 1);
+	set_desc(&f, 0, 0, RAM + 0x40000, 0x80000, VIRTQ_DESC_F_WRITE, 0);	/* 512 KiB */
+	offer(&f, 0, 0);
+	kick_and_wait(&f, 0);
+	len = used_len(&f, 0);
+	TEST_ASSERT(len > 0 && len <= 64 * 1024, "used length %u not in (0, 64 KiB]", len);
+	TEST_ASSERT(all_zero(f.ram + 0x40000 + len, 0x80000 - len), "bytes past the used length");
+	fx_fini(&f);
+}
+
+/* §5.4.6: a device-readable-only request gets nothing, and the device goes on. */
+static void test_rng_readable_only(void)
+{
+	struct fx f;
+	u8 *a;
+
+	rng_init(&f);
+	driver_up(&f, F_VERSION_1, 1);
+	a = gp(&f, BUF, 256);
+	set_desc(&f, 0, 0, BUF, 256, 0, 0);
+	offer(&f, 0, 0);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(used_len(&f, 0), 0);
+	TEST_ASSERT(all_zero(a, 256), "a readable buffer was written");
+	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "no NEEDS_RESET");
+	/* Readable then writable: only the writable part is filled. */
+	set_desc(&f, 0, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(&f, 0, 2, BUF + 0x1000, 32, VIRTQ_DESC_F_WRITE, 0);
+	offer(&f, 0, 1);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(used_len(&f, 0), 32);
+	TEST_ASSERT(all_zero(a, 256), "the readable part was written");
+	/* And a plain request still works. */
+	set_desc(&f, 0, 3, BUF + 0x2000, 8, VIRTQ_DESC_F_WRITE, 0);
+	offer(&f, 0, 3);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(used_len(&f, 0), 8);
+	fx_fini(&f);
+}
+
+static void test_rng_bad_ring_needs_reset(void)
+{
+	struct fx f;
+
+	rng_init(&f);
+	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 1);
+	set_desc(&f, 0, 0, 0x1000, 16, VIRTQ_DESC_F_WRITE, 0);	/* not guest RAM */
+	offer(&f, 0, 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_mmio__poll(f.vm, 1000);
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, "NEEDS_RESET");
+	TEST_ASSERT_EQ(used_idx(&f, 0), 0);
+	fx_fini(&f);
+}
+
+/* ---- virtio-console --------------------------------------------------- */
+
+#define RXQ	0
+#define TXQ	1
+
+static int con_pipe[2];
+
+static void con_init(struct fx *f)
+{
+	struct lkvm_err err = { "" };
+	struct virtio_dev *dev;
+
+	fx_ram(f);
+	TEST_ASSERT_EQ(pipe2(con_pipe, O_NONBLOCK), 0);
+	TEST_ASSERT(virtio_console__new(&f->kvm, con_pipe[1], &dev, &err) == 0, "console: %s",
+		    err.msg);
+	fx_wrap(f, dev);
+}
+
+static void con_fini(struct fx *f)
+{
+	fx_fini(f);
+	close(con_pipe[0]);
+	close(con_pipe[1]);
+}
+
+/* Runs the I/O loop until queue @q's used ring moves (no kick: input-driven). */
+static void wait_used(struct fx *f, unsigned int q)
+{
+	for (int i = 0; i < 500 && used_idx(f, q) == f->used_seen[q]; i++)
+		virtio_mmio__poll(f->vm, 10);
+	TEST_ASSERT(used_idx(f, q) != f->used_seen[q], "no completion on queue %u", q);
+	f->used_seen[q]++;
+}
+
+/* Offers one writable receive buffer of @len at @gpa as descriptor @d. */
+static void rx_buffer(struct fx *f, unsigned int d, u64 gpa, u32 len)
+{
+	set_desc(f, RXQ, d, gpa, len, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, RXQ, (u16)d);
+}
+
+static void test_console_identity(void)
+{
+	struct fx f;
+
+	con_init(&f);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_ID), 3);
+	wr(&f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	/* No SIZE (0), MULTIPORT (1) or EMERG_WRITE (2). */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_FEATURES) & 7, 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, RXQ);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, TXQ);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 2);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);	/* no control queues */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_CONFIG), 0);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_CONFIG + 8), 0);
+	con_fini(&f);
+}
+
+/* §5.3.6.1: transmit writes exactly the chain's readable bytes, in order. */
+static void test_console_transmit(void)
+{
+	char got[64];
+	struct fx f;
+	ssize_t n;
+
+	con_init(&f);
+	driver_up(&f, F_VERSION_1, 2);
+	memcpy(gp(&f, BUF, 6), "hello ", 6);
+	memcpy(gp(&f, BUF + 0x100, 6), "world\n", 6);
+	set_desc(&f, TXQ, 0, BUF, 6, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF + 0x100, 6, 0, 0);
+	offer(&f, TXQ, 0);
+	kick_and_wait(&f, TXQ);
+	TEST_ASSERT_EQ(used_id(&f, TXQ), 0);
+	TEST_ASSERT_EQ(used_len(&f, TXQ), 0);
+	n = read(con_pipe[0], got, sizeof(got));
+	TEST_ASSERT_EQ(n, 12);
+	TEST_ASSERT(!memcmp(got, "hello world\n", 12), "output '%.*s'", (int)n, got);
+	TEST_ASSERT(irq_pending(&f), "used-buffer interrupt");
+
+	/* A second chain, and nothing else: exactly its bytes follow. */
+	memcpy(gp(&f, BUF, 3), "abc", 3);
+	set_desc(&f, TXQ, 2, BUF, 3, 0, 0);
+	offer(&f, TXQ, 2);
+	kick_and_wait(&f, TXQ);
+	n = read(con_pipe[0], got, sizeof(got));
+	TEST_ASSERT_EQ(n, 3);
+	TEST_ASSERT(!memcmp(got, "abc", 3), "output '%.*s'", (int)n, got);
+	con_fini(&f);
+}
+
+/* §5.3.6.2: queued input fills receive buffers, split across them as needed. */
+static void test_console_receive(void)
+{
+	struct virtio_dev *d;
+	struct fx f;
+	static u8 big[5000];
+
+	con_init(&f);
+	d = virtio_mmio__dev(f.vm);
+	/* Input before the driver is up waits for it. */
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"pi", 2), 2);
+	virtio_mmio__poll(f.vm, 0);
+	driver_up(&f, F_VERSION_1, 2);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"ng\n", 3), 3);
+	rx_buffer(&f, 0, BUF, 3);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 3);
+	TEST_ASSERT(!memcmp(gp(&f, BUF, 3), "pin", 3), "first buffer");
+	rx_buffer(&f, 1, BUF + 0x100, 16);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_id(&f, RXQ), 1);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 2);
+	TEST_ASSERT(!memcmp(gp(&f, BUF + 0x100, 2), "g\n", 2), "second buffer");
+
+	/* A buffer already waiting gets input as soon as it arrives (no kick). */
+	rx_buffer(&f, 2, BUF + 0x200, 16);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, RXQ);
+	virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), f.used_seen[RXQ]);	/* nothing to give yet */
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"x", 1), 1);
+	wait_used(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 1);
+	TEST_ASSERT_EQ(*(u8 *)gp(&f, BUF + 0x200, 1), 'x');
+
+	/* The buffer is bounded; space says so. */
+	TEST_ASSERT_EQ(virtio_console__rx_space(d), 4096);
+	TEST_ASSERT_EQ(virtio_console__input(d, big, sizeof(big)), 4096);
+	TEST_ASSERT_EQ(virtio_console__rx_space(d), 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, big, 1), 0);
+	con_fini(&f);
+}
+
+/* A reset stops delivery until the next driver; queued input is kept for it. */
+static void test_console_reset_keeps_input(void)
+{
+	struct virtio_dev *d;
+	struct fx f;
+
+	con_init(&f);
+	d = virtio_mmio__dev(f.vm);
+	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 2);
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	TEST_ASSERT_EQ(virtio_console__input(d, (const u8 *)"ok", 2), 2);
+	virtio_mmio__poll(f.vm, 10);
+	memset(f.ram, 0, 0x20000);
+	f.avail_idx[RXQ] = f.used_seen[RXQ] = 0;
+	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 2);
+	rx_buffer(&f, 0, BUF, 8);
+	kick_and_wait(&f, RXQ);
+	TEST_ASSERT_EQ(used_len(&f, RXQ), 2);
+	TEST_ASSERT(!memcmp(gp(&f, BUF, 2), "ok", 2), "input after reset");
+	con_fini(&f);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_rng_identity),
+	TEST_CASE(test_rng_fills_buffers),
+	TEST_CASE(test_rng_bounded),
+	TEST_CASE(test_rng_readable_only),
+	TEST_CASE(test_rng_bad_ring_needs_reset),
+	TEST_CASE(test_console_identity),
+	TEST_CASE(test_console_transmit),
+	TEST_CASE(test_console_receive),
+	TEST_CASE(test_console_reset_keeps_input),
+};
+
+TEST_MAIN(tests)
