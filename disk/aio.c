@@ -114,7 +114,7 @@ static void kaio_harvest(struct disk *d)
 const struct disk_engine_ops disk_aio_ops = {
 	.name		= "aio",
 	.init		= kaio_init,
-	.exit		= kaio_exit,
+	.stop		= kaio_exit,
 	.submit		= kaio_submit,
 	.harvest	= kaio_harvest,
 };

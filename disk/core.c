@@ -290,7 +290,7 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 	ret = disk_pool_start(d, MIN(queue_depth, d->ops == &disk_sync_ops ?
 					 DISK_POOL_THREADS : DISK_HELPER_THREADS), err);
 	if (ret) {
-		d->ops->exit(d);
+		d->ops->stop(d);
 		goto fail;
 	}
 	*out = d;
@@ -313,7 +313,7 @@ void disk__close(struct disk *d)
 		return;
 	disk__drain(d, NULL, NULL);
 	disk_pool_stop(d);
-	d->ops->exit(d);
+	d->ops->stop(d);
 	close(d->efd);
 	close(d->fd);
 	free(d->reaped);

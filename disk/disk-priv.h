@@ -38,7 +38,7 @@ struct disk_engine_ops {
 	/* Starts the engine and sets the native_ops bits it can serve. */
 	int (*init)(struct disk *d, struct lkvm_err *err);
 	/* Stops it; nothing is in flight any more. */
-	void (*exit)(struct disk *d);
+	void (*stop)(struct disk *d);
 	/* Queues @s (s->done == 0); 0, or -errno and the pool takes it. */
 	int (*submit)(struct disk *d, struct disk_slot *s);
 	/* Passes each finished slot to disk_slot_end(); never blocks. */

@@ -129,7 +129,7 @@ static void uring_harvest(struct disk *d)
 const struct disk_engine_ops disk_io_uring_ops = {
 	.name		= "io_uring",
 	.init		= uring_init,
-	.exit		= uring_exit,
+	.stop		= uring_exit,
 	.submit		= uring_submit,
 	.harvest	= uring_harvest,
 };

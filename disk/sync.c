@@ -321,5 +321,5 @@ static void sync_exit(struct disk *d)
 const struct disk_engine_ops disk_sync_ops = {
 	.name	= "sync",
 	.init	= sync_init,
-	.exit	= sync_exit,
+	.stop	= sync_exit,
 };
