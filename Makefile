@@ -69,6 +69,14 @@ $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/host/libpure.a
 
 include tests/guest/build.mk
 
+# Static arm64 helpers that the system tests copy into the emulated host
+# (defined before the rules that name them: make expands prerequisites
+# when it reads a rule).
+TOOLS		:= $(BUILD)/tools/vm-cost
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
 unit: $(UNIT_BINS)
 
 # "make check" and "make demo" first install what they need (idempotent,
@@ -95,11 +103,6 @@ check-unit: $(UNIT_BINS)
 deps:
 	scripts/install-deps
 
-# Static arm64 helpers that the system tests copy into the emulated host.
-TOOLS		:= $(BUILD)/tools/vm-cost
-$(BUILD)/tools/%: tests/tools/%.c
-	@mkdir -p $(dir $@)
-	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
 
 clean:
 	rm -rf $(BUILD) lkvm
