@@ -62,7 +62,7 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/host/libpure.a: $(HOST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/host/libpure.a
+$(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
 		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread

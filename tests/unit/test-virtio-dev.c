@@ -16,6 +16,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/virtio.h"
 #include "test.h"
+#include "guest-mem.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -37,37 +38,6 @@ struct fx {
 	u16 avail_idx[2];
 	u16 used_seen[2];
 };
-
-static void *gp(struct fx *f, u64 gpa, u64 len)
-{
-	void *p = gmem__ptr(&f->kvm, gpa, len);
-
-	TEST_ASSERT(p, "test bug: %#llx+%llu not RAM", (unsigned long long)gpa,
-		    (unsigned long long)len);
-	return p;
-}
-
-static void put16(struct fx *f, u64 gpa, u16 v)
-{
-	v = htole16(v);
-	memcpy(gp(f, gpa, 2), &v, 2);
-}
-
-static u16 get16(struct fx *f, u64 gpa)
-{
-	u16 v;
-
-	memcpy(&v, gp(f, gpa, 2), 2);
-	return le16toh(v);
-}
-
-static u32 get32(struct fx *f, u64 gpa)
-{
-	u32 v;
-
-	memcpy(&v, gp(f, gpa, 4), 4);
-	return le32toh(v);
-}
 
 static u32 rd(struct fx *f, u64 off)
 {

@@ -20,6 +20,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/virtqueue.h"
 #include "test.h"
+#include "guest-mem.h"
 
 #define A_BASE		0x80000000ULL
 #define A_SIZE		SZ_MiB
@@ -82,38 +83,6 @@ static void fx_fini(struct fx *f)
 	free(f->a);
 	free(f->b);
 	free(f->c);
-}
-
-/* Host view of guest memory, for the test's "driver" side. */
-static u8 *gp(struct fx *f, u64 gpa, u64 len)
-{
-	u8 *p = gmem__ptr(&f->kvm, gpa, len);
-
-	TEST_ASSERT(p, "test bug: %#llx+%llu is not RAM", (unsigned long long)gpa,
-		    (unsigned long long)len);
-	return p;
-}
-
-static void put16(struct fx *f, u64 gpa, u16 v)
-{
-	v = htole16(v);
-	memcpy(gp(f, gpa, 2), &v, 2);
-}
-
-static u16 get16(struct fx *f, u64 gpa)
-{
-	u16 v;
-
-	memcpy(&v, gp(f, gpa, 2), 2);
-	return le16toh(v);
-}
-
-static u32 get32(struct fx *f, u64 gpa)
-{
-	u32 v;
-
-	memcpy(&v, gp(f, gpa, 4), 4);
-	return le32toh(v);
 }
 
 /* Writes descriptor @i of the table at @table. */
