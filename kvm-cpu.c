@@ -65,14 +65,10 @@ void kvm_cpu__handle_mmio(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_
 		memset(data, 0, len);
 }
 
+/* Checked on every exit: a plain atomic read, no lock (writers hold exit_lock). */
 static bool stopping(struct kvm *kvm)
 {
-	bool s;
-
-	pthread_mutex_lock(&kvm->exit_lock);
-	s = kvm->exit_why != LKVM_RUNNING;
-	pthread_mutex_unlock(&kvm->exit_lock);
-	return s;
+	return __atomic_load_n(&kvm->exit_why, __ATOMIC_ACQUIRE) != LKVM_RUNNING;
 }
 
 static void system_event(struct kvm_cpu *vcpu)

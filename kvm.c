@@ -208,9 +208,10 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
 
 	pthread_mutex_lock(&kvm->exit_lock);
 	if (kvm->exit_why == LKVM_RUNNING) {
-		kvm->exit_why = why;
 		kvm->exit_signal = sig;
 		kvm->stop_ns = now_ns();
+		/* Last: vCPU threads read it without the lock. */
+		__atomic_store_n(&kvm->exit_why, why, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&kvm->exit_lock);
 	n = write(kvm->stop_fd, &one, sizeof(one));
@@ -218,12 +219,7 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
 
 static enum kvm_exit_why exit_why(struct kvm *kvm)
 {
-	enum kvm_exit_why why;
-
-	pthread_mutex_lock(&kvm->exit_lock);
-	why = kvm->exit_why;
-	pthread_mutex_unlock(&kvm->exit_lock);
-	return why;
+	return __atomic_load_n(&kvm->exit_why, __ATOMIC_ACQUIRE);
 }
 
 /*
