@@ -61,8 +61,11 @@ struct virtio_mmio {
 	struct mmio_queue q[VIRTIO_MAX_QUEUES];
 
 	int kick_fd[VIRTIO_MAX_QUEUES];
+	int call_fd[VIRTIO_MAX_QUEUES];	/* offloaded queues' interrupt requests (-1: none yet) */
+	bool offloaded[VIRTIO_MAX_QUEUES];	/* kicks go to another agent (vhost) */
 	int irq_fd;
 	int stop_fd;
+	int wake_fd;		/* makes the I/O thread rebuild its poll set */
 	bool ioeventfd[VIRTIO_MAX_QUEUES];
 	bool irqfd;
 	pthread_t thread;
@@ -110,6 +113,30 @@ static void mmio_fail(struct virtio_dev *d, const char *why)
 	signal_irq(vm, VIRTIO_MMIO_INT_CONFIG);
 }
 
+static int mmio_offload_queue(struct virtio_dev *d, unsigned int q, int *kick, int *call)
+{
+	struct virtio_mmio *vm = d->transport;
+
+	if (q >= d->ops->nr_queues || !vm->q[q].ready)
+		return -EINVAL;
+	/*
+	 * virtio-mmio has one interrupt with a status register, so an agent's
+	 * interrupt request comes through the I/O thread, which sets
+	 * InterruptStatus before it raises the SPI.
+	 */
+	if (vm->call_fd[q] < 0) {
+		vm->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vm->call_fd[q] < 0)
+			return -errno;
+	}
+	vm->offloaded[q] = true;
+	*kick = vm->kick_fd[q];
+	*call = vm->call_fd[q];
+	/* Wake the I/O thread so it stops watching the kick fd and starts on the call fd. */
+	efd_signal(vm->wake_fd);
+	return 0;
+}
+
 void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q)
 {
 	if (virtqueue__should_notify(&d->vq[q]))
@@ -141,6 +168,11 @@ static void device_reset(struct virtio_mmio *vm)
 		/* Drop a notification that is still pending for the old queue. */
 		if (vm->kick_fd[i] >= 0 && read(vm->kick_fd[i], &junk, sizeof(junk)) < 0) {
 		}
+	}
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		if (vm->offloaded[i])
+			efd_signal(vm->wake_fd);	/* the I/O thread watches its kicks again */
+		vm->offloaded[i] = false;
 	}
 	d->acked = 0;
 	vm->status = 0;
@@ -177,9 +209,11 @@ static void write_status(struct virtio_mmio *vm, u32 val)
 	}
 	vm->status = val;
 	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (vm->dev->ops->driver_ok)
+			vm->dev->ops->driver_ok(vm->dev);
 		/* Anything made available before DRIVER_OK: look now. */
 		for (unsigned int i = 0; i < vm->dev->ops->nr_queues; i++)
-			if (vm->q[i].ready)
+			if (vm->q[i].ready && !vm->offloaded[i])
 				efd_signal(vm->kick_fd[i]);
 	}
 }
@@ -372,11 +406,13 @@ int virtio_mmio__new(struct kvm *kvm, struct virtio_dev *dev, u64 base, unsigned
 	dev->transport = vm;
 	dev->signal_used = mmio_signal_used;
 	dev->fail = mmio_fail;
+	dev->offload_queue = mmio_offload_queue;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		vm->kick_fd[i] = -1;
+		vm->kick_fd[i] = vm->call_fd[i] = -1;
 	vm->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	r = vm->irq_fd < 0 || vm->stop_fd < 0 ? -errno : 0;
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r = vm->irq_fd < 0 || vm->stop_fd < 0 || vm->wake_fd < 0 ? -errno : 0;
 	for (unsigned int i = 0; !r && i < dev->ops->nr_queues; i++) {
 		vm->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vm->kick_fd[i] < 0)
@@ -404,29 +440,44 @@ bool virtio_mmio__poll(struct virtio_mmio *vm, int timeout_ms)
 {
 	struct virtio_dev *d = vm->dev;
 	unsigned int nq = d->ops->nr_queues, n = 0;
-	struct pollfd p[VIRTIO_MAX_QUEUES + 2];
+	struct pollfd p[2 * VIRTIO_MAX_QUEUES + 3];
 	int efd = d->ops->event_fd ? d->ops->event_fd(d) : -1;
+	bool off[VIRTIO_MAX_QUEUES];
 	u64 junk;
 
+	/* Offloaded queues: watch the agent's interrupt requests, not the kicks. */
+	pthread_mutex_lock(&vm->lock);
+	memcpy(off, vm->offloaded, sizeof(off));
+	pthread_mutex_unlock(&vm->lock);
 	for (unsigned int i = 0; i < nq; i++)
-		p[n++] = (struct pollfd){ .fd = vm->kick_fd[i], .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = off[i] ? -1 : vm->kick_fd[i], .events = POLLIN };
+	for (unsigned int i = 0; i < nq; i++)
+		p[n++] = (struct pollfd){ .fd = off[i] ? vm->call_fd[i] : -1, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = efd, .events = POLLIN };	/* fd -1 is skipped */
+	p[n++] = (struct pollfd){ .fd = vm->wake_fd, .events = POLLIN };
 	p[n++] = (struct pollfd){ .fd = vm->stop_fd, .events = POLLIN };
 	if (poll(p, n, timeout_ms) < 0)
 		return errno == EINTR;
 	if (p[n - 1].revents & POLLIN)
 		return false;
+	if ((p[n - 2].revents & POLLIN) && read(vm->wake_fd, &junk, sizeof(junk)) < 0) {
+	}
 
 	pthread_mutex_lock(&vm->lock);
-	if (efd >= 0 && (p[nq].revents & POLLIN))
+	if (efd >= 0 && (p[2 * nq].revents & POLLIN))
 		d->ops->event(d);
 	for (unsigned int i = 0; i < nq; i++) {
+		if (p[nq + i].revents & POLLIN) {
+			if (read(vm->call_fd[i], &junk, sizeof(junk)) == sizeof(junk) &&
+			    vm->offloaded[i])
+				signal_irq(vm, VIRTIO_MMIO_INT_VRING);
+		}
 		if (!(p[i].revents & POLLIN))
 			continue;
 		/* Consumed before the ring is read: a later kick re-arms it. */
 		if (read(vm->kick_fd[i], &junk, sizeof(junk)) == sizeof(junk))
 			vm->kicks += junk;
-		if (queue_live(vm, i))
+		if (queue_live(vm, i) && !vm->offloaded[i])
 			d->ops->queue_notify(d, i);
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -501,13 +552,18 @@ void virtio_mmio__free(struct virtio_mmio *vm)
 	 */
 	if (vm->dev)
 		vm->dev->ops->free(vm->dev);
-	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		if (vm->kick_fd[i] >= 0)
 			close(vm->kick_fd[i]);
+		if (vm->call_fd[i] >= 0)
+			close(vm->call_fd[i]);
+	}
 	if (vm->irq_fd >= 0)
 		close(vm->irq_fd);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

@@ -69,6 +69,12 @@ struct virtio_dev_ops {
 	/* An extra fd the I/O thread polls for the device (-1: none), and its handler. */
 	int (*event_fd)(struct virtio_dev *d);
 	void (*event)(struct virtio_dev *d);
+	/*
+	 * The driver set DRIVER_OK (NULL: nothing to do).  A device that hands
+	 * its queues to another agent (vhost) does it here, with
+	 * virtio_dev.offload_queue().  Runs on a vCPU thread.
+	 */
+	void (*driver_ok)(struct virtio_dev *d);
 	/* Device reset (virtio 1.2 §2.4): finish or drop in-flight work, no pushes after. */
 	void (*reset)(struct virtio_dev *d);
 	/* Frees the device (after its I/O thread is gone). */
@@ -93,6 +99,16 @@ struct virtio_dev {
 	 * stops using its queues until the driver resets it.
 	 */
 	void (*fail)(struct virtio_dev *d, const char *why);
+	/*
+	 * Hands queue @q to another agent (vhost): *@kick becomes the eventfd
+	 * that the guest's notifications of @q signal (the transport stops
+	 * watching it), and *@call an eventfd whose every write raises @q's
+	 * used-buffer interrupt.  Both stay the transport's (don't close them)
+	 * and are valid until the device is reset, after which the transport
+	 * watches the queue again.  Call with the device's lock held (from
+	 * driver_ok, say) on a ready queue.  Returns 0 or -errno.
+	 */
+	int (*offload_queue)(struct virtio_dev *d, unsigned int q, int *kick, int *call);
 };
 
 #define virtio_container_of(ptr, type, member) \
