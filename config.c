@@ -112,7 +112,8 @@ void config__usage_run(void)
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
-	      "      --virtio-transport mmio  virtio-mmio (the only transport so far)\n"
+	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
+	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=none  no network (the only mode this build has)\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
 	      "      --console virtio     virtio-console (hvc0) on stdin/stdout, console=hvc0;\n"
@@ -343,13 +344,15 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
 			return 0;
 		}
-		if (!strncmp(arg, "pci", 3))
-			return seterr(err, EINVAL, "--virtio-transport %s: this lkvm has only "
-				      "virtio-mmio for now; use --virtio-transport mmio", arg);
-		if (!strcmp(arg, "mmio-legacy"))
-			return seterr(err, EINVAL, "--virtio-transport mmio-legacy: lkvm has no "
-				      "legacy virtio; use --virtio-transport mmio");
-		return seterr(err, EINVAL, "--virtio-transport %s: use mmio", arg);
+		if (!strcmp(arg, "pci")) {
+			cfg->virtio_transport = VIRTIO_TRANSPORT_PCI;
+			return 0;
+		}
+		if (!strcmp(arg, "mmio-legacy") || !strcmp(arg, "pci-legacy"))
+			return seterr(err, EINVAL, "--virtio-transport %s: lkvm has no legacy "
+				      "virtio; use --virtio-transport %.*s", arg,
+				      (int)(strchr(arg, '-') - arg), arg);
+		return seterr(err, EINVAL, "--virtio-transport %s: use pci or mmio", arg);
 	case OPT_UNSUPPORTED:
 		return seterr(err, EINVAL, "%s: not supported by this lkvm",
 			      option_name(idx, c, name, sizeof(name)));

@@ -33,6 +33,8 @@
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/irq.h"
+#include "lkvm/pci.h"
 #include "lkvm/virtio.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
@@ -402,8 +404,11 @@ void kvm__close(struct kvm *kvm)
 	kvm->nr_cpus = 0;
 	/* Devices before the VM and RAM: their I/O threads touch guest memory. */
 	for (unsigned int i = 0; i < kvm->nr_virtio; i++)
-		virtio_mmio__free(kvm->virtio[i]);
+		virtio_transport__free(kvm->virtio[i]);
 	kvm->nr_virtio = 0;
+	pci__free(kvm->pci);
+	kvm->pci = NULL;
+	irq__free(kvm);
 	arch__close(kvm);
 	t1 = now_ns();
 	/* The VM goes with its last fd: one teardown pass, no per-slot deletes. */

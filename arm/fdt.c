@@ -14,9 +14,11 @@
 
 #include "arm/boot.h"
 #include "arm/layout.h"
+#include "lkvm/pci.h"
 
 #define PHANDLE_GIC	1
 #define PHANDLE_CLK	2
+#define PHANDLE_ITS	3
 
 #define GIC_SPI		0
 #define GIC_PPI		1
@@ -107,6 +109,9 @@ static void add_chosen(struct fdtw *w, const struct fdt_desc *d)
 	w_u64(w, "kaslr-seed", d->kaslr_seed);
 	if (d->rng_seed_len)
 		w_prop(w, "rng-seed", d->rng_seed, (int)d->rng_seed_len);
+	/* lkvm placed the BARs and never moves them: the guest must not either. */
+	if (d->nr_pci)
+		w_u32(w, "linux,pci-probe-only", 1);
 	w_end(w);
 }
 
@@ -232,6 +237,7 @@ static void add_gic(struct fdtw *w, const struct fdt_desc *d)
 			w_str(w, "compatible", "arm,gic-v3-its");
 			w_prop(w, "msi-controller", NULL, 0);
 			w_u32(w, "#msi-cells", 1);
+			w_u32(w, "phandle", PHANDLE_ITS);
 			w_reg64(w, its, 1);
 			w_end(w);
 		}
@@ -305,6 +311,53 @@ static void add_virtio(struct fdtw *w, const struct fdt_desc *d)
 	}
 }
 
+/*
+ * pci/host-generic-pci.yaml: an ECAM bridge for bus 0 with a 32-bit
+ * memory window.  MSIs go to the ITS (msi-map: requester ID = ITS device
+ * ID); INTA of each slot is wired by interrupt-map, edge-triggered like
+ * virtio-mmio's (an irqfd pulses the line).
+ */
+static void add_pci(struct fdtw *w, const struct fdt_desc *d)
+{
+	u64 reg[] = { ARM_PCI_CFG_BASE, PCI_ECAM_BUS_SIZE };
+	u32 bus_range[] = { 0, 0 };
+	/* (phys.hi: 32-bit memory space, phys.mid, phys.lo), CPU address, size */
+	u32 ranges[] = { 0x02000000, 0, (u32)ARM_PCI_MMIO_BASE, 0, (u32)ARM_PCI_MMIO_BASE,
+			 0, (u32)ARM_PCI_MMIO_SIZE };
+	u32 mask[] = { 0xf800, 0, 0, 7 };
+	u32 map[PCI_MAX_DEVS * 10];
+	u32 msi[] = { 0, PHANDLE_ITS, 0, 0x10000 };
+	unsigned int n = 0;
+	char name[48];
+
+	if (!d->nr_pci)
+		return;
+	for (unsigned int i = 0; i < d->nr_pci && i < PCI_MAX_DEVS; i++) {
+		/* child unit address (3 cells), INTA, the GIC (#address-cells 2), its SPI */
+		u32 e[10] = { d->pci[i].slot << 11, 0, 0, 1, PHANDLE_GIC, 0, 0,
+			      GIC_SPI, d->pci[i].spi, IRQ_EDGE_RISING };
+
+		memcpy(map + n, e, sizeof(e));
+		n += 10;
+	}
+	node_name(name, sizeof(name), "pci", ARM_PCI_CFG_BASE);
+	w_begin(w, name);
+	w_str(w, "compatible", "pci-host-ecam-generic");
+	w_str(w, "device_type", "pci");
+	w_u32(w, "#address-cells", 3);
+	w_u32(w, "#size-cells", 2);
+	w_u32(w, "#interrupt-cells", 1);
+	w_reg64(w, reg, 1);
+	w_cells(w, "bus-range", bus_range, 2);
+	w_cells(w, "ranges", ranges, ARRAY_SIZE(ranges));
+	w_cells(w, "interrupt-map-mask", mask, 4);
+	w_cells(w, "interrupt-map", map, n);
+	if (d->gic == IRQCHIP_GICV3_ITS)
+		w_cells(w, "msi-map", msi, 4);
+	w_prop(w, "dma-coherent", NULL, 0);
+	w_end(w);
+}
+
 int fdt__build(const struct fdt_desc *d, void *buf, unsigned int size, struct lkvm_err *err)
 {
 	struct fdtw w = { .fdt = buf };
@@ -328,6 +381,7 @@ int fdt__build(const struct fdt_desc *d, void *buf, unsigned int size, struct lk
 	add_gic(&w, d);
 	add_platform(&w, d);
 	add_virtio(&w, d);
+	add_pci(&w, d);
 	w_end(&w);
 	if (!w.err)
 		w.err = fdt_finish(buf);

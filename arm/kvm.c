@@ -13,7 +13,9 @@
 #include "arm/layout.h"
 #include "lkvm/arch.h"
 #include "lkvm/hw.h"
+#include "lkvm/irq.h"
 #include "lkvm/log.h"
+#include "lkvm/pci.h"
 #include "lkvm/virtio.h"
 
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
@@ -53,20 +55,45 @@ static void uart_irq(void *ctx, int level)
 	arch__irq_line(ctx, ARM_SPI_UART, level);
 }
 
-/* Puts @dev (ownership passes) in the next virtio-mmio slot, with its own SPI. */
+/*
+ * Puts @dev (ownership passes) on the configured transport: the next PCI
+ * slot with its BAR in the next 64 KiB of the PCI window (MSI-X when
+ * there is an ITS, INTx otherwise), or the next virtio-mmio slot with its
+ * own SPI.
+ */
 static int add_virtio(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *err)
 {
-	u64 base = ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT;
+	struct virtio_mmio *vm;
 	int r;
 
-	r = virtio_mmio__new(kvm, dev, base, ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio,
-			     &kvm->virtio[kvm->nr_virtio], err);
+	if (kvm->cfg->virtio_transport == VIRTIO_TRANSPORT_PCI) {
+		bool msix = kvm->arch->gic == IRQCHIP_GICV3_ITS;
+
+		if (!kvm->pci) {
+			r = pci__new(kvm, ARM_PCI_CFG_BASE, &kvm->pci, err);
+			if (r) {
+				dev->ops->free(dev);
+				return r;
+			}
+			if (msix)
+				irq__set_wired_pins(kvm, ARM_GIC_NR_IRQS - 32);
+		}
+		r = virtio_pci__new(kvm, kvm->pci, dev,
+				    (u32)(ARM_PCI_MMIO_BASE + kvm->pci->nr_dev * SZ_64K), msix,
+				    ARM_SPI_PCI_INTX, &kvm->virtio[kvm->nr_virtio], err);
+	} else {
+		r = virtio_mmio__new(kvm, dev,
+				     ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT,
+				     ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio, &vm, err);
+		if (!r)
+			kvm->virtio[kvm->nr_virtio] = virtio_mmio__core(vm);
+	}
 	if (!r)
 		kvm->nr_virtio++;
 	return r;
 }
 
-/* One virtio-mmio slot and SPI per device: disks in command-line order, rng, console. */
+/* One virtio device each: disks in command-line order, rng, console. */
 static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
@@ -74,7 +101,7 @@ static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 	int r;
 
 	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
-		r = virtio_blk__new(kvm, &cfg->disk[i], i, &dev, err);
+		r = virtio_blk__new(kvm, &cfg->disk[i], i, cfg->nr_cpus, &dev, err);
 		if (!r)
 			r = add_virtio(kvm, dev, err);
 		if (r)
@@ -158,7 +185,7 @@ int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
 
 	/* irqfds need the initialised interrupt controller and its default routing. */
 	for (unsigned int i = 0; !r && i < kvm->nr_virtio; i++)
-		r = virtio_mmio__start(kvm->virtio[i], err);
+		r = virtio_transport__start(kvm->virtio[i], err);
 	for (unsigned int i = 0; !r && i < kvm->nr_cpus; i++)
 		r = arm_cpu__finalize(&kvm->cpus[i], err);
 	if (!r)

@@ -25,6 +25,7 @@
 #define VIRTIO_BLK_F_RO			5
 #define VIRTIO_BLK_F_BLK_SIZE		6
 #define VIRTIO_BLK_F_FLUSH		9
+#define VIRTIO_BLK_F_MQ			12
 #define VIRTIO_BLK_F_DISCARD		13
 #define VIRTIO_BLK_F_WRITE_ZEROES	14
 
@@ -58,6 +59,7 @@
 #define CFG_CAPACITY			0
 #define CFG_SEG_MAX			12
 #define CFG_BLK_SIZE			20
+#define CFG_NUM_QUEUES			34
 #define CFG_MAX_DISCARD_SECTORS		36
 #define CFG_MAX_DISCARD_SEG		40
 #define CFG_DISCARD_ALIGN		44
@@ -71,6 +73,7 @@ struct blk_req {
 	struct disk_req dr;
 	u8 *status;		/* the last device-writable byte of the chain */
 	u32 data_len;		/* bytes written to the guest on success (IN, GET_ID) */
+	unsigned int q;		/* the queue it came on, and goes back to */
 	struct blk_req *next_free;
 	struct vq_chain chain;	/* large: last */
 };
@@ -82,6 +85,7 @@ struct blk {
 	u64 capacity;		/* sectors */
 	u8 config[CFG_SIZE];
 	struct blk_req *free;
+	u32 done_queues;	/* queues with completions pushed since the last interrupt check */
 	struct log_ratelimit rl;
 };
 
@@ -128,7 +132,8 @@ static void req_complete(struct blk *b, struct blk_req *r, u8 status)
 	u32 written = 1 + (status == VIRTIO_BLK_S_OK ? r->data_len : 0);
 
 	*r->status = status;
-	virtqueue__push(&b->vdev.vq[0], r->chain.head, written);
+	virtqueue__push(&b->vdev.vq[r->q], r->chain.head, written);
+	b->done_queues |= 1U << r->q;
 	req_put(b, r);
 }
 
@@ -296,7 +301,7 @@ static void handle_chain(struct blk *b, struct blk_req *r)
 	if (!c->nr_in) {
 		lkvm_log_ratelimited(b->vdev.kvm, &b->rl, LOG_WARN,
 				     "virtio-blk %u: request without a status byte", b->index);
-		virtqueue__push(&b->vdev.vq[0], c->head, 0);
+		virtqueue__push(&b->vdev.vq[r->q], c->head, 0);
 		req_put(b, r);
 		return;
 	}
@@ -345,8 +350,10 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 			}
 			break;
 		}
+		r->q = q;
 		handle_chain(b, r);
 	}
+	b->done_queues &= ~(1U << q);
 	virtio_dev__notify_if_needed(d, q);
 }
 
@@ -380,8 +387,12 @@ static void blk_event(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
 
-	if (disk__reap(b->disk, blk_done, b))
-		virtio_dev__notify_if_needed(d, 0);
+	disk__reap(b->disk, blk_done, b);
+	for (unsigned int q = 0; b->done_queues; q++) {
+		if (b->done_queues & (1U << q))
+			virtio_dev__notify_if_needed(d, q);
+		b->done_queues &= ~(1U << q);
+	}
 }
 
 static void blk_drop(struct disk_req *dr, void *ctx)
@@ -395,6 +406,7 @@ static void blk_reset(struct virtio_dev *d)
 
 	/* The rings are going away: finish the disk I/O, answer nobody. */
 	disk__drain(b->disk, blk_drop, b);
+	b->done_queues = 0;
 }
 
 static void blk_config_read(struct virtio_dev *d, u32 off, u8 *buf, u32 len)
@@ -421,7 +433,7 @@ static void blk_free(struct virtio_dev *d)
 static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
-	.nr_queues = 1,
+	.nr_queues = 1,		/* or one per vCPU: virtio_blk__new() */
 	.queue_max = BLK_QUEUE_MAX,
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
@@ -433,7 +445,7 @@ static const struct virtio_dev_ops blk_ops = {
 };
 
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
-		    struct virtio_dev **out, struct lkvm_err *err)
+		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err)
 {
 	struct blk *b;
 	u32 bs;
@@ -442,7 +454,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return seterr(err, ENOMEM, "disk %s: out of memory", o->path);
-	r = disk__open(o, BLK_QUEUE_MAX, &b->disk, err);
+	nr_queues = MAX(1U, MIN(nr_queues, (unsigned int)VIRTIO_MAX_QUEUES));
+	/* Every queue can have all its requests in flight at once. */
+	r = disk__open(o, BLK_QUEUE_MAX * nr_queues, &b->disk, err);
 	if (r) {
 		free(b);
 		return r;
@@ -452,11 +466,18 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	bs = disk__block_size(b->disk);
 	b->vdev.ops = &blk_ops;
 	b->vdev.kvm = kvm;
+	b->vdev.nr_queues = nr_queues;
 	b->vdev.features = BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
 			   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |
 			   BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (disk__readonly(b->disk))
 		b->vdev.features |= BIT(VIRTIO_BLK_F_RO);
+	/* §5.2.3: one request queue per vCPU, so vCPUs never share a ring. */
+	if (nr_queues > 1) {
+		b->vdev.features |= BIT(VIRTIO_BLK_F_MQ);
+		b->config[CFG_NUM_QUEUES] = (u8)nr_queues;
+		b->config[CFG_NUM_QUEUES + 1] = (u8)(nr_queues >> 8);
+	}
 
 	put_le64(b->config + CFG_CAPACITY, b->capacity);
 	put_le32(b->config + CFG_SEG_MAX, BLK_SEG_MAX);
@@ -468,9 +489,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	put_le32(b->config + CFG_MAX_WZ_SEG, 1);
 	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
 	b->config[CFG_WZ_MAY_UNMAP] = 1;
-	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s", index,
-		 o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
-		 disk__readonly(b->disk) ? ", read-only" : "");
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s%s",
+		index, o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
+		nr_queues, nr_queues > 1 ? "s" : "", disk__readonly(b->disk) ? ", read-only" : "");
 	*out = &b->vdev;
 	return 0;
 }

@@ -34,7 +34,8 @@ enum console_type {
 };
 
 enum virtio_transport {
-	VIRTIO_TRANSPORT_MMIO,		/* virtio-mmio version 2 (the only one so far) */
+	VIRTIO_TRANSPORT_PCI,		/* modern virtio-pci behind an ECAM host bridge (default) */
+	VIRTIO_TRANSPORT_MMIO,		/* virtio-mmio version 2 */
 };
 
 struct mem_bank {

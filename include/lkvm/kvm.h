@@ -26,8 +26,10 @@ struct kvm_run;
 struct kvm_arch;
 struct serial8250;
 struct pl031;
-struct virtio_mmio;
+struct virtio_core;
 struct virtio_dev;
+struct irq_routes;
+struct pci_bus;
 
 /* Disks, then at most one virtio-rng and one virtio-console. */
 #define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2)
@@ -80,9 +82,11 @@ struct kvm {
 	struct mmio_bus mmio;
 	struct serial8250 *uart;
 	struct pl031 *rtc;
-	struct virtio_mmio *virtio[LKVM_MAX_VIRTIO];	/* in slot order */
+	struct virtio_core *virtio[LKVM_MAX_VIRTIO];	/* virtio devices, in creation order */
 	struct virtio_dev *vcon;	/* --console virtio: takes the console input (owned by its transport) */
 	unsigned int nr_virtio;
+	struct pci_bus *pci;		/* the PCI host bridge, if any device is on PCI */
+	struct irq_routes *irq_routes;	/* GSI routing once MSIs are used */
 	struct kvm_arch *arch;
 
 	/* Set by whoever stops the VM; the first reason wins. */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Virtio devices and their transport (virtio 1.2).  A device (blk, rng,
- * console, later net) describes itself with struct virtio_dev_ops and keeps
- * its state in a struct virtio_dev; a transport (virtio-mmio now, PCI
- * later) owns the register file, feature negotiation, the virtqueues'
- * configuration, notifications and interrupts, and the I/O thread that
- * calls the device.
+ * Virtio devices and their transports (virtio 1.2).  A device (blk, rng,
+ * console, net) describes itself with struct virtio_dev_ops and keeps its
+ * state in a struct virtio_dev; a transport (virtio-mmio, virtio-pci) owns
+ * the register file and interrupts, on top of the shared struct
+ * virtio_core (virtio/core.c): status, feature negotiation, the
+ * virtqueues' configuration, notifications, and the I/O thread that calls
+ * the device.
  *
  * Threads: the transport serialises everything on one mutex per device.
  * vCPU threads take it for register accesses; the device's I/O thread
@@ -40,11 +41,12 @@ struct kvm;
 #define VIRTIO_F_VERSION_1		32
 
 /* virtio 1.2 §5: device IDs. */
+#define VIRTIO_ID_NET			1
 #define VIRTIO_ID_BLOCK			2
 #define VIRTIO_ID_CONSOLE		3
 #define VIRTIO_ID_ENTROPY		4
 
-#define VIRTIO_MAX_QUEUES		8
+#define VIRTIO_MAX_QUEUES		16
 
 struct virtio_dev;
 
@@ -56,7 +58,7 @@ struct virtio_dev;
 struct virtio_dev_ops {
 	const char *name;		/* "virtio-blk": for messages */
 	u32 device_id;			/* VIRTIO_ID_* */
-	unsigned int nr_queues;		/* 1..VIRTIO_MAX_QUEUES */
+	unsigned int nr_queues;		/* 1..VIRTIO_MAX_QUEUES, unless the instance says */
 	unsigned int queue_max;		/* QueueNumMax: a power of 2 <= 32768 */
 	u32 config_size;		/* bytes of device config space */
 
@@ -87,6 +89,7 @@ struct virtio_dev {
 	struct kvm *kvm;
 	u64 features;			/* the device's own offered bits (the transport adds its own) */
 	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
+	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
 
 	/* Set by the transport. */
@@ -121,12 +124,14 @@ void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
 
 /*
  * A virtio-blk device (virtio 1.2 §5.2) on the disk @o, the @index-th
- * (its serial is "lkvm-<index>").  Opens the disk; errors name the path.
+ * (its serial is "lkvm-<index>"), with @nr_queues request queues (one per
+ * vCPU; VIRTIO_BLK_F_MQ when more than one, at most VIRTIO_MAX_QUEUES).
+ * Opens the disk; errors name the path.
  * Returns 0 with *@out set (free with ops->free, normally through the
  * transport), or -errno.
  */
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
-		    struct virtio_dev **out, struct lkvm_err *err);
+		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err);
 
 /* ---- virtio-rng (virtio/rng.c) ------------------------------------------ */
 
@@ -157,6 +162,106 @@ size_t virtio_console__input(struct virtio_dev *d, const u8 *buf, size_t len);
 
 /* Bytes virtio_console__input() would accept now. */
 size_t virtio_console__rx_space(struct virtio_dev *d);
+
+/* ---- the transports' shared core (virtio/core.c) ------------------------ */
+
+#define VIRTIO_NO_VECTOR		0xffff	/* virtio 1.2 §4.1.4.3: no MSI-X vector */
+#define VIRTIO_RAISE_CONFIG		(-1)	/* tops->raise(): the config-change interrupt */
+
+struct virtio_core;
+
+/* What a transport adds to the core. */
+struct virtio_transport_ops {
+	/* Raises queue @q's used-buffer interrupt, or the config change one (VIRTIO_RAISE_CONFIG). */
+	void (*raise)(struct virtio_core *c, int q);
+	/* Resets the transport's own registers (after the core's reset; NULL: none). */
+	void (*reset)(struct virtio_core *c);
+	/* Registers ioeventfds/irqfds with KVM and starts the I/O thread. */
+	int (*start)(struct virtio_core *c, struct lkvm_err *err);
+	/* Stops everything and frees the device and the transport. */
+	void (*free)(struct virtio_core *c);
+};
+
+struct virtio_queue_cfg {
+	u32 num;
+	bool ready;
+	u64 desc, driver, device;
+	u16 vector;			/* PCI: MSI-X vector (VIRTIO_NO_VECTOR: none) */
+};
+
+/* One device's transport state; transports embed it.  Fields under lock. */
+struct virtio_core {
+	const struct virtio_transport_ops *tops;
+	struct kvm *kvm;
+	struct virtio_dev *dev;
+	char name[48];			/* "virtio-blk@0x2000000", "virtio-blk@00:02.0" */
+	pthread_mutex_t lock;
+
+	u32 status;
+	u64 drv_features;
+	u32 config_gen;
+	u16 config_vector;		/* PCI: MSI-X vector of config changes */
+	struct virtio_queue_cfg q[VIRTIO_MAX_QUEUES];
+
+	int kick_fd[VIRTIO_MAX_QUEUES];	/* the guest's notifications, by KVM ioeventfd */
+	int call_fd[VIRTIO_MAX_QUEUES];	/* an offloaded queue's interrupt requests */
+	bool offloaded[VIRTIO_MAX_QUEUES];	/* kicks go to another agent (vhost) */
+	int stop_fd;
+	int wake_fd;			/* makes the I/O thread rebuild its poll set */
+	pthread_t thread;
+	bool thread_started;
+
+	u64 kicks;			/* queue notifications seen by the I/O thread */
+	u64 slow_kicks;			/* of which came by a trap to lkvm, not an ioeventfd */
+	bool fail_logged;		/* NEEDS_RESET logged since the last reset */
+	struct log_ratelimit rl;
+};
+
+/* Adds 1 to an eventfd. */
+void virtio_efd_signal(int fd);
+
+/*
+ * Ties @dev (not yet owned: on failure the caller frees it through
+ * virtio_core__destroy) to @c: the device's callbacks, per-queue kick
+ * eventfds, stop and wake eventfds.  @where names the device's place in
+ * messages.  No KVM access.  Returns 0 or -errno.
+ */
+int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *tops,
+		      struct kvm *kvm, struct virtio_dev *dev, const char *where,
+		      struct lkvm_err *err);
+/* Joins the I/O thread, frees the device, closes the eventfds (not @c itself). */
+void virtio_core__destroy(struct virtio_core *c);
+int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err);
+
+/* Register semantics shared by the transports; call with c->lock held. */
+u64 virtio_core__offered(const struct virtio_core *c);
+u32 virtio_core__read_features(const struct virtio_core *c, u32 sel);
+void virtio_core__write_features(struct virtio_core *c, u32 sel, u32 val);
+void virtio_core__write_status(struct virtio_core *c, u32 val);
+void virtio_core__reset(struct virtio_core *c);
+/* The queue @q's configuration, or NULL if the device has no such queue. */
+struct virtio_queue_cfg *virtio_core__queue(struct virtio_core *c, u32 q);
+bool virtio_core__queue_live(const struct virtio_core *c, unsigned int q);
+/* Checks and sets a queue size; false (logged) if it is not a power of 2 <= queue_max. */
+bool virtio_core__set_queue_num(struct virtio_core *c, struct virtio_queue_cfg *q, u32 val);
+/* The driver enables (or disables) queue @idx: rings checked, NEEDS_RESET if bad. */
+void virtio_core__queue_enable(struct virtio_core *c, unsigned int idx, bool on);
+/* A notification that came by a trap rather than an ioeventfd. */
+void virtio_core__slow_kick(struct virtio_core *c, u32 q);
+/* Device config space access, bounds-checked (reads outside are zeros). */
+void virtio_core__config_access(struct virtio_core *c, u64 off, u8 *data, u32 len,
+				bool is_write);
+/*
+ * One pass of the I/O thread's work: waits up to @timeout_ms (0: not at
+ * all, -1: forever) for a notification, a device event or the stop fd,
+ * and handles what arrived.  Returns false once stopped.  Exposed for
+ * unit tests, which drive a device without a thread.
+ */
+bool virtio_core__poll(struct virtio_core *c, int timeout_ms);
+
+/* Any transport: start (KVM registrations, I/O thread) and free (NULL: no-op). */
+int virtio_transport__start(struct virtio_core *c, struct lkvm_err *err);
+void virtio_transport__free(struct virtio_core *c);
 
 /* ---- virtio-mmio transport (virtio/mmio.c) ------------------------------- */
 
@@ -239,11 +344,44 @@ void virtio_mmio__access(void *opaque, u64 offset, u8 *data, u32 len, bool is_wr
  */
 bool virtio_mmio__poll(struct virtio_mmio *vm, int timeout_ms);
 
+/* The transport-neutral view of @vm, and back (NULL if @c is not virtio-mmio). */
+struct virtio_core *virtio_mmio__core(struct virtio_mmio *vm);
+struct virtio_mmio *virtio_mmio__of(struct virtio_core *c);
+
 u64 virtio_mmio__base(const struct virtio_mmio *vm);
 unsigned int virtio_mmio__spi(const struct virtio_mmio *vm);
 struct virtio_dev *virtio_mmio__dev(struct virtio_mmio *vm);
 
 /* The irq eventfd: readable after an interrupt was raised (for tests). */
 int virtio_mmio__irq_fd(const struct virtio_mmio *vm);
+
+/* ---- virtio-pci transport (virtio/pci.c) -------------------------------- */
+
+#define VIRTIO_PCI_VENDOR		0x1af4	/* virtio 1.2 §4.1.2 */
+#define VIRTIO_PCI_BAR_SIZE		0x8000	/* BAR0: see the layout in virtio/pci.c */
+
+struct pci_bus;
+struct virtio_pci;
+
+/*
+ * Puts @dev (ownership passes, even on failure) in the next slot of @bus
+ * with BAR0 at guest-physical @bar (VIRTIO_PCI_BAR_SIZE bytes, aligned to
+ * it).  @msix: offer MSI-X (the VM has a GICv3 ITS); otherwise INTA, on
+ * SPI @intx_spi_base + slot % 4.  No KVM access until started.  Returns 0
+ * with *@out set, or -errno.
+ */
+int virtio_pci__new(struct kvm *kvm, struct pci_bus *bus, struct virtio_dev *dev, u32 bar,
+		    bool msix, unsigned int intx_spi_base, struct virtio_core **out,
+		    struct lkvm_err *err);
+
+/* @c as virtio-pci, or NULL if it is another transport. */
+struct virtio_pci *virtio_pci__of(struct virtio_core *c);
+unsigned int virtio_pci__slot(const struct virtio_pci *vp);
+unsigned int virtio_pci__intx_spi(const struct virtio_pci *vp);
+
+/* For unit tests: a BAR0 access, whether MSI-X is on, the INTx eventfd. */
+void virtio_pci__bar_access(struct virtio_core *c, u64 off, u8 *data, u32 len, bool is_write);
+bool virtio_pci__msix_enabled(struct virtio_core *c);
+int virtio_pci__intx_fd(const struct virtio_core *c);
 
 #endif /* LKVM_VIRTIO_H */

@@ -13,6 +13,7 @@
 
 #include "arm/boot.h"
 #include "arm/layout.h"
+#include "lkvm/pci.h"
 #include "test.h"
 
 extern char **environ;
@@ -529,6 +530,65 @@ static void test_virtio_mmio_nodes(void)
 	free(fdt);
 }
 
+static const struct fdt_pci_dev pci_2[] = { { 0, 8 }, { 1, 9 } };
+
+static void test_pci_node(void)
+{
+	struct fdt_desc d = desc_v3its();
+	const void *p;
+	void *fdt;
+	int node, len, its;
+
+	d.pci = pci_2;
+	d.nr_pci = ARRAY_SIZE(pci_2);
+	fdt = build(&d);
+	node = node_by_compat(fdt, "pci-host-ecam-generic");
+	TEST_ASSERT(node >= 0, "no PCI host bridge node");
+	TEST_ASSERT_STR_EQ(fdt_get_name(fdt, node, NULL), "pci@10000000");
+	p = prop(fdt, node, "reg", &len);
+	TEST_ASSERT_EQ(len, 16);
+	TEST_ASSERT_EQ((u64)cell(p, 2) << 32 | cell(p, 3), PCI_ECAM_BUS_SIZE);
+	p = prop(fdt, node, "bus-range", &len);
+	TEST_ASSERT_EQ(len, 8);
+	TEST_ASSERT_EQ(cell(p, 1), 0);
+	p = prop(fdt, node, "ranges", &len);
+	TEST_ASSERT_EQ(len, 28);
+	TEST_ASSERT_EQ(cell(p, 0), 0x02000000);		/* 32-bit memory space */
+	TEST_ASSERT_EQ(cell(p, 4), (u32)ARM_PCI_MMIO_BASE);
+	TEST_ASSERT_EQ(cell(p, 6), (u32)ARM_PCI_MMIO_SIZE);
+	/* interrupt-map: slot 1's INTA goes to SPI 9, edge. */
+	p = prop(fdt, node, "interrupt-map", &len);
+	TEST_ASSERT_EQ(len, 2 * 10 * 4);
+	TEST_ASSERT_EQ(cell(p, 10), 1u << 11);
+	TEST_ASSERT_EQ(cell(p, 13), 1);
+	TEST_ASSERT_EQ(cell(p, 18), 9);
+	TEST_ASSERT_EQ(cell(p, 19), 1);
+	/* MSIs to the ITS, by phandle; the chosen node asks for probe-only. */
+	p = prop(fdt, node, "msi-map", &len);
+	TEST_ASSERT_EQ(len, 16);
+	its = node_by_compat(fdt, "arm,gic-v3-its");
+	TEST_ASSERT(its >= 0, "no ITS node");
+	TEST_ASSERT_EQ(cell(p, 1), fdt_get_phandle(fdt, its));
+	TEST_ASSERT_EQ(cell(p, 3), 0x10000);
+	p = prop(fdt, fdt_path_offset(fdt, "/chosen"), "linux,pci-probe-only", &len);
+	TEST_ASSERT_EQ(cell(p, 0), 1);
+	free(fdt);
+	/* Without an ITS: INTx only, no msi-map. */
+	d.gic = IRQCHIP_GICV3;
+	fdt = build(&d);
+	node = node_by_compat(fdt, "pci-host-ecam-generic");
+	TEST_ASSERT(node >= 0, "no PCI host bridge node");
+	TEST_ASSERT(!fdt_getprop(fdt, node, "msi-map", &len), "msi-map without an ITS");
+	free(fdt);
+	/* Without PCI devices, no bridge and no probe-only. */
+	d.nr_pci = 0;
+	fdt = build(&d);
+	TEST_ASSERT(node_by_compat(fdt, "pci-host-ecam-generic") < 0, "bridge without devices");
+	TEST_ASSERT(!fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "linux,pci-probe-only", &len),
+		    "probe-only without PCI");
+	free(fdt);
+}
+
 static void test_dtc_no_warnings(void)
 {
 	static u64 mpidr[64];
@@ -561,6 +621,12 @@ static void test_dtc_no_warnings(void)
 	d.virtio = virtio_3;
 	d.nr_virtio = ARRAY_SIZE(virtio_3);
 	dtc_clean(&d, "v3its-virtio");
+	d = desc_v3its();
+	d.pci = pci_2;
+	d.nr_pci = ARRAY_SIZE(pci_2);
+	dtc_clean(&d, "v3its-pci");
+	d.gic = IRQCHIP_GICV2;
+	dtc_clean(&d, "v2-pci");
 }
 
 static const struct test_case tests[] = {
@@ -573,6 +639,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_too_small_buffer),
 	TEST_CASE(test_unresolved_gic),
 	TEST_CASE(test_virtio_mmio_nodes),
+	TEST_CASE(test_pci_node),
 	TEST_CASE(test_dtc_no_warnings),
 };
 

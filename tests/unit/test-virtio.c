@@ -103,7 +103,7 @@ static void fx_init_opts(struct fx *f, bool ro)
 	make_disk(f, "disk.img", DISK_SIZE);
 	snprintf(arg, sizeof(arg), "%s,engine=sync%s", f->path, ro ? ",ro" : "");
 	TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
-	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, &dev, &err) == 0, "blk: %s", err.msg);
+	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, 1, &dev, &err) == 0, "blk: %s", err.msg);
 	TEST_ASSERT(virtio_mmio__new(&f->kvm, dev, MMIO_BASE, 16, &f->vm, &err) == 0, "mmio: %s",
 		    err.msg);
 }

@@ -76,6 +76,12 @@ struct fdt_virtio_mmio {
 	unsigned int spi;
 };
 
+/* A PCI device: its slot on bus 0 and the SPI its INTA is wired to. */
+struct fdt_pci_dev {
+	unsigned int slot;
+	unsigned int spi;
+};
+
 struct fdt_desc {
 	const struct mem_bank *banks;
 	unsigned int nr_banks;
@@ -92,6 +98,8 @@ struct fdt_desc {
 	unsigned int rng_seed_len;
 	const struct fdt_virtio_mmio *virtio;	/* virtio-mmio devices, each ARM_VIRTIO_MMIO_SLOT */
 	unsigned int nr_virtio;
+	const struct fdt_pci_dev *pci;	/* devices on the PCI host bridge (none: no bridge) */
+	unsigned int nr_pci;
 };
 
 /* Builds the DTB into @buf (@size bytes); -ENOSPC or -EINVAL with @err. */

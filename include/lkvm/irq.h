@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The VM's GSI routing table (KVM api.rst KVM_SET_GSI_ROUTING), for MSIs
+ * delivered through irqfds.  Setting a table replaces KVM's default
+ * routing, so the table always starts with the interrupt controller's
+ * wired pins (GSI n = pin n, as the default had them) and MSI routes take
+ * the GSIs after those.  Every change re-sends the whole table.
+ */
+#ifndef LKVM_IRQ_H
+#define LKVM_IRQ_H
+
+#include "lkvm/util.h"
+
+struct kvm;
+
+/*
+ * Creates the table, with @nr_pins pins of the interrupt controller kept
+ * routed as by default (arm64: the SPIs).  Call during VM setup, before
+ * any MSI route; without it MSI routes fail with -ENOMEM.
+ */
+void irq__set_wired_pins(struct kvm *kvm, unsigned int nr_pins);
+
+/*
+ * Adds an MSI route (@addr, @data; @devid is the requester ID the GICv3
+ * ITS needs, KVM_MSI_VALID_DEVID) and returns its GSI in *@gsi.  Returns
+ * 0 or -errno (KVM's).  Any thread.
+ */
+int irq__add_msi_route(struct kvm *kvm, u64 addr, u32 data, u32 devid, u32 *gsi);
+
+/* Changes the MSI route @gsi. */
+int irq__update_msi_route(struct kvm *kvm, u32 gsi, u64 addr, u32 data, u32 devid);
+
+/* Frees the table (KVM's copy goes with the VM). */
+void irq__free(struct kvm *kvm);
+
+#endif /* LKVM_IRQ_H */

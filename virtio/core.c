@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What every virtio transport shares (virtio 1.2 §2, §3): the device
+ * status and its reset, feature negotiation, the queues' configuration,
+ * the queue notification eventfds, queue offloading to another agent
+ * (vhost), and the device's I/O thread.  A transport (virtio/mmio.c,
+ * virtio/pci.c) embeds a struct virtio_core, maps its own register layout
+ * onto these calls, and raises interrupts its own way through tops->raise.
+ *
+ * Locking: c->lock serialises register accesses (vCPU threads) with the
+ * device's callbacks (the I/O thread); see include/lkvm/virtio.h.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+
+/* Feature bits the transports themselves offer on top of the device's. */
+#define TRANSPORT_FEATURES	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_EVENT_IDX) | \
+				 BIT(VIRTIO_F_INDIRECT_DESC))
+
+void virtio_efd_signal(int fd)
+{
+	u64 one = 1;
+	ssize_t n __unused;
+
+	n = write(fd, &one, sizeof(one));
+}
+
+static u64 efd_drain(int fd)
+{
+	u64 v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static void core_signal_used(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_core *c = d->transport;
+
+	c->tops->raise(c, (int)q);
+}
+
+static void core_fail(struct virtio_dev *d, const char *why)
+{
+	struct virtio_core *c = d->transport;
+
+	if (c->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	c->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (!c->fail_logged) {
+		c->fail_logged = true;
+		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
+	}
+	/* §2.1.2: NEEDS_RESET comes with a configuration change notification. */
+	c->config_gen++;
+	c->tops->raise(c, VIRTIO_RAISE_CONFIG);
+}
+
+static int core_offload_queue(struct virtio_dev *d, unsigned int q, int *kick, int *call)
+{
+	struct virtio_core *c = d->transport;
+
+	if (q >= d->nr_queues || !c->q[q].ready)
+		return -EINVAL;
+	/*
+	 * The agent's interrupt requests come through the I/O thread, which
+	 * raises the queue's interrupt the transport's way (InterruptStatus
+	 * for virtio-mmio, the queue's MSI-X vector with masking for PCI).
+	 */
+	if (c->call_fd[q] < 0) {
+		c->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (c->call_fd[q] < 0)
+			return -errno;
+	}
+	c->offloaded[q] = true;
+	*kick = c->kick_fd[q];
+	*call = c->call_fd[q];
+	/* The I/O thread stops watching the kick fd and starts on the call fd. */
+	virtio_efd_signal(c->wake_fd);
+	return 0;
+}
+
+void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q)
+{
+	if (virtqueue__should_notify(&d->vq[q]))
+		d->signal_used(d, q);
+}
+
+int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *tops,
+		      struct kvm *kvm, struct virtio_dev *dev, const char *where,
+		      struct lkvm_err *err)
+{
+	int r = 0;
+
+	c->tops = tops;
+	c->kvm = kvm;
+	c->dev = dev;
+	snprintf(c->name, sizeof(c->name), "%s@%s", dev->ops->name, where);
+	pthread_mutex_init(&c->lock, NULL);
+	dev->kvm = kvm;
+	dev->transport = c;
+	dev->signal_used = core_signal_used;
+	dev->fail = core_fail;
+	dev->offload_queue = core_offload_queue;
+	if (!dev->nr_queues)
+		dev->nr_queues = dev->ops->nr_queues;
+	c->config_vector = VIRTIO_NO_VECTOR;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		c->kick_fd[i] = c->call_fd[i] = -1;
+		c->q[i].vector = VIRTIO_NO_VECTOR;
+	}
+	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->stop_fd < 0 || c->wake_fd < 0)
+		r = -errno;
+	for (unsigned int i = 0; !r && i < dev->nr_queues; i++) {
+		c->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (c->kick_fd[i] < 0)
+			r = -errno;
+	}
+	if (r)
+		return seterr(err, -r, "%s: eventfd: %s", dev->ops->name, strerror(-r));
+	return 0;
+}
+
+u64 virtio_core__offered(const struct virtio_core *c)
+{
+	return c->dev->features | TRANSPORT_FEATURES;
+}
+
+bool virtio_core__queue_live(const struct virtio_core *c, unsigned int q)
+{
+	return q < c->dev->nr_queues && c->q[q].ready &&
+	       (c->status & VIRTIO_STATUS_DRIVER_OK) && !(c->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+struct virtio_queue_cfg *virtio_core__queue(struct virtio_core *c, u32 q)
+{
+	return q < c->dev->nr_queues ? &c->q[q] : NULL;
+}
+
+void virtio_core__reset(struct virtio_core *c)
+{
+	struct virtio_dev *d = c->dev;
+
+	if (d->ops->reset)
+		d->ops->reset(d);
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		memset(&d->vq[i], 0, sizeof(d->vq[i]));
+		c->q[i] = (struct virtio_queue_cfg){ .vector = VIRTIO_NO_VECTOR };
+		/* Drop a notification that is still pending for the old queue. */
+		if (c->kick_fd[i] >= 0)
+			efd_drain(c->kick_fd[i]);
+		if (c->offloaded[i])
+			virtio_efd_signal(c->wake_fd);	/* the I/O thread watches its kicks again */
+		c->offloaded[i] = false;
+	}
+	d->acked = 0;
+	c->status = 0;
+	c->drv_features = 0;
+	c->config_vector = VIRTIO_NO_VECTOR;
+	c->fail_logged = false;
+	if (c->tops->reset)
+		c->tops->reset(c);
+}
+
+void virtio_core__write_features(struct virtio_core *c, u32 sel, u32 val)
+{
+	/* Frozen once FEATURES_OK is set (§2.2.2). */
+	if (c->status & VIRTIO_STATUS_FEATURES_OK)
+		return;
+	if (sel == 0)
+		c->drv_features = (c->drv_features & ~0xffffffffULL) | val;
+	else if (sel == 1)
+		c->drv_features = (c->drv_features & 0xffffffffULL) | (u64)val << 32;
+}
+
+u32 virtio_core__read_features(const struct virtio_core *c, u32 sel)
+{
+	u64 f = virtio_core__offered(c);
+
+	return sel == 0 ? (u32)f : sel == 1 ? (u32)(f >> 32) : 0;
+}
+
+/* FEATURES_OK (virtio 1.2 §2.2.2, §3.1.1): only a subset of ours, with VERSION_1. */
+static bool features_acceptable(const struct virtio_core *c)
+{
+	return !(c->drv_features & ~virtio_core__offered(c)) &&
+	       (c->drv_features & BIT(VIRTIO_F_VERSION_1));
+}
+
+void virtio_core__write_status(struct virtio_core *c, u32 val)
+{
+	struct virtio_dev *d = c->dev;
+	u32 old = c->status;
+
+	if (val == 0) {
+		virtio_core__reset(c);
+		return;
+	}
+	/* NEEDS_RESET is ours to set; the driver can only keep it. */
+	val = (val & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
+	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		if (!features_acceptable(c))
+			/* §3.1.1: the driver re-reads the status and sees FEATURES_OK unset. */
+			val &= ~(u32)VIRTIO_STATUS_FEATURES_OK;
+		else
+			d->acked = c->drv_features;
+	}
+	c->status = val;
+	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (d->ops->driver_ok)
+			d->ops->driver_ok(d);
+		/* Anything made available before DRIVER_OK: look now. */
+		for (unsigned int i = 0; i < d->nr_queues; i++)
+			if (c->q[i].ready && !c->offloaded[i])
+				virtio_efd_signal(c->kick_fd[i]);
+	}
+}
+
+bool virtio_core__set_queue_num(struct virtio_core *c, struct virtio_queue_cfg *q, u32 val)
+{
+	const struct virtio_dev_ops *ops = c->dev->ops;
+
+	if (!val || val > ops->queue_max || (val & (val - 1))) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN,
+				     "%s: queue size %u refused (a power of 2 up to %u)",
+				     c->name, val, ops->queue_max);
+		return false;
+	}
+	q->num = val;
+	return true;
+}
+
+void virtio_core__queue_enable(struct virtio_core *c, unsigned int idx, bool on)
+{
+	struct virtio_dev *d = c->dev;
+	struct virtio_queue_cfg *q = &c->q[idx];
+	int r;
+
+	if (idx >= d->nr_queues)
+		return;
+	if (!on) {
+		/* Taking a queue down is for a reset; keep it simple. */
+		q->ready = false;
+		memset(&d->vq[idx], 0, sizeof(d->vq[idx]));
+		return;
+	}
+	if (q->ready || !(c->status & VIRTIO_STATUS_FEATURES_OK))
+		return;
+	r = virtqueue__init(&d->vq[idx], d->kvm, q->num, q->desc, q->driver, q->device,
+			    c->drv_features & BIT(VIRTIO_F_EVENT_IDX),
+			    c->drv_features & BIT(VIRTIO_F_INDIRECT_DESC));
+	if (r) {
+		core_fail(d, "queue enabled with a bad size or rings outside guest RAM");
+		return;
+	}
+	q->ready = true;
+}
+
+void virtio_core__slow_kick(struct virtio_core *c, u32 q)
+{
+	if (q < c->dev->nr_queues) {
+		c->slow_kicks++;
+		virtio_efd_signal(c->kick_fd[q]);
+	}
+}
+
+void virtio_core__config_access(struct virtio_core *c, u64 off, u8 *data, u32 len,
+				bool is_write)
+{
+	struct virtio_dev *d = c->dev;
+	u64 end;
+
+	if (!add_ok(off, len, &end) || end > d->ops->config_size) {
+		if (!is_write)
+			memset(data, 0, len);
+		return;
+	}
+	if (!is_write)
+		d->ops->config_read(d, (u32)off, data, len);
+	else if (d->ops->config_write)
+		d->ops->config_write(d, (u32)off, data, len);
+}
+
+bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
+{
+	struct virtio_dev *d = c->dev;
+	unsigned int nq = d->nr_queues, n = 0;
+	struct pollfd p[2 * VIRTIO_MAX_QUEUES + 3];
+	int efd = d->ops->event_fd ? d->ops->event_fd(d) : -1;
+	bool off[VIRTIO_MAX_QUEUES];
+
+	/* Offloaded queues: watch the agent's interrupt requests, not the kicks. */
+	pthread_mutex_lock(&c->lock);
+	memcpy(off, c->offloaded, sizeof(off));
+	pthread_mutex_unlock(&c->lock);
+	for (unsigned int i = 0; i < nq; i++)
+		p[n++] = (struct pollfd){ .fd = off[i] ? -1 : c->kick_fd[i], .events = POLLIN };
+	for (unsigned int i = 0; i < nq; i++)
+		p[n++] = (struct pollfd){ .fd = off[i] ? c->call_fd[i] : -1, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = efd, .events = POLLIN };	/* fd -1 is skipped */
+	p[n++] = (struct pollfd){ .fd = c->wake_fd, .events = POLLIN };
+	p[n++] = (struct pollfd){ .fd = c->stop_fd, .events = POLLIN };
+	if (poll(p, n, timeout_ms) < 0)
+		return errno == EINTR;
+	if (p[n - 1].revents & POLLIN)
+		return false;
+	if (p[n - 2].revents & POLLIN)
+		efd_drain(c->wake_fd);
+
+	pthread_mutex_lock(&c->lock);
+	if (efd >= 0 && (p[2 * nq].revents & POLLIN))
+		d->ops->event(d);
+	for (unsigned int i = 0; i < nq; i++) {
+		if ((p[nq + i].revents & POLLIN) && efd_drain(c->call_fd[i]) && c->offloaded[i])
+			c->tops->raise(c, (int)i);
+		if (!(p[i].revents & POLLIN))
+			continue;
+		/* Consumed before the ring is read: a later kick re-arms it. */
+		c->kicks += efd_drain(c->kick_fd[i]);
+		if (virtio_core__queue_live(c, i) && !c->offloaded[i])
+			d->ops->queue_notify(d, i);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+static void *io_thread(void *arg)
+{
+	struct virtio_core *c = arg;
+
+	while (virtio_core__poll(c, -1))
+		;
+	return NULL;
+}
+
+int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
+{
+	sigset_t all, old;
+	int r;
+
+	/* The I/O thread takes no signals: they belong to the main loop and vCPUs. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&c->thread, NULL, io_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return seterr(err, r, "%s: cannot start its I/O thread: %s", c->name, strerror(r));
+	c->thread_started = true;
+	return 0;
+}
+
+void virtio_core__destroy(struct virtio_core *c)
+{
+	if (c->thread_started) {
+		virtio_efd_signal(c->stop_fd);
+		pthread_join(c->thread, NULL);
+		c->thread_started = false;
+		/* Notifications should never cost a vCPU exit to user space. */
+		pr_info(c->kvm, "%s: %llu queue notifications, %llu of them by a trap to lkvm",
+			c->name, (unsigned long long)c->kicks, (unsigned long long)c->slow_kicks);
+	}
+	/*
+	 * The ioeventfds and irqfds stay registered until the VM fd is
+	 * closed, which releases them with the VM; deassigning each here
+	 * would cost an SRCU grace period apiece.
+	 */
+	if (c->dev)
+		c->dev->ops->free(c->dev);
+	c->dev = NULL;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		if (c->kick_fd[i] >= 0)
+			close(c->kick_fd[i]);
+		if (c->call_fd[i] >= 0)
+			close(c->call_fd[i]);
+	}
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	pthread_mutex_destroy(&c->lock);
+}
+
+int virtio_transport__start(struct virtio_core *c, struct lkvm_err *err)
+{
+	return c->tops->start(c, err);
+}
+
+void virtio_transport__free(struct virtio_core *c)
+{
+	if (c)
+		c->tops->free(c);
+}
