@@ -138,7 +138,7 @@ static void make_disk(struct fx *f)
 	close(fd);
 }
 
-static void fx_init(struct fx *f, bool msix)
+static void fx_init_nq(struct fx *f, bool msix, unsigned int nq)
 {
 	struct lkvm_err err = { "" };
 	struct disk_opts o;
@@ -153,11 +153,16 @@ static void fx_init(struct fx *f, bool msix)
 	make_disk(f);
 	snprintf(arg, sizeof(arg), "%s,engine=sync", f->path);
 	TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
-	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, 1, &dev, &err) == 0, "blk: %s", err.msg);
+	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, nq, &dev, &err) == 0, "blk: %s", err.msg);
 	TEST_ASSERT(pci__new(&f->kvm, ECAM, &f->bus, &err) == 0, "pci: %s", err.msg);
 	TEST_ASSERT(virtio_pci__new(&f->kvm, f->bus, dev, BAR, msix, 8, &f->c, &err) == 0,
 		    "virtio-pci: %s", err.msg);
 	find_caps(f);
+}
+
+static void fx_init(struct fx *f, bool msix)
+{
+	fx_init_nq(f, msix, 1);
 }
 
 static void fx_fini(struct fx *f)
@@ -404,6 +409,30 @@ static void test_msix_masking(void)
 	fx_fini(&f);
 }
 
+/* One request queue per vCPU: num_queues, VIRTIO_BLK_F_MQ, a vector each. */
+static void test_blk_multiqueue(void)
+{
+	struct fx f;
+
+	fx_init_nq(&f, true, 4);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_NUMQ, 2), 4u);
+	bar_wr(&f, f.common + CC_DFSELECT, 0, 4);
+	TEST_ASSERT(bar_rd(&f, f.common + CC_DF, 4) & (1u << 12), "VIRTIO_BLK_F_MQ not offered");
+	TEST_ASSERT_EQ(bar_rd(&f, f.devcfg + 34, 2), 4u);		/* config num_queues */
+	TEST_ASSERT_EQ(cfg_rd(&f, 0, f.msix_cap + 2, 2) & 0x7ff, 4u);	/* 5 vectors */
+	bar_wr(&f, f.common + CC_Q_SELECT, 3, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_NOFF, 2), 3u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 256u);
+	bar_wr(&f, f.common + CC_Q_SELECT, 4, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 0u);
+	fx_fini(&f);
+	/* One queue: no MQ feature. */
+	fx_init_nq(&f, true, 1);
+	bar_wr(&f, f.common + CC_DFSELECT, 0, 4);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_DF, 4) & (1u << 12), 0u);
+	fx_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_config_header),
 	TEST_CASE(test_bar_sizing),
@@ -411,6 +440,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_intx_request),
 	TEST_CASE(test_pci_cfg_window),
 	TEST_CASE(test_msix_masking),
+	TEST_CASE(test_blk_multiqueue),
 };
 
 TEST_MAIN(tests)
