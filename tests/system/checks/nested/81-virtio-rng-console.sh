@@ -26,7 +26,7 @@ note "$CHECK: $line"
 expect_saw "guest wrote to /dev/hvc0" 'GUEST: hvc0 wrote'
 expect_saw "what the guest wrote to /dev/hvc0 (only) comes out on lkvm's stdout" \
 	'^GUEST: hvc0 hello'
-kicks=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-console@[^:]*: \([0-9]*\) queue notifications, \([0-9]*\) of them.*/\1 \2/p')
+kicks=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-console@[^ ]* \([0-9]*\) queue notifications, \([0-9]*\) of them.*/\1 \2/p')
 expect_eq "virtio-console notifications come through the ioeventfd, never a trap" \
 	"$(case ${kicks%% *} in '' | 0) echo none ;; *) echo "${kicks#* }" ;; esac)" 0
 
