@@ -71,9 +71,9 @@ blk_kicks "$d"
 expect_saw "$d: default engine is io_uring" 'virtio-blk 0: /tmp/vda-auto.img, 16384 sectors, .*engine io_uring, 2 queues'
 expect_eq "$d: after rmmod/insmod virtio_blk (device reset, queues set up again) /dev/vda still reads back" \
 	"$(blk_field reload readback)" "$(blk_field vda readback)"
-rm -f /tmp/vda-auto.img /tmp/vdb.img
+rm -f /tmp/vda-auto.img
 
-# transport engine extra-options: the rest of the matrix.
+# transport engine extra-options: the rest of the matrix, each with the ,ro disk too.
 for run in "pci aio" "pci sync --irqchip gicv3" "mmio io_uring" "mmio aio" "mmio sync"; do
 	set -- $run
 	t=$1 e=$2
@@ -82,7 +82,8 @@ for run in "pci aio" "pci sync --irqchip gicv3" "mmio io_uring" "mmio aio" "mmio
 	d="$t x $e${1:+ $*}"
 	dd if=/dev/zero of=/tmp/vda-$name.img bs=1M count=8 2>/dev/null
 	run_guest blk-$name 200 -k /guest/Image -i /guest/l1.cpio -p "$params" -m 256 -c 1 \
-		-d /tmp/vda-$name.img,engine=$e --virtio-transport $t "$@" --loglevel info
+		-d /tmp/vda-$name.img,engine=$e -d /tmp/vdb.img,ro,engine=$e --virtio-transport $t \
+		"$@" --loglevel info
 	expect_exit "$d: lkvm exits 0 after the guest powers off" 0
 	expect_saw "$d: the disk runs on $e" "virtio-blk 0: .*engine $e"
 	expect_eq "$d: the guest sees /dev/vda on $t" "$(blk_field vda bus)" "$t"
@@ -94,9 +95,13 @@ for run in "pci aio" "pci sync --irqchip gicv3" "mmio io_uring" "mmio aio" "mmio
 		expect_contains "$d: MSI-X vectors" "$(blk_field vda irqs)" "-req.0," ;;
 	esac
 	blk_roundtrip "$name" "$d"
+	expect_contains "$d: ,ro: the guest reads the image's bytes and its writes are refused" \
+		"$(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'GUEST: blk vdb ')" "md5=$vdb_sum write=refused"
 	blk_kicks "$d"
 	rm -f /tmp/vda-$name.img
 done
+expect_eq "the ,ro image is unchanged after all runs" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
+rm -f /tmp/vdb.img
 
 expect_refused "refuses -d with a missing image, naming it" 'no-such-disk\.img' blk-missing 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/no-such-disk.img

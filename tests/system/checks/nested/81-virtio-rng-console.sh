@@ -1,12 +1,13 @@
 # check-timeout: 200
 # shellcheck shell=sh disable=SC3043 # ash has local
-# virtio-rng (--rng) and virtio-console (--console virtio) over virtio-mmio.
-# The L1 guest boots with the 8250 as its console (virtio_console is built
-# in, but hvc0 exists only once the virtio_mmio module is loaded), loads
-# virtio_mmio and virtio-rng, finds virtio_rng the current hw_random source
+# virtio-rng (--rng) and virtio-console (--console virtio), on virtio-pci
+# (the default) and then on virtio-mmio.  The L1 guest boots with the 8250
+# as its console (with virtio-mmio, hvc0 exists only once the virtio_mmio
+# module is loaded), loads virtio-rng, finds virtio_rng the current hw_random source
 # and reads 4 KiB of non-zero bytes from /dev/hwrng; then writes a line to
-# /dev/hvc0 only, which must come out on lkvm's stdout.  A second boot feeds
-# lkvm's stdin through a pipe and the guest reads a line from /dev/hvc0.
+# /dev/hvc0 only, which must come out on lkvm's stdout.  A second boot, on
+# virtio-mmio, feeds lkvm's stdin through a pipe; the guest reads a line
+# from /dev/hvc0 and again gets random bytes from virtio_rng.
 # Last, --console virtio without console= makes the default console=hvc0.
 
 # rng_line: the guest's "GUEST: rng current=..." line.
@@ -42,12 +43,15 @@ printf '#!/bin/sh\nwhile printf '"'"'ping\\n'"'"'; do sleep 1; done | exec %s "$
 chmod +x /tmp/lkvm-ping
 LKVM=/tmp/lkvm-ping
 run_guest hvc-read 120 -k /guest/Image -i /guest/l1.cpio -m 256 -c 1 --rng --console virtio \
-	-p "console=ttyS0 quiet lkvm.script=rng lkvm.hvc=read"
+	--virtio-transport mmio -p "console=ttyS0 quiet lkvm.script=rng lkvm.hvc=read"
 LKVM=$lkvm_real
 rm -f /tmp/lkvm-ping
-expect_exit "lkvm exits 0 after the guest powers off (stdin from a pipe)" 0
-expect_saw "the line lkvm read from its stdin reaches the guest's /dev/hvc0" \
+expect_exit "virtio-mmio: lkvm exits 0 after the guest powers off (stdin from a pipe)" 0
+expect_saw "virtio-mmio: the line lkvm read from its stdin reaches the guest's /dev/hvc0" \
 	'GUEST: hvc-read=ping'
+line=$(rng_line)
+expect_contains "virtio-mmio: the guest's hw_random source is virtio_rng" "$line" "current=virtio_rng"
+expect_contains "virtio-mmio: the 4 KiB from /dev/hwrng are not all zero" "$line" "zero=0"
 
 if has_payload; then
 	run_guest hvc-dtb 60 -k /guest/payload.bin -m 64 -c 1 --console virtio \

@@ -6,24 +6,27 @@
 # those bytes.  A VMM that acknowledged writes or flushes before doing
 # them would fail here.
 
-img=/tmp/sigkill.img
-fifo=$ART/sigkill.fifo
-dd if=/dev/zero of=$img bs=1M count=4 2>/dev/null
-rm -f "$fifo"
-mkfifo "$fifo"
-setsid lkvm run -k /guest/Image -i /guest/l1.cpio -p "quiet lkvm.script=flush" -m 256 -c 1 \
-	-d $img </dev/null >"$fifo" 2>&1 &
-pid=$!
-# Reads the console; kills lkvm as soon as the guest says it flushed.
-timeout 150 sh -c 'while IFS= read -r l; do printf "%s\n" "$l"; case $l in *"GUEST: flushed"*) kill -KILL "$1"; exit 0;; esac; done' \
-	sh "$pid" <"$fifo" >"$ART/sigkill.log"
-kill -KILL "$pid" 2>/dev/null
-wait "$pid"
-st=$?
-GUEST_LOG=$ART/sigkill.log
-expect_saw "the guest wrote and flushed 1 MiB" 'GUEST: flushed md5='
-expect_eq "lkvm was killed by SIGKILL (status 137)" "$st" 137
-want=$(sed -n 's/.*GUEST: flushed md5=\([0-9a-f]*\).*/\1/p' "$GUEST_LOG" | head -n 1)
-got=$(dd if=$img bs=1M count=1 2>/dev/null | md5sum)
-expect_eq "after SIGKILL the image holds exactly the flushed bytes" "${got%% *}" "${want:-none}"
-rm -f $img
+# Once per transport (virtio-pci, virtio-mmio).
+for t in pci mmio; do
+	img=/tmp/sigkill-$t.img
+	fifo=$ART/sigkill-$t.fifo
+	dd if=/dev/zero of=$img bs=1M count=4 2>/dev/null
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	setsid lkvm run -k /guest/Image -i /guest/l1.cpio -p "quiet lkvm.script=flush" -m 256 -c 1 \
+		-d $img --virtio-transport $t </dev/null >"$fifo" 2>&1 &
+	pid=$!
+	# Reads the console; kills lkvm as soon as the guest says it flushed.
+	timeout 150 sh -c 'while IFS= read -r l; do printf "%s\n" "$l"; case $l in *"GUEST: flushed"*) kill -KILL "$1"; exit 0;; esac; done' \
+		sh "$pid" <"$fifo" >"$ART/sigkill-$t.log"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid"
+	st=$?
+	GUEST_LOG=$ART/sigkill-$t.log
+	expect_saw "$t: the guest wrote and flushed 1 MiB" 'GUEST: flushed md5='
+	expect_eq "$t: lkvm was killed by SIGKILL (status 137)" "$st" 137
+	want=$(sed -n 's/.*GUEST: flushed md5=\([0-9a-f]*\).*/\1/p' "$GUEST_LOG" | head -n 1)
+	got=$(dd if=$img bs=1M count=1 2>/dev/null | md5sum)
+	expect_eq "$t: after SIGKILL the image holds exactly the flushed bytes" "${got%% *}" "${want:-none}"
+	rm -f $img "$fifo"
+done
