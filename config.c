@@ -114,7 +114,14 @@ void config__usage_run(void)
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
-	      "  -n, --network mode=none  no network (the only mode this build has)\n"
+	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
+	      "                [,host_mac=MAC][,script=PATH|none]\n"
+	      "                           virtio-net on a tap (needs CAP_NET_ADMIN): tapif\n"
+	      "                           attaches or creates that tap (default: a new\n"
+	      "                           lkvmtapN); vhost-net unless vhost=off; guest MAC\n"
+	      "                           default 52:54:00:12:34:5N for the Nth; script runs\n"
+	      "                           with the tap's name; repeat for more NICs (up to 4)\n"
+	      "  -n, --network mode=none  no network\n"
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
 	      "      --console virtio     virtio-console (hvc0) on stdin/stdout, console=hvc0;\n"
 	      "                           the 8250 stays (its output also goes to stdout)\n"
@@ -270,11 +277,19 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		return r;
 	case 'm': return parse_mem(cfg, arg, err);
 	case OPT_NAME: cfg->name = arg; return 0;
-	case 'n':
-		if (!strcmp(arg, "mode=none") || !strcmp(arg, "none"))
-			return 0;
-		return seterr(err, EINVAL, "-n %s: this lkvm has no virtio-net yet; only "
-			      "-n mode=none is accepted", arg);
+	case 'n': {
+		bool none = false;
+
+		if (cfg->nr_net == LKVM_MAX_NICS)
+			return seterr(err, EINVAL, "-n %s: at most %d network devices", arg,
+				      LKVM_MAX_NICS);
+		r = net__parse_opts(arg, cfg->nr_net, &cfg->net[cfg->nr_net], &none, err);
+		if (!r && none)
+			cfg->no_net = true;
+		else if (!r)
+			cfg->nr_net++;
+		return r;
+	}
 	case 'd':
 		if (cfg->nr_disk == LKVM_MAX_DISKS)
 			return seterr(err, EINVAL, "-d %s: at most %d disks", arg, LKVM_MAX_DISKS);
@@ -445,6 +460,22 @@ int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
 			      "virtualization needs a GICv3; use --irqchip gicv3 or gicv3-its");
 	if (cfg->has_pmu_counters && !cfg->pmu)
 		return seterr(err, EINVAL, "--pmu-counters needs --pmu");
+	if (cfg->no_net && cfg->nr_net)
+		return seterr(err, EINVAL, "-n mode=none with another -n: mode=none means no "
+			      "network at all; drop one of them");
+	for (unsigned int i = 0; i < cfg->nr_net; i++) {
+		for (unsigned int j = 0; j < i; j++) {
+			char mac[18];
+
+			if (!memcmp(cfg->net[i].guest_mac, cfg->net[j].guest_mac, ETH_ALEN_LKVM))
+				return seterr(err, EINVAL, "-n: NICs %u and %u both have guest MAC %s; "
+					      "give each its own guest_mac=", j, i,
+					      net__mac_str(cfg->net[i].guest_mac, mac));
+			if (cfg->net[i].tapif[0] && !strcmp(cfg->net[i].tapif, cfg->net[j].tapif))
+				return seterr(err, EINVAL, "-n: NICs %u and %u both use tapif=%s; a tap "
+					      "serves one NIC", j, i, cfg->net[i].tapif);
+		}
+	}
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);

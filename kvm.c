@@ -48,6 +48,8 @@ void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 	kvm->stop_fd = -1;
 	kvm->console_in = STDIN_FILENO;
 	kvm->console_out = STDOUT_FILENO;
+	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
+		net__backend_init(&kvm->net[i]);
 	pthread_mutex_init(&kvm->exit_lock, NULL);
 	kvm->start_ns = now_ns();
 }
@@ -175,6 +177,12 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	if (r)
 		return r;
 	kvm->ipa_bits = plan.ipa_bits;
+	/* Taps before the VM: a NIC that can't be had is an error with no VM made. */
+	for (unsigned int i = 0; i < cfg->nr_net; i++) {
+		r = net__open_backend(&cfg->net[i], &kvm->net[i], err);
+		if (r)
+			return r;
+	}
 
 	do {
 		kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, arch__vm_type(plan.ipa_bits));
@@ -406,6 +414,8 @@ void kvm__close(struct kvm *kvm)
 	for (unsigned int i = 0; i < kvm->nr_virtio; i++)
 		virtio_transport__free(kvm->virtio[i]);
 	kvm->nr_virtio = 0;
+	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
+		net__close_backend(&kvm->net[i]);
 	pci__free(kvm->pci);
 	kvm->pci = NULL;
 	irq__free(kvm);

@@ -93,7 +93,7 @@ static int add_virtio(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *
 	return r;
 }
 
-/* One virtio device each: disks in command-line order, rng, console. */
+/* One virtio device each: disks in command-line order, rng, console, then the NICs. */
 static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
@@ -121,6 +121,13 @@ static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
 		if (r)
 			return r;
 		kvm->vcon = dev;
+	}
+	for (unsigned int i = 0; i < cfg->nr_net; i++) {
+		r = virtio_net__new(kvm, &cfg->net[i], &kvm->net[i], &dev, err);
+		if (!r)
+			r = add_virtio(kvm, dev, err);
+		if (r)
+			return r;
 	}
 	return 0;
 }

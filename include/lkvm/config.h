@@ -10,6 +10,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
+#include "lkvm/net.h"
 #include "lkvm/util.h"
 
 #define LKVM_MAX_MEM_BANKS	8
@@ -84,6 +85,10 @@ struct lkvm_config {
 	unsigned int nr_disk;
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
+	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
+	struct net_opts net[LKVM_MAX_NICS];
+	unsigned int nr_net;
+	bool no_net;			/* -n mode=none */
 
 	u64 kaslr_seed;
 	bool has_kaslr_seed;

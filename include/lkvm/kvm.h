@@ -20,6 +20,7 @@
 
 #include "lkvm/config.h"
 #include "lkvm/mmio.h"
+#include "lkvm/net.h"
 #include "lkvm/util.h"
 
 struct kvm_run;
@@ -31,8 +32,8 @@ struct virtio_dev;
 struct irq_routes;
 struct pci_bus;
 
-/* Disks, then at most one virtio-rng and one virtio-console. */
-#define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2)
+/* Disks, at most one virtio-rng and one virtio-console, then NICs. */
+#define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS)
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
 
@@ -87,6 +88,8 @@ struct kvm {
 	unsigned int nr_virtio;
 	struct pci_bus *pci;		/* the PCI host bridge, if any device is on PCI */
 	struct irq_routes *irq_routes;	/* GSI routing once MSIs are used */
+	/* The NICs' taps, opened before the VM; each device takes its own. */
+	struct net_backend net[LKVM_MAX_NICS];
 	struct kvm_arch *arch;
 
 	/* Set by whoever stops the VM; the first reason wins. */

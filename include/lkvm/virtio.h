@@ -23,6 +23,7 @@
 
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
+#include "lkvm/net.h"
 #include "lkvm/virtqueue.h"
 
 struct kvm;
@@ -162,6 +163,62 @@ size_t virtio_console__input(struct virtio_dev *d, const u8 *buf, size_t len);
 
 /* Bytes virtio_console__input() would accept now. */
 size_t virtio_console__rx_space(struct virtio_dev *d);
+
+/* ---- virtio-net (virtio/net.c) ----------------------------------------- */
+
+/* virtio 1.2 §5.1.3: the feature bits lkvm's virtio-net knows. */
+#define VIRTIO_NET_F_CSUM		0	/* device takes partially checksummed frames */
+#define VIRTIO_NET_F_GUEST_CSUM		1	/* driver takes partially checksummed frames */
+#define VIRTIO_NET_F_MAC		5
+#define VIRTIO_NET_F_GUEST_TSO4		7
+#define VIRTIO_NET_F_GUEST_TSO6		8
+#define VIRTIO_NET_F_GUEST_ECN		9
+#define VIRTIO_NET_F_GUEST_UFO		10
+#define VIRTIO_NET_F_HOST_TSO4		11
+#define VIRTIO_NET_F_HOST_TSO6		12
+#define VIRTIO_NET_F_HOST_ECN		13
+#define VIRTIO_NET_F_HOST_UFO		14
+#define VIRTIO_NET_F_MRG_RXBUF		15
+#define VIRTIO_NET_F_STATUS		16
+#define VIRTIO_NET_F_CTRL_VQ		17
+#define VIRTIO_NET_F_MQ			22
+
+/* virtio 1.2 §5.1.6: struct virtio_net_hdr (VERSION_1: always with num_buffers). */
+#define VIRTIO_NET_HDR_LEN		12
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM	1
+#define VIRTIO_NET_HDR_F_DATA_VALID	2
+#define VIRTIO_NET_HDR_GSO_NONE		0
+#define VIRTIO_NET_HDR_GSO_TCPV4	1
+#define VIRTIO_NET_HDR_GSO_UDP		3
+#define VIRTIO_NET_HDR_GSO_TCPV6	4
+#define VIRTIO_NET_HDR_GSO_ECN		0x80
+
+/* virtio 1.2 §5.1.4: config space status. */
+#define VIRTIO_NET_S_LINK_UP		1
+
+#define VIRTIO_NET_RXQ			0	/* receiveq1 */
+#define VIRTIO_NET_TXQ			1	/* transmitq1 */
+
+/*
+ * A virtio-net device (virtio 1.2 §5.1: one queue pair, no control
+ * queue) with guest MAC @o->guest_mac on the host side @be, whose fds it
+ * takes (@be is left holding nothing, even on failure).  @be->tap_fd is
+ * any non-blocking fd that reads and writes one frame, with its 12-byte
+ * header, per call (a tap; unit tests use a SOCK_SEQPACKET socket); the
+ * guest offloads are offered only if it takes TUNSETOFFLOAD.  With
+ * @be->vhost_fd, the rings go to vhost-net at DRIVER_OK.  Logs the tap,
+ * the MAC and the datapath at info level.  Returns 0 with *@out set (free
+ * with ops->free, normally through the transport), or -errno.
+ */
+int virtio_net__new(struct kvm *kvm, const struct net_opts *o, struct net_backend *be,
+		    struct virtio_dev **out, struct lkvm_err *err);
+
+/* Frame counters of a virtio-net device (for tests and the exit log). */
+struct virtio_net_stats {
+	u64 tx_frames, tx_dropped;
+	u64 rx_frames, rx_dropped;
+};
+void virtio_net__stats(struct virtio_dev *d, struct virtio_net_stats *st);
 
 /* ---- the transports' shared core (virtio/core.c) ------------------------ */
 

@@ -16,7 +16,7 @@
  */
 static char arg_store[64 * 1024];
 static size_t arg_used;
-static char *argv_store[16][80];
+static char *argv_store[32][80];
 static unsigned int argv_used;
 
 static char *arg_dup(const char *s)
@@ -524,7 +524,7 @@ static void test_unsupported_kvmtool_options(void)
 		{ { "--virtio-transport", "bogus" }, "--virtio-transport bogus" },
 		{ { "--console", "hv" }, "--console hv" },
 		{ { "--console", "bogus" }, "use serial or virtio" },
-		{ { "-n", "mode=tap" }, "mode=none" },
+		{ { "-n", "mode=user" }, "no user-mode (SLIRP) networking; use mode=tap" },
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -573,6 +573,98 @@ static void test_disks(void)
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "1", "-d", "2", "-d", "3", "-d", "4",
 			     "-d", "5", "-d", "6", "-d", "7", "-d", "8", "-d", "9"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 8 disks");
+}
+
+/* -n: kvmtool's keys, parsed (not opened) at config time; bad values name the word and the fix. */
+static void test_network(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n", "mode=tap", "--network",
+				      "mode=tap,tapif=tap7,vhost=off,guest_mac=02:AB:cd:00:00:01,"
+				      "host_mac=02:00:00:00:00:09,script=/etc/ifup", "-n",
+				      "mode=tap,vhost=1,script=none"), 0);
+	TEST_ASSERT_EQ(cfg.nr_net, 3);
+	TEST_ASSERT(!cfg.no_net, "not mode=none");
+	/* Defaults: the kernel names the tap, vhost if possible, 52:54:00:12:34:5<index>. */
+	TEST_ASSERT_STR_EQ(cfg.net[0].tapif, "");
+	TEST_ASSERT_STR_EQ(cfg.net[0].script, "");
+	TEST_ASSERT_EQ(cfg.net[0].vhost, NET_VHOST_AUTO);
+	TEST_ASSERT(!cfg.net[0].has_host_mac, "no host_mac");
+	TEST_ASSERT(!memcmp(cfg.net[0].guest_mac, "\x52\x54\x00\x12\x34\x50", 6), "guest MAC 0");
+	TEST_ASSERT_STR_EQ(cfg.net[1].tapif, "tap7");
+	TEST_ASSERT_EQ(cfg.net[1].vhost, NET_VHOST_OFF);
+	TEST_ASSERT(!memcmp(cfg.net[1].guest_mac, "\x02\xab\xcd\x00\x00\x01", 6), "guest_mac=");
+	TEST_ASSERT(cfg.net[1].has_host_mac, "host_mac=");
+	TEST_ASSERT(!memcmp(cfg.net[1].host_mac, "\x02\x00\x00\x00\x00\x09", 6), "host_mac=");
+	TEST_ASSERT_STR_EQ(cfg.net[1].script, "/etc/ifup");
+	TEST_ASSERT_EQ(cfg.net[2].vhost, NET_VHOST_ON);
+	TEST_ASSERT_STR_EQ(cfg.net[2].script, "");
+	TEST_ASSERT(!memcmp(cfg.net[2].guest_mac, "\x52\x54\x00\x12\x34\x52", 6), "guest MAC 2");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n", "mode=tap,vhost=on", "-n",
+				      "mode=tap,vhost=0"), 0);
+	TEST_ASSERT_EQ(cfg.net[0].vhost, NET_VHOST_ON);
+	TEST_ASSERT_EQ(cfg.net[1].vhost, NET_VHOST_OFF);
+}
+
+static void test_network_refused(void)
+{
+	static const struct {
+		const char *arg;
+		const char *named;
+	} cases[] = {
+		{ "mode=user", "mode=tap" },
+		{ "mode=tap,guest_mac=01:00:5e:00:00:01", "multicast" },
+		{ "mode=tap,guest_mac=00:00:00:00:00:00", "all-zero" },
+		{ "mode=tap,guest_mac=52:54:00:12:34", "guest_mac=52:54:00:12:34: expected a MAC" },
+		{ "mode=tap,guest_mac=52:54:00:12:34:5g", "six hex pairs" },
+		{ "mode=tap,guest_mac=52-54-00-12-34-56", "six hex pairs" },
+		{ "mode=tap,host_mac=ff:ff:ff:ff:ff:ff", "multicast" },
+		{ "mode=tap,vhost=yes", "vhost=yes: use vhost=on" },
+		{ "mode=tap,bogus=1", "unknown option 'bogus=1'" },
+		{ "mode=tap,,vhost=0", "empty option" },
+		{ "mode=tap,tapif=", "tapif= needs a value" },
+		{ "mode=tap,tapif=a-name-longer-than-15", "longer than 15 bytes" },
+		{ "mode=tap,guest_ip=192.168.33.15", "user-mode network" },
+		{ "mode=tap,mq=4", "one queue pair" },
+		{ "mode=tap,trans=pci", "--virtio-transport" },
+		{ "mode=bridge", "unknown mode 'bridge'" },
+		{ "tapif=tap0", "add mode=tap" },
+		{ "mode=none,tapif=tap0", "mode=none takes no other options" },
+		{ "", "-n needs a value" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r = PARSE(&cfg, &err, "-k", "Image", "-n", cases[i].arg);
+
+		TEST_ASSERT(r == -EINVAL, "-n %s accepted (%d)", cases[i].arg, r);
+		TEST_ASSERT(strstr(err.msg, cases[i].named), "-n %s: message '%s' does not name '%s'",
+			    cases[i].arg, err.msg, cases[i].named);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "-n");
+	}
+}
+
+/* Combinations only validate() sees. */
+static void test_network_validate(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n", "mode=none", "-n", "mode=tap"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "mode=none with another -n");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n", "mode=tap,tapif=t0", "-n",
+				      "mode=tap,tapif=t0"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "both use tapif=t0");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-n",
+				      "mode=tap,guest_mac=52:54:00:12:34:51", "-n", "mode=tap"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "both have guest MAC 52:54:00:12:34:51");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=tap", "-n", "mode=tap", "-n",
+			     "mode=tap", "-n", "mode=tap", "-n", "mode=tap"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 4 network devices");
 }
 
 static void test_accepted_noops(void)
@@ -691,6 +783,9 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_unsupported_kvmtool_options),
 	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
+	TEST_CASE(test_network),
+	TEST_CASE(test_network_refused),
+	TEST_CASE(test_network_validate),
 	TEST_CASE(test_loglevel),
 	TEST_CASE(test_seeds_and_offsets),
 	TEST_CASE(test_help),
