@@ -44,7 +44,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image fdt serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci
+		   virtio-pci net
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%)
 

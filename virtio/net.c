@@ -296,6 +296,28 @@ static size_t fill_chain(struct vnet *n)
 }
 
 /*
+ * Pops a receive chain into rx_chain (have_chain); returns 1, 0 (none) or
+ * -1 (the ring, or the chain, failed the device).  §5.1.6.3.1: every
+ * buffer is device-writable and holds a whole header (with MRG_RXBUF
+ * only the first of a frame needs to, but the driver can't know which
+ * will be first).
+ */
+static int take_rx_chain(struct vnet *n, bool *rearmed)
+{
+	int r = next_chain(n, &n->vdev.vq[VIRTIO_NET_RXQ], &n->rx_chain, rearmed);
+
+	if (r <= 0)
+		return r;
+	if (n->rx_chain.in_len < VIRTIO_NET_HDR_LEN) {
+		n->vdev.fail(&n->vdev, "receive buffer not writable or smaller than the "
+			     "virtio-net header");
+		return -1;
+	}
+	n->have_chain = true;
+	return 1;
+}
+
+/*
  * Places the pending frame in receive chains.  Returns 1 when it is done
  * with the frame (delivered, or dropped with a reason), 0 when it waits
  * for receive buffers, -1 when the ring failed the device.
@@ -309,16 +331,10 @@ static int place_frame(struct vnet *n, bool *pushed)
 		size_t k;
 
 		if (!n->have_chain) {
-			int r = next_chain(n, vq, &n->rx_chain, &rearmed);
+			int r = take_rx_chain(n, &rearmed);
 
 			if (r <= 0)
 				return r;
-			n->have_chain = true;
-		}
-		/* §5.1.6.3.1: each buffer holds at least the header (the first, at least). */
-		if (!n->rx_chain.nr_in || (!n->frame_off && n->rx_chain.in_len < VIRTIO_NET_HDR_LEN)) {
-			n->vdev.fail(&n->vdev, "receive buffer smaller than the virtio-net header");
-			return -1;
 		}
 		if (!mrg && n->rx_chain.in_len < n->frame_len) {
 			/* The chain stays ours for the next frame. */
@@ -392,10 +408,9 @@ static void receive(struct vnet *n)
 		if (!n->frame_len) {
 			/* A buffer first: without one the frame stays in the tap's queue. */
 			if (!n->have_chain) {
-				r = next_chain(n, &n->vdev.vq[VIRTIO_NET_RXQ], &n->rx_chain, &rearmed);
+				r = take_rx_chain(n, &rearmed);
 				if (r <= 0)
 					break;
-				n->have_chain = true;
 			}
 			r = read_frame(n);
 			if (r <= 0)

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio-net (virtio/net.c) without KVM and without a tap: the device sits
+ * behind the virtio-mmio transport on a fake guest RAM, and one end of a
+ * socketpair(AF_UNIX, SOCK_SEQPACKET) stands in for the tap fd (a frame
+ * per read or write, header included, like a tap with IFF_VNET_HDR).  The
+ * test is both the driver (rings in guest RAM, register writes) and the
+ * host network (the socket's other end); virtio_mmio__poll() stands in
+ * for the I/O thread.
+ *
+ * Fake guest-physical map (one 1 MiB region at RAM), per queue q:
+ *   RAM + q*0x10000 + 0x0000 descriptors, +0x1000 avail, +0x2000 used
+ *   RAM + 0x80000.. buffers
+ */
+#include <endian.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "lkvm/kvm.h"
+#include "lkvm/virtio.h"
+#include "test.h"
+#include "guest-mem.h"
+
+#define RAM		0x80000000ULL
+#define RAM_SIZE	SZ_MiB
+#define QBASE(q)	(RAM + 0x10000ULL * (q))
+#define DESC(q)		(QBASE(q))
+#define AVAIL(q)	(QBASE(q) + 0x1000)
+#define USED(q)		(QBASE(q) + 0x2000)
+#define BUF		(RAM + 0x80000)
+#define MMIO_BASE	0x02000000ULL
+#define QNUM		16
+
+#define RXQ		VIRTIO_NET_RXQ
+#define TXQ		VIRTIO_NET_TXQ
+#define HDR		VIRTIO_NET_HDR_LEN
+
+#define F_VERSION_1	BIT(VIRTIO_F_VERSION_1)
+#define F_EVENT_IDX	BIT(VIRTIO_F_EVENT_IDX)
+#define F_MRG		BIT(VIRTIO_NET_F_MRG_RXBUF)
+#define F_MAC		BIT(VIRTIO_NET_F_MAC)
+#define F_CSUM		BIT(VIRTIO_NET_F_CSUM)
+
+struct fx {
+	struct kvm kvm;
+	u8 *ram;
+	struct virtio_mmio *vm;
+	struct virtio_dev *dev;
+	int host;		/* the "host network" end of the fake tap */
+	int tap_peek;		/* a dup of the device's end, to see what waits in it */
+	u16 avail_idx[2];
+	u16 used_seen[2];
+};
+
+static u32 rd(struct fx *f, u64 off)
+{
+	u32 v;
+
+	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, false);
+	return le32toh(v);
+}
+
+static void wr(struct fx *f, u64 off, u32 val)
+{
+	u32 v = htole32(val);
+
+	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, true);
+}
+
+static void fx_init(struct fx *f, const char *mac)
+{
+	struct lkvm_err err = { "" };
+	struct net_backend be;
+	struct net_opts o;
+	bool none = true;
+	int sv[2];
+
+	memset(f, 0, sizeof(*f));
+	f->kvm.sys_fd = f->kvm.vm_fd = -1;
+	f->ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f->ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f->kvm, RAM, RAM_SIZE, f->ram), 0);
+
+	TEST_ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	f->host = sv[0];
+	f->tap_peek = dup(sv[1]);
+	TEST_ASSERT(f->tap_peek >= 0, "dup");
+	TEST_ASSERT_EQ(net__parse_opts(mac, 0, &o, &none, &err), 0);
+	TEST_ASSERT(!none, "a NIC");
+	net__backend_init(&be);
+	be.tap_fd = sv[1];
+	snprintf(be.ifname, sizeof(be.ifname), "faketap");
+	snprintf(be.why_userspace, sizeof(be.why_userspace), "unit test");
+	TEST_ASSERT(virtio_net__new(&f->kvm, &o, &be, &f->dev, &err) == 0, "net: %s", err.msg);
+	TEST_ASSERT_EQ(be.tap_fd, -1);	/* the device took it */
+	TEST_ASSERT(virtio_mmio__new(&f->kvm, f->dev, MMIO_BASE, 16, &f->vm, &err) == 0, "mmio: %s",
+		    err.msg);
+}
+
+static void fx_fini(struct fx *f)
+{
+	virtio_mmio__free(f->vm);
+	mmio__free(&f->kvm.mmio);
+	close(f->host);
+	close(f->tap_peek);
+	free(f->ram);
+}
+
+/* §3.1.1: negotiation, both queues of QNUM, DRIVER_OK. */
+static void driver_up(struct fx *f, u64 features)
+{
+	u32 s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	memset(f->avail_idx, 0, sizeof(f->avail_idx));
+	memset(f->used_seen, 0, sizeof(f->used_seen));
+	memset(f->ram, 0, 0x30000);
+	wr(f, VIRTIO_MMIO_STATUS, s);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)features);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(features >> 32));
+	s |= VIRTIO_STATUS_FEATURES_OK;
+	wr(f, VIRTIO_MMIO_STATUS, s);
+	TEST_ASSERT(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, "FEATURES_OK");
+	for (unsigned int q = 0; q < 2; q++) {
+		wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+		wr(f, VIRTIO_MMIO_QUEUE_NUM, QNUM);
+		wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (u32)DESC(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (u32)(DESC(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (u32)AVAIL(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (u32)(AVAIL(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (u32)USED(q));
+		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (u32)(USED(q) >> 32));
+		wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+		TEST_ASSERT_EQ(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	}
+	wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	/* DRIVER_OK makes the transport look at every ready queue once. */
+	virtio_mmio__poll(f->vm, 0);
+}
+
+static void set_desc(struct fx *f, unsigned int q, unsigned int i, u64 addr, u32 len, u16 flags,
+		     u16 next)
+{
+	u8 *p = gp(f, DESC(q) + 16ULL * i, 16);
+	u64 a = htole64(addr);
+	u32 l = htole32(len);
+	u16 fl = htole16(flags), n = htole16(next);
+
+	memcpy(p, &a, 8);
+	memcpy(p + 8, &l, 4);
+	memcpy(p + 12, &fl, 2);
+	memcpy(p + 14, &n, 2);
+}
+
+static void offer(struct fx *f, unsigned int q, u16 head)
+{
+	put16(f, AVAIL(q) + 4 + 2ULL * (f->avail_idx[q] % QNUM), head);
+	f->avail_idx[q]++;
+	put16(f, AVAIL(q) + 2, f->avail_idx[q]);
+}
+
+static u16 used_idx(struct fx *f, unsigned int q)
+{
+	return get16(f, USED(q) + 2);
+}
+
+/* The @k-th used element ever on queue @q: its id and length. */
+static u32 used_id_at(struct fx *f, unsigned int q, unsigned int k)
+{
+	return get32(f, USED(q) + 4 + 8ULL * (k % QNUM));
+}
+
+static u32 used_len_at(struct fx *f, unsigned int q, unsigned int k)
+{
+	return get32(f, USED(q) + 4 + 8ULL * (k % QNUM) + 4);
+}
+
+/* Runs the I/O loop until queue @q's used ring reaches @want entries (or fails). */
+static void wait_used(struct fx *f, unsigned int q, u16 want)
+{
+	for (int i = 0; i < 300 && used_idx(f, q) != want; i++)
+		virtio_mmio__poll(f->vm, 10);
+	TEST_ASSERT_EQ(used_idx(f, q), want);
+	f->used_seen[q] = want;
+}
+
+static void kick(struct fx *f, unsigned int q)
+{
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+static bool needs_reset(struct fx *f)
+{
+	return rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET;
+}
+
+static void pattern(u8 *p, size_t len, u8 seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (u8)(seed + i * 7);
+}
+
+/* Sends a frame of @len payload bytes (after a zero header) from the host side. */
+static void host_send(struct fx *f, size_t len, u8 seed)
+{
+	static u8 buf[70000];
+
+	TEST_ASSERT(HDR + len <= sizeof(buf), "test bug");
+	memset(buf, 0, HDR);
+	buf[0] = 0xff;	/* flags the device must clear without GUEST_CSUM */
+	pattern(buf + HDR, len, seed);
+	TEST_ASSERT_EQ(send(f->host, buf, HDR + len, 0), (ssize_t)(HDR + len));
+}
+
+/* Bytes of frames waiting in the fake tap for the device to read. */
+static int tap_pending(struct fx *f)
+{
+	int n = -1;
+
+	TEST_ASSERT_EQ(ioctl(f->tap_peek, FIONREAD, &n), 0);
+	return n;
+}
+
+static struct virtio_net_stats stats(struct fx *f)
+{
+	struct virtio_net_stats st;
+
+	virtio_net__stats(f->dev, &st);
+	return st;
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static void test_identity(void)
+{
+	struct fx f;
+	u64 feat;
+
+	fx_init(&f, "mode=tap,guest_mac=02:11:22:33:44:55");
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	wr(&f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	feat = rd(&f, VIRTIO_MMIO_DEVICE_FEATURES);
+	wr(&f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	feat |= (u64)rd(&f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	TEST_ASSERT((feat & (F_MAC | F_MRG | F_VERSION_1 | BIT(VIRTIO_NET_F_STATUS))) ==
+		    (F_MAC | F_MRG | F_VERSION_1 | BIT(VIRTIO_NET_F_STATUS)), "features %#llx",
+		    (unsigned long long)feat);
+	TEST_ASSERT(feat & F_CSUM, "the tap checksums what the guest sends");
+	/* Not a tap (no TUNSETOFFLOAD): no guest offloads, no control queue, no MQ. */
+	TEST_ASSERT(!(feat & (BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4) |
+			      BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_MQ))),
+		    "features %#llx", (unsigned long long)feat);
+	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 2);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	/* §5.1.4: mac, then status with LINK_UP, then max_virtqueue_pairs 1. */
+	{
+		u8 cfg[10];
+
+		for (unsigned int i = 0; i < sizeof(cfg); i++)
+			virtio_mmio__access(f.vm, VIRTIO_MMIO_CONFIG + i, &cfg[i], 1, false);
+		TEST_ASSERT(!memcmp(cfg, "\x02\x11\x22\x33\x44\x55", 6), "config MAC");
+		TEST_ASSERT_EQ(cfg[6] | cfg[7] << 8, VIRTIO_NET_S_LINK_UP);
+		TEST_ASSERT_EQ(cfg[8] | cfg[9] << 8, 1);
+	}
+	fx_fini(&f);
+}
+
+/* ---- transmit ------------------------------------------------------------ */
+
+/* §5.1.6.2: header and frame, in any descriptor layout, reach the tap as one frame. */
+static void test_transmit(void)
+{
+	static u8 got[4096];
+	struct fx f;
+	u8 *p;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1 | F_MAC);
+	/* Header in its own descriptor, the frame in two. */
+	p = gp(&f, BUF, HDR);
+	memset(p, 0, HDR);
+	pattern(gp(&f, BUF + 0x1000, 100), 100, 1);
+	pattern(gp(&f, BUF + 0x2000, 200), 200, 101);
+	set_desc(&f, TXQ, 0, BUF, HDR, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF + 0x1000, 100, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(&f, TXQ, 2, BUF + 0x2000, 200, 0, 0);
+	offer(&f, TXQ, 0);
+	kick(&f, TXQ);
+	wait_used(&f, TXQ, 1);
+	TEST_ASSERT_EQ(used_id_at(&f, TXQ, 0), 0);
+	TEST_ASSERT_EQ(used_len_at(&f, TXQ, 0), 0);
+	TEST_ASSERT_EQ(recv(f.host, got, sizeof(got), 0), (ssize_t)(HDR + 300));
+	TEST_ASSERT(!memcmp(got + HDR, gp(&f, BUF + 0x1000, 100), 100), "first part");
+	TEST_ASSERT(!memcmp(got + HDR + 100, gp(&f, BUF + 0x2000, 200), 200), "second part");
+
+	/* Header split 5 + 7 with the frame's start in the second descriptor. */
+	p = gp(&f, BUF + 0x3000, 64);
+	memset(p, 0, 64);
+	pattern(p + HDR, 52, 9);
+	set_desc(&f, TXQ, 3, BUF + 0x3000, 5, VIRTQ_DESC_F_NEXT, 4);
+	set_desc(&f, TXQ, 4, BUF + 0x3005, 59, 0, 0);
+	offer(&f, TXQ, 3);
+	kick(&f, TXQ);
+	wait_used(&f, TXQ, 2);
+	TEST_ASSERT_EQ(used_id_at(&f, TXQ, 1), 3);
+	TEST_ASSERT_EQ(recv(f.host, got, sizeof(got), 0), 64);
+	TEST_ASSERT(!memcmp(got, p, 64), "split header");
+	TEST_ASSERT_EQ(stats(&f).tx_frames, 2);
+	TEST_ASSERT_EQ(stats(&f).tx_dropped, 0);
+	fx_fini(&f);
+}
+
+/*
+ * A header that breaks the negotiated features, or a chain shorter than a
+ * header, is dropped and counted; the chain still completes, and the
+ * device goes on.
+ */
+static void test_transmit_bad_header(void)
+{
+	static u8 got[256];
+	struct fx f;
+	u8 *p;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1);	/* no CSUM, no HOST_TSO */
+	p = gp(&f, BUF, 64);
+	memset(p, 0, 64);
+	p[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	set_desc(&f, TXQ, 0, BUF, 64, 0, 0);
+	offer(&f, TXQ, 0);
+	p = gp(&f, BUF + 0x100, 64);
+	memset(p, 0, 64);
+	p[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+	set_desc(&f, TXQ, 1, BUF + 0x100, 64, 0, 0);
+	offer(&f, TXQ, 1);
+	set_desc(&f, TXQ, 2, BUF + 0x200, HDR - 1, 0, 0);
+	offer(&f, TXQ, 2);
+	kick(&f, TXQ);
+	wait_used(&f, TXQ, 3);
+	TEST_ASSERT_EQ(recv(f.host, got, sizeof(got), 0), -1);
+	TEST_ASSERT_EQ(errno, EAGAIN);
+	TEST_ASSERT_EQ(stats(&f).tx_dropped, 3);
+	TEST_ASSERT(!needs_reset(&f), "a bad frame is not a bad ring");
+	/* A good one after them goes out. */
+	p = gp(&f, BUF + 0x300, 40);
+	memset(p, 0, 40);
+	set_desc(&f, TXQ, 3, BUF + 0x300, 40, 0, 0);
+	offer(&f, TXQ, 3);
+	kick(&f, TXQ);
+	wait_used(&f, TXQ, 4);
+	TEST_ASSERT_EQ(recv(f.host, got, sizeof(got), 0), 40);
+	TEST_ASSERT_EQ(stats(&f).tx_frames, 1);
+	fx_fini(&f);
+}
+
+/* ---- receive ------------------------------------------------------------- */
+
+static void rx_buffer(struct fx *f, unsigned int d, u64 gpa, u32 len)
+{
+	set_desc(f, RXQ, d, gpa, len, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, RXQ, (u16)d);
+}
+
+/* §5.1.6.3/4 without MRG_RXBUF: one frame per buffer, num_buffers 1, flags cleared. */
+static void test_receive(void)
+{
+	u8 want[100];
+	struct fx f;
+	u8 *p;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, BUF, 1526);
+	rx_buffer(&f, 1, BUF + 0x1000, 1526);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 60, 3);
+	host_send(&f, 100, 4);
+	wait_used(&f, RXQ, 2);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 0), 0);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 60);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 1), 1);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 1), HDR + 100);
+	p = gp(&f, BUF + 0x1000, HDR + 100);
+	TEST_ASSERT_EQ(p[0], 0);			/* flags: no GUEST_CSUM */
+	TEST_ASSERT_EQ(p[10] | p[11] << 8, 1);		/* num_buffers */
+	pattern(want, 100, 4);
+	TEST_ASSERT(!memcmp(p + HDR, want, 100), "frame content");
+	TEST_ASSERT_EQ(stats(&f).rx_frames, 2);
+	fx_fini(&f);
+}
+
+/* MRG_RXBUF: a frame larger than one buffer spans several, num_buffers counts them. */
+static void test_receive_mergeable(void)
+{
+	static u8 want[700];
+	struct fx f;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1 | F_MRG | F_EVENT_IDX);
+	for (unsigned int i = 0; i < 4; i++)
+		rx_buffer(&f, i, BUF + 0x1000ULL * i, 256);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 700 - HDR, 7);
+	wait_used(&f, RXQ, 3);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), 256);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 1), 256);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 2), 700 - 512);
+	for (unsigned int i = 0; i < 3; i++)
+		TEST_ASSERT_EQ(used_id_at(&f, RXQ, i), i);
+	TEST_ASSERT_EQ(get16(&f, BUF + 10), 3);		/* num_buffers in the first */
+	pattern(want + HDR, 700 - HDR, 7);
+	TEST_ASSERT(!memcmp(gp(&f, BUF + HDR, 256 - HDR), want + HDR, 256 - HDR), "first piece");
+	TEST_ASSERT(!memcmp(gp(&f, BUF + 0x1000, 256), want + 256, 256), "second piece");
+	TEST_ASSERT(!memcmp(gp(&f, BUF + 0x2000, 188), want + 512, 188), "third piece");
+
+	/*
+	 * A frame that needs more buffers than there are: the device fills
+	 * what it has, waits, and finishes it when more arrive; nothing is
+	 * pushed (the driver sees no partial frame) until then.
+	 */
+	host_send(&f, 600 - HDR, 8);
+	for (int i = 0; i < 5; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 3);
+	rx_buffer(&f, 4, BUF + 0x4000, 256);
+	rx_buffer(&f, 5, BUF + 0x5000, 256);
+	kick(&f, RXQ);
+	wait_used(&f, RXQ, 6);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 3), 3);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 5), 5);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 5), 600 - 512);
+	TEST_ASSERT_EQ(get16(&f, BUF + 0x3000 + 10), 3);
+	TEST_ASSERT_EQ(stats(&f).rx_dropped, 0);
+	fx_fini(&f);
+}
+
+/*
+ * No receive buffers: the frame stays in the tap (not read, not dropped)
+ * and the device does not watch the tap, so the I/O loop sleeps instead
+ * of spinning; buffers and a notification bring the frame in.
+ */
+static void test_receive_waits_for_buffers(void)
+{
+	struct fx f;
+	u64 t0, ms;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1 | F_MRG | F_EVENT_IDX);
+	host_send(&f, 80, 5);
+	virtio_mmio__poll(f.vm, 0);
+	TEST_ASSERT_EQ(tap_pending(&f), HDR + 80);
+	t0 = now_ns();
+	virtio_mmio__poll(f.vm, 200);
+	ms = (now_ns() - t0) / 1000000;
+	TEST_ASSERT(ms >= 150, "the I/O loop woke after %llu ms with no buffers (spinning on the "
+		    "tap)", (unsigned long long)ms);
+	TEST_ASSERT_EQ(tap_pending(&f), HDR + 80);
+	TEST_ASSERT_EQ(stats(&f).rx_dropped, 0);
+
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 80);
+	TEST_ASSERT_EQ(tap_pending(&f), 0);
+	TEST_ASSERT_EQ(stats(&f).rx_frames, 1);
+	fx_fini(&f);
+}
+
+/* Without MRG_RXBUF a frame larger than the buffer is dropped and counted; the buffer is reused. */
+static void test_receive_too_big(void)
+{
+	struct fx f;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, BUF, 128);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 500, 1);
+	host_send(&f, 50, 2);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 0), 0);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 50);
+	TEST_ASSERT_EQ(stats(&f).rx_dropped, 1);
+	TEST_ASSERT_EQ(stats(&f).rx_frames, 1);
+	TEST_ASSERT(!needs_reset(&f), "a big frame is not the driver's fault");
+	fx_fini(&f);
+}
+
+/* ---- hostile rings -------------------------------------------------------- */
+
+/* Each kind of broken ring sets NEEDS_RESET without harm; a reset brings the device back. */
+static void test_hostile_rings(void)
+{
+	struct fx f;
+
+	fx_init(&f, "mode=tap");
+
+	/* A receive buffer outside guest RAM. */
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, 0x1000, 2048);
+	kick(&f, RXQ);
+	host_send(&f, 60, 1);
+	for (int i = 0; i < 5 && !needs_reset(&f); i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "rx buffer outside RAM");
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);
+
+	/* A receive buffer smaller than the header. */
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	rx_buffer(&f, 0, BUF, 4);
+	kick(&f, RXQ);
+	for (int i = 0; i < 5 && !needs_reset(&f); i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "rx buffer smaller than the header");
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);
+
+	/* A receive chain that is device-readable only. */
+	driver_up(&f, F_VERSION_1);
+	set_desc(&f, RXQ, 0, BUF, 2048, 0, 0);
+	offer(&f, RXQ, 0);
+	kick(&f, RXQ);
+	for (int i = 0; i < 5 && !needs_reset(&f); i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "rx chain with no writable buffer");
+
+	/* A transmit chain with a next index past the ring, and a loop. */
+	driver_up(&f, F_VERSION_1);
+	set_desc(&f, TXQ, 0, BUF, 64, VIRTQ_DESC_F_NEXT, QNUM + 3);
+	offer(&f, TXQ, 0);
+	kick(&f, TXQ);
+	virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "tx next out of range");
+	driver_up(&f, F_VERSION_1);
+	set_desc(&f, TXQ, 0, BUF, 64, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF, 64, VIRTQ_DESC_F_NEXT, 0);
+	offer(&f, TXQ, 0);
+	kick(&f, TXQ);
+	virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "tx descriptor loop");
+	/* An avail index far ahead of the ring. */
+	driver_up(&f, F_VERSION_1);
+	put16(&f, AVAIL(TXQ) + 2, 1000);
+	kick(&f, TXQ);
+	virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(needs_reset(&f), "avail idx ahead by more than the queue size");
+	TEST_ASSERT_EQ(recv(f.host, (u8[16]){ 0 }, 16, 0), -1);	/* nothing went out */
+
+	/* After all that, a reset and a well-behaved driver get service. */
+	while (recv(f.host, (u8[16]){ 0 }, 16, 0) > 0)
+		;
+	while (tap_pending(&f) > 0)
+		TEST_ASSERT(recv(f.tap_peek, (u8[128]){ 0 }, 128, 0) > 0, "drain");
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	TEST_ASSERT(!needs_reset(&f), "reset clears NEEDS_RESET");
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 70, 2);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 70);
+	fx_fini(&f);
+}
+
+/* A reset in the middle of a frame spread over buffers forgets the frame and the buffers. */
+static void test_reset_mid_frame(void)
+{
+	struct fx f;
+
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	rx_buffer(&f, 0, BUF, 256);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 1000, 1);		/* needs 4 buffers; there is 1 */
+	for (int i = 0; i < 5; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);
+	TEST_ASSERT_EQ(tap_pending(&f), 0);
+	driver_up(&f, F_VERSION_1 | F_MRG);	/* resets first */
+	TEST_ASSERT_EQ(stats(&f).rx_dropped, 1);
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	host_send(&f, 30, 2);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_id_at(&f, RXQ, 0), 0);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 30);
+	TEST_ASSERT_EQ(get16(&f, BUF + 10), 1);
+	fx_fini(&f);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_identity),
+	TEST_CASE(test_transmit),
+	TEST_CASE(test_transmit_bad_header),
+	TEST_CASE(test_receive),
+	TEST_CASE(test_receive_mergeable),
+	TEST_CASE(test_receive_waits_for_buffers),
+	TEST_CASE(test_receive_too_big),
+	TEST_CASE(test_hostile_rings),
+	TEST_CASE(test_reset_mid_frame),
+};
+
+TEST_MAIN(tests)
