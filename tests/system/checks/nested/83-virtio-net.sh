@@ -4,9 +4,9 @@
 # vhost-net; lkvm creates the tap (tapif=lkvmt0) and runs script= on it,
 # which gives L0's side 10.0.2.2/24; the guest (lkvm.script=net) takes
 # 10.0.2.15/24, pings L0 five times, reloads virtio_net (device reset)
-# and pings again.  Once with vhost=off (the userspace datapath), once by
-# default (vhost-net); lkvm's log must say which.  Last, bad -n values
-# are refused before any VM exists.
+# and pings again.  Once with vhost=off (the userspace datapath) over
+# virtio-mmio, once by default (vhost-net) over virtio-pci; lkvm's log must
+# say which.  Last, bad -n values are refused before any VM exists.
 
 TAPIF=lkvmt0
 HOST_IP=10.0.2.2
@@ -37,12 +37,14 @@ ip addr add $HOST_IP/24 dev "\$1" && ip link set "\$1" up
 EOS
 chmod +x /tmp/net-up
 
-# net_run NAME LOG-PATTERN N-ARG MAC: one guest and its points; sets RTT1, RTT2.
+# net_run NAME LOG-PATTERN N-ARG MAC [LKVM-ARGS...]: one guest and its
+# points; sets RTT1, RTT2.
 net_run() {
 	local name="$1" want_log="$2" narg="$3" mac="$4" line fields k
+	shift 4
 	rm -f "$ART/net-up.ifname"
 	run_guest "$name" 180 -k /guest/Image -i /guest/l1.cpio -m 256 -c 1 --loglevel info \
-		-n "$narg" -p "quiet lkvm.script=net lkvm.ip=10.0.2.15/24 lkvm.peer=$HOST_IP"
+		-n "$narg" -p "quiet lkvm.script=net lkvm.ip=10.0.2.15/24 lkvm.peer=$HOST_IP" "$@"
 	expect_exit "$name: lkvm exits 0 after the guest powers off" 0
 	expect_saw "$name: lkvm logs the tap, the guest MAC and the datapath" "$want_log"
 	if [ "$(cat "$ART/net-up.ifname" 2>/dev/null)" = "$TAPIF" ]; then
@@ -72,7 +74,8 @@ net_run() {
 }
 
 net_run userspace 'virtio-net: tap lkvmt0, guest MAC 52:54:00:12:34:50, userspace datapath (vhost=off)' \
-	"mode=tap,tapif=$TAPIF,vhost=off,script=/tmp/net-up" 52:54:00:12:34:50
+	"mode=tap,tapif=$TAPIF,vhost=off,script=/tmp/net-up" 52:54:00:12:34:50 \
+	--virtio-transport mmio
 frames=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-net lkvmt0: \([0-9]*\) frames sent (0 dropped), \([0-9]*\) received.*/\1 \2/p')
 case $frames in
 [1-9]*' '[1-9]*) tap_ok "userspace: lkvm moved the frames (sent, received: $frames)" ;;
