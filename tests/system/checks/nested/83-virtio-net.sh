@@ -1,14 +1,13 @@
 # check-timeout: 500
 # shellcheck shell=sh disable=SC3043 # ash has local
 # virtio-net (-n mode=tap) between an L1 guest and L0.  L0 loads tun and
-# vhost-net; lkvm creates the tap (tapif=lkvmt0) and runs script= on it,
+# vhost-net; lkvm creates the tap (tapif=lkvmt0, lkvmt1) and runs script= on it,
 # which gives L0's side 10.0.2.2/24; the guest (lkvm.script=net) takes
 # 10.0.2.15/24, pings L0 five times, reloads virtio_net (device reset)
 # and pings again.  Once with vhost=off (the userspace datapath) over
 # virtio-mmio, once by default (vhost-net) over virtio-pci; lkvm's log must
 # say which.  Last, bad -n values are refused before any VM exists.
 
-TAPIF=lkvmt0
 HOST_IP=10.0.2.2
 
 # L0's modules, dependencies first (tests/system/run ships them).
@@ -37,17 +36,17 @@ ip addr add $HOST_IP/24 dev "\$1" && ip link set "\$1" up
 EOS
 chmod +x /tmp/net-up
 
-# net_run NAME LOG-PATTERN N-ARG MAC [LKVM-ARGS...]: one guest and its
+# net_run NAME TAP LOG-PATTERN N-ARG MAC [LKVM-ARGS...]: one guest and its
 # points; sets RTT1, RTT2.
 net_run() {
-	local name="$1" want_log="$2" narg="$3" mac="$4" line fields k
-	shift 4
+	local name="$1" tap="$2" want_log="$3" narg="$4" mac="$5" line fields k
+	shift 5
 	rm -f "$ART/net-up.ifname"
 	run_guest "$name" 180 -k /guest/Image -i /guest/l1.cpio -m 256 -c 1 --loglevel info \
 		-n "$narg" -p "quiet lkvm.script=net lkvm.ip=10.0.2.15/24 lkvm.peer=$HOST_IP" "$@"
 	expect_exit "$name: lkvm exits 0 after the guest powers off" 0
 	expect_saw "$name: lkvm logs the tap, the guest MAC and the datapath" "$want_log"
-	if [ "$(cat "$ART/net-up.ifname" 2>/dev/null)" = "$TAPIF" ]; then
+	if [ "$(cat "$ART/net-up.ifname" 2>/dev/null)" = "$tap" ]; then
 		tap_ok "$name: script= ran with the tap's name"
 	else
 		tap_not_ok "$name: script= ran with the tap's name" \
@@ -73,8 +72,9 @@ net_run() {
 		"L1 init after ${GUEST_MARK_SECS:-?}s"
 }
 
-net_run userspace 'virtio-net: tap lkvmt0, guest MAC 52:54:00:12:34:50, userspace datapath (vhost=off)' \
-	"mode=tap,tapif=$TAPIF,vhost=off,script=/tmp/net-up" 52:54:00:12:34:50 \
+net_run userspace lkvmt0 \
+	'virtio-net: tap lkvmt0, guest MAC 52:54:00:12:34:50, userspace datapath (vhost=off)' \
+	"mode=tap,tapif=lkvmt0,vhost=off,script=/tmp/net-up" 52:54:00:12:34:50 \
 	--virtio-transport mmio
 frames=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-net lkvmt0: \([0-9]*\) frames sent (0 dropped), \([0-9]*\) received.*/\1 \2/p')
 case $frames in
@@ -82,10 +82,11 @@ case $frames in
 *) tap_not_ok "userspace: lkvm moved the frames" "frame counts: '$frames'" ;;
 esac
 
-net_run vhost 'virtio-net: tap lkvmt0, guest MAC 02:00:00:00:00:0a, vhost-net$' \
-	"mode=tap,tapif=$TAPIF,guest_mac=02:00:00:00:00:0a,script=/tmp/net-up" 02:00:00:00:00:0a
+# Another tap, and a MAC of our choosing.
+net_run vhost lkvmt1 'virtio-net: tap lkvmt1, guest MAC 02:00:00:00:00:0a, vhost-net$' \
+	"mode=tap,tapif=lkvmt1,guest_mac=02:00:00:00:00:0a,script=/tmp/net-up" 02:00:00:00:00:0a
 # With vhost-net, lkvm's own datapath moves nothing (it reports no frames).
-if guest_saw 'virtio-net lkvmt0: [0-9]* frames sent'; then
+if guest_saw 'virtio-net lkvmt1: [0-9]* frames sent'; then
 	tap_not_ok "vhost: the frames went through vhost-net, not lkvm" \
 		"$(grep 'frames sent' "$GUEST_LOG")"
 else
