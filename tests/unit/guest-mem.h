@@ -46,6 +46,21 @@ static inline u32 gm_get32(struct kvm *kvm, u64 gpa)
 	return le32toh(v);
 }
 
+/* Writes split-ring descriptor @i of the table at @table (virtio 1.2 §2.7.5). */
+static inline void gm_set_desc(struct kvm *kvm, u64 table, unsigned int i, u64 addr, u32 len,
+			       u16 flags, u16 next)
+{
+	u8 *p = gm_ptr(kvm, table + 16ULL * i, 16);
+	u64 a = htole64(addr);
+	u32 l = htole32(len);
+	u16 fl = htole16(flags), n = htole16(next);
+
+	memcpy(p, &a, 8);
+	memcpy(p + 8, &l, 4);
+	memcpy(p + 12, &fl, 2);
+	memcpy(p + 14, &n, 2);
+}
+
 #define gp(f, gpa, len)		gm_ptr(&(f)->kvm, (gpa), (len))
 #define put16(f, gpa, v)	gm_put16(&(f)->kvm, (gpa), (v))
 #define get16(f, gpa)		gm_get16(&(f)->kvm, (gpa))

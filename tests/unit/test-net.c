@@ -145,15 +145,7 @@ static void driver_up(struct fx *f, u64 features)
 static void set_desc(struct fx *f, unsigned int q, unsigned int i, u64 addr, u32 len, u16 flags,
 		     u16 next)
 {
-	u8 *p = gp(f, DESC(q) + 16ULL * i, 16);
-	u64 a = htole64(addr);
-	u32 l = htole32(len);
-	u16 fl = htole16(flags), n = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &fl, 2);
-	memcpy(p + 14, &n, 2);
+	gm_set_desc(&f->kvm, DESC(q), i, addr, len, flags, next);
 }
 
 static void offer(struct fx *f, unsigned int q, u16 head)

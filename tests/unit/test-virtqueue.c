@@ -89,15 +89,7 @@ static void fx_fini(struct fx *f)
 static void set_desc_at(struct fx *f, u64 table, unsigned int i, u64 addr, u32 len, u16 flags,
 			u16 next)
 {
-	u8 *p = gp(f, table + 16ULL * i, 16);
-	u64 a = htole64(addr);
-	u32 l = htole32(len);
-	u16 fl = htole16(flags), n = htole16(next);
-
-	memcpy(p, &a, 8);
-	memcpy(p + 8, &l, 4);
-	memcpy(p + 12, &fl, 2);
-	memcpy(p + 14, &n, 2);
+	gm_set_desc(&f->kvm, table, i, addr, len, flags, next);
 }
 
 static void set_desc(struct fx *f, unsigned int i, u64 addr, u32 len, u16 flags, u16 next)
