@@ -113,9 +113,20 @@ static void *vcpu_thread(void *arg)
 
 	while (!stopping(kvm)) {
 		if (vcpu->id == 0 && !kvm->first_run_ns) {
+			char steps[160];
+			size_t n = 0;
+			u64 prev = kvm->start_ns;
+
 			kvm->first_run_ns = now_ns();
-			pr_info(kvm, "first KVM_RUN %.1f ms after lkvm started",
-				(double)(kvm->first_run_ns - kvm->start_ns) / 1e6);
+			steps[0] = '\0';
+			for (unsigned int m = 0; m < kvm->nr_marks && n < sizeof(steps); m++) {
+				n += (size_t)snprintf(steps + n, sizeof(steps) - n, "%s%s %.1f",
+						      m ? ", " : "", kvm->marks[m].what,
+						      (double)(kvm->marks[m].ns - prev) / 1e6);
+				prev = kvm->marks[m].ns;
+			}
+			pr_info(kvm, "first KVM_RUN %.1f ms after lkvm started (ms: %s)",
+				(double)(kvm->first_run_ns - kvm->start_ns) / 1e6, steps);
 		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

@@ -128,6 +128,12 @@ static void *alloc_ram(u64 size)
 	return host;
 }
 
+void kvm__mark(struct kvm *kvm, const char *what)
+{
+	if (kvm->nr_marks < ARRAY_SIZE(kvm->marks))
+		kvm->marks[kvm->nr_marks++] = (typeof(kvm->marks[0])){ what, now_ns() };
+}
+
 static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_err *err)
 {
 	for (unsigned int i = 0; i < plan->nr_bank; i++) {
@@ -191,6 +197,7 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 		return seterr(err, errno, "KVM_CREATE_VM (IPA %u bits): %s", plan.ipa_bits,
 			      strerror(errno));
 	pr_debug(kvm, "VM created, IPA %u bits (map needs %u)", plan.ipa_bits, plan.map_bits);
+	kvm__mark(kvm, "VM");
 
 	r = create_ram(kvm, &plan, err);
 	if (r)
@@ -198,6 +205,7 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	r = arch__init_vm(kvm, err);
 	if (r)
 		return r;
+	kvm__mark(kvm, "devices");
 	kvm->cpus = calloc(cfg->nr_cpus, sizeof(*kvm->cpus));
 	if (!kvm->cpus)
 		return seterr(err, ENOMEM, "out of memory for %u vCPUs", cfg->nr_cpus);
@@ -208,7 +216,10 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 		if (r)
 			return r;
 	}
-	return arch__finalize_vm(kvm, err);
+	kvm__mark(kvm, "vCPUs");
+	r = arch__finalize_vm(kvm, err);
+	kvm__mark(kvm, "DT+regs");
+	return r;
 }
 
 void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)

@@ -159,6 +159,7 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err)
 		if (r)
 			goto out;
 	}
+	kvm__mark(kvm, "read");
 	r = boot__layout(&info, klen, ilen, ram->gpa, ram->size,
 			 cfg->has_firmware_addr ? &cfg->firmware_addr : NULL, &lay, err);
 	if (r)
@@ -181,6 +182,7 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err)
 		goto out;
 	if (ilen)
 		gmem__write(kvm, lay.initrd_addr, initrd, ilen);
+	kvm__mark(kvm, "copy");
 	a->initrd_addr = lay.initrd_addr;
 	a->initrd_size = ilen;
 	a->dtb_addr = lay.dtb_addr;

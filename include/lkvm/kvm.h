@@ -99,6 +99,11 @@ struct kvm {
 	int stop_fd;		/* eventfd: wakes the main loop */
 
 	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
+	struct {
+		const char *what;
+		u64 ns;
+	} marks[8];		/* startup steps, reported with the first KVM_RUN */
+	unsigned int nr_marks;
 	u64 first_run_ns;
 	u64 stop_ns;		/* when the stop was requested */
 	int console_in;		/* guest console: host fds */
@@ -123,6 +128,9 @@ int kvm__check_cap(const struct kvm *kvm, long cap);
  * kernel.  On failure, what was created is released by kvm__close().
  */
 int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err);
+
+/* Notes that startup step @what (a string literal) ended now, for the first-run report. */
+void kvm__mark(struct kvm *kvm, const char *what);
 
 /* Runs the VM until it stops; returns the process exit status to use. */
 int kvm__run(struct kvm *kvm);
