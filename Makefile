@@ -46,7 +46,7 @@ HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image fdt serial memory idreg virtqueue disk virtio virtio-dev \
 		   virtio-pci
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
-UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 
 all: lkvm
 
@@ -69,6 +69,13 @@ $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
 		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread
 
+# blkbench's option parser is not VMM code: its test links it alone.
+$(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c tests/unit/test.h \
+		tests/bench/blkbench-opts.c tests/bench/blkbench.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(HOST_CFLAGS) -Itests/unit -Itests/bench \
+		-o $@ tests/unit/test-blkbench.c tests/bench/blkbench-opts.c
+
 include tests/guest/build.mk
 
 # Static arm64 helpers that the system tests copy into the emulated host
@@ -78,6 +85,14 @@ TOOLS		:= $(BUILD)/tools/vm-cost
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The virtio-blk benchmark (tests/bench/, not part of "make check"): the
+# guest's load generator, static arm64, copied into the guests' /bin.
+BENCH_GUEST	:= $(BUILD)/bench/guest/blkbench
+$(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/blkbench.h
+	@mkdir -p $(dir $@)
+	$(CC) -static $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) -Itests/bench -o $@ \
+		tests/bench/blkbench.c tests/bench/blkbench-opts.c
 
 unit: $(UNIT_BINS)
 
@@ -101,6 +116,7 @@ check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 
 check-unit: $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS)
+
 
 deps:
 	scripts/install-deps
