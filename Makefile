@@ -117,6 +117,27 @@ check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 check-unit: $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS)
 
+# "make bench": the bench system-test profile (one L0 boot, every engine x
+# transport x backing), then the Markdown table, also written to
+# $(BUILD)/bench/results.md.  The knobs in BENCH_KNOBS (environment or make
+# variables) are passed into L0; see README.md, "Benchmark".  A phase
+# without numbers fails the run.
+BENCH_KNOBS	:= BENCH_ENGINES BENCH_TRANSPORTS BENCH_BACKINGS BENCH_CACHE BENCH_RUNS \
+		   BENCH_SECS BENCH_QD BENCH_SEQ_QD BENCH_SEQ_BS BENCH_DISK_MIB
+bench:
+	scripts/install-deps
+	$(MAKE) bench-all
+
+bench-all: lkvm $(BENCH_GUEST)
+	@mkdir -p $(BUILD)/bench
+	{ LKVM=$(CURDIR)/lkvm GUEST_TOOLS_DIR=$(CURDIR)/$(BUILD)/bench/guest \
+	  BUILD=$(CURDIR)/$(BUILD)/bench/system ASSETS=$(CURDIR)/.cache/assets \
+	  SYSTEM_PROFILES=bench SYSTEM_EXPORT="$(BENCH_KNOBS)" \
+	  SYSTEM_TIMEOUT=$${SYSTEM_TIMEOUT:-5400} tests/system/run; \
+	  echo $$? >$(BUILD)/bench/run-status; } | tee $(BUILD)/bench/tap.txt
+	tests/bench/report $(BUILD)/bench/system/bench $(BUILD)/bench/results.md
+	@st=$$(cat $(BUILD)/bench/run-status); [ "$$st" = 0 ] || \
+		{ echo "bench: tests/system/run failed (status $$st): see $(BUILD)/bench/tap.txt" >&2; exit 1; }
 
 deps:
 	scripts/install-deps
@@ -125,5 +146,5 @@ deps:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean
+.PHONY: all check check-all check-unit unit deps demo clean bench bench-all
 -include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)
