@@ -46,7 +46,7 @@ HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image fdt serial memory idreg virtqueue disk virtio virtio-dev \
 		   virtio-pci net
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
-UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%)
+UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 
 all: lkvm
 
@@ -69,6 +69,13 @@ $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
 		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread
 
+# blkbench's option parser is not VMM code: its test links it alone.
+$(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c tests/unit/test.h \
+		tests/bench/blkbench-opts.c tests/bench/blkbench.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(HOST_CFLAGS) -Itests/unit -Itests/bench \
+		-o $@ tests/unit/test-blkbench.c tests/bench/blkbench-opts.c
+
 include tests/guest/build.mk
 
 # Static arm64 helpers that the system tests copy into the emulated host
@@ -78,6 +85,14 @@ TOOLS		:= $(BUILD)/tools/vm-cost
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The virtio-blk benchmark (tests/bench/, not part of "make check"): the
+# guest's load generator, static arm64, copied into the guests' /bin.
+BENCH_GUEST	:= $(BUILD)/bench/guest/blkbench
+$(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/blkbench.h
+	@mkdir -p $(dir $@)
+	$(CC) -static $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) -Itests/bench -o $@ \
+		tests/bench/blkbench.c tests/bench/blkbench-opts.c
 
 unit: $(UNIT_BINS)
 
@@ -102,6 +117,28 @@ check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 check-unit: $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS)
 
+# "make bench": the bench system-test profile (one L0 boot, every engine x
+# transport x backing), then the Markdown table, also written to
+# $(BUILD)/bench/results.md.  The knobs in BENCH_KNOBS (environment or make
+# variables) are passed into L0; see README.md, "Benchmark".  A phase
+# without numbers fails the run.
+BENCH_KNOBS	:= BENCH_ENGINES BENCH_TRANSPORTS BENCH_BACKINGS BENCH_CACHE BENCH_RUNS \
+		   BENCH_SECS BENCH_QD BENCH_SEQ_QD BENCH_SEQ_BS BENCH_DISK_MIB
+bench:
+	scripts/install-deps
+	$(MAKE) bench-all
+
+bench-all: lkvm $(BENCH_GUEST)
+	@mkdir -p $(BUILD)/bench
+	{ LKVM=$(CURDIR)/lkvm GUEST_TOOLS_DIR=$(CURDIR)/$(BUILD)/bench/guest \
+	  BUILD=$(CURDIR)/$(BUILD)/bench/system ASSETS=$(CURDIR)/.cache/assets \
+	  SYSTEM_PROFILES=bench SYSTEM_EXPORT="$(BENCH_KNOBS)" \
+	  SYSTEM_TIMEOUT=$${SYSTEM_TIMEOUT:-5400} tests/system/run; \
+	  echo $$? >$(BUILD)/bench/run-status; } | tee $(BUILD)/bench/tap.txt
+	tests/bench/report $(BUILD)/bench/system/bench $(BUILD)/bench/results.md
+	@st=$$(cat $(BUILD)/bench/run-status); [ "$$st" = 0 ] || \
+		{ echo "bench: tests/system/run failed (status $$st): see $(BUILD)/bench/tap.txt" >&2; exit 1; }
+
 deps:
 	scripts/install-deps
 
@@ -109,5 +146,5 @@ deps:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean
+.PHONY: all check check-all check-unit unit deps demo clean bench bench-all
 -include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)
