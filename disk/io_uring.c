@@ -14,18 +14,38 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "disk-priv.h"
 
 struct disk_uring {
 	struct io_uring ring;
 	/*
-	 * io_uring_submit() failed (-EAGAIN, -ENOMEM) after liburing had
-	 * already published the SQE to the kernel: it cannot be taken back,
-	 * so it stays queued and harvest retries the io_uring_enter().
+	 * io_uring_submit() failed (-EAGAIN, -ENOMEM, -EBUSY) or left SQEs
+	 * behind after liburing had already published them to the kernel:
+	 * they cannot be taken back, so they stay queued and harvest retries
+	 * the io_uring_enter().
 	 */
 	bool pending;
 };
+
+/*
+ * Submits what the ring holds.  What stays behind is retried by the next
+ * harvest, which the completion eventfd is poked to bring about: when
+ * nothing else is in flight, no CQE would ever wake the I/O thread, and
+ * the guest would wait for a request that was never started.  A failure
+ * that persists (the kernel out of memory) is retried at the I/O thread's
+ * pace until it clears.
+ */
+static void uring_push(struct disk *d, struct disk_uring *u)
+{
+	u64 one = 1;
+
+	u->pending = io_uring_submit(&u->ring) < 0 || io_uring_sq_ready(&u->ring) > 0;
+	if (u->pending && write(d->efd, &one, sizeof(one)) < 0) {
+		/* The counter is full: a wakeup is already pending. */
+	}
+}
 
 static int uring_init(struct disk *d, struct lkvm_err *err)
 {
@@ -106,7 +126,7 @@ static int uring_submit(struct disk *d, struct disk_slot *s)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, s);
-	u->pending = io_uring_submit(&u->ring) < 0;
+	uring_push(d, u);
 	return 0;
 }
 
@@ -117,7 +137,7 @@ static void uring_harvest(struct disk *d)
 	unsigned int head, n = 0;
 
 	if (u->pending)
-		u->pending = io_uring_submit(&u->ring) < 0;
+		uring_push(d, u);
 	/* disk_slot_end() never touches the ring, so it may run in the loop. */
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
 		disk_slot_end(d, io_uring_cqe_get_data(cqe), cqe->res);
