@@ -17,6 +17,7 @@
 #include "lkvm/virtio.h"
 #include "test.h"
 #include "guest-mem.h"
+#include "mmio-driver.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -39,20 +40,8 @@ struct fx {
 	u16 used_seen[2];
 };
 
-static u32 rd(struct fx *f, u64 off)
-{
-	u32 v;
-
-	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, false);
-	return le32toh(v);
-}
-
-static void wr(struct fx *f, u64 off, u32 val)
-{
-	u32 v = htole32(val);
-
-	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, true);
-}
+#define rd(f, off)		mmio_rd((f)->vm, (off))
+#define wr(f, off, val)		mmio_wr((f)->vm, (off), (val))
 
 static void fx_ram(struct fx *f)
 {
@@ -81,30 +70,12 @@ static void fx_fini(struct fx *f)
 /* §3.1.1: negotiation, @nq queues of QNUM, DRIVER_OK. */
 static void driver_up(struct fx *f, u64 features, unsigned int nq)
 {
-	u32 s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, s);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(features >> 32));
-	s |= VIRTIO_STATUS_FEATURES_OK;
-	wr(f, VIRTIO_MMIO_STATUS, s);
-	TEST_ASSERT(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, "FEATURES_OK");
+	TEST_ASSERT(mmio_negotiate(f->vm, features), "FEATURES_OK");
 	for (unsigned int q = 0; q < nq; q++) {
-		wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(f, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-		wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (u32)DESC(q));
-		wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (u32)(DESC(q) >> 32));
-		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (u32)AVAIL(q));
-		wr(f, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (u32)(AVAIL(q) >> 32));
-		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (u32)USED(q));
-		wr(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (u32)(USED(q) >> 32));
-		wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+		mmio_setup_queue(f->vm, q, QNUM, DESC(q), AVAIL(q), USED(q));
 		TEST_ASSERT_EQ(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
 	}
-	wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+	mmio_driver_ok(f->vm);
 	/* DRIVER_OK makes the transport look at every ready queue once. */
 	virtio_mmio__poll(f->vm, 0);
 }

@@ -19,6 +19,7 @@
 #include "lkvm/virtio.h"
 #include "test.h"
 #include "guest-mem.h"
+#include "mmio-driver.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -56,20 +57,8 @@ struct fx {
 
 /* ---- fake VM and driver ----------------------------------------------- */
 
-static u32 rd(struct fx *f, u64 off)
-{
-	u32 v;
-
-	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, false);
-	return le32toh(v);
-}
-
-static void wr(struct fx *f, u64 off, u32 val)
-{
-	u32 v = htole32(val);
-
-	virtio_mmio__access(f->vm, off, (u8 *)&v, 4, true);
-}
+#define rd(f, off)		mmio_rd((f)->vm, (off))
+#define wr(f, off, val)		mmio_wr((f)->vm, (off), (val))
 
 static void make_disk(struct fx *f, const char *name, u64 size)
 {
@@ -129,32 +118,14 @@ static u64 device_features(struct fx *f)
 	return lo | (u64)rd(f, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
 }
 
-/* §3.1.1 steps 1-6; returns whether FEATURES_OK stuck. */
 static bool negotiate(struct fx *f, u64 features)
 {
-	wr(f, VIRTIO_MMIO_STATUS, 0);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)features);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(features >> 32));
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK);
-	return rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK;
+	return mmio_negotiate(f->vm, features);
 }
 
 static void setup_queue(struct fx *f, u32 num, u64 desc, u64 avail, u64 used)
 {
-	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(f, VIRTIO_MMIO_QUEUE_NUM, num);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (u32)desc);
-	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, (u32)(desc >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (u32)avail);
-	wr(f, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (u32)(avail >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (u32)used);
-	wr(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (u32)(used >> 32));
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+	mmio_setup_queue(f->vm, 0, num, desc, avail, used);
 }
 
 /* A driver that got as far as DRIVER_OK with one queue of QNUM. */
@@ -164,8 +135,7 @@ static void driver_up(struct fx *f, u64 features)
 		    (unsigned long long)features);
 	setup_queue(f, QNUM, DESC, AVAIL, USED);
 	TEST_ASSERT_EQ(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	mmio_driver_ok(f->vm);
 	f->avail_idx = 0;
 	f->used_seen = 0;
 }
