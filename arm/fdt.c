@@ -66,14 +66,21 @@ static void w_u64(struct fdtw *w, const char *name, u64 v)
 		w->err = fdt_property_u64(w->fdt, name, v);
 }
 
-/* A property of @n big-endian cells. */
+/*
+ * A property of @n big-endian cells, converted straight into the tree's
+ * own buffer (fdt_property_placeholder), so a property of any length is
+ * written whole: no bounce buffer that a long interrupt-map could outgrow.
+ */
 static void w_cells(struct fdtw *w, const char *name, const u32 *cells, unsigned int n)
 {
-	fdt32_t be[32];
+	fdt32_t *be;
 
-	for (unsigned int i = 0; i < n && i < ARRAY_SIZE(be); i++)
+	if (w->err)
+		return;
+	w->err = fdt_property_placeholder(w->fdt, name, (int)(n * sizeof(fdt32_t)),
+					  (void **)&be);
+	for (unsigned int i = 0; !w->err && i < n; i++)
 		be[i] = cpu_to_fdt32(cells[i]);
-	w_prop(w, name, be, (int)(n * sizeof(fdt32_t)));
 }
 
 /* reg = <addr-hi addr-lo size-hi size-lo>... for #address-cells = #size-cells = 2. */

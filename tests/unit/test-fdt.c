@@ -589,6 +589,38 @@ static void test_pci_node(void)
 	free(fdt);
 }
 
+/*
+ * Regression (hardening issue, defect 1): with 4 or more PCI devices the
+ * interrupt-map outgrew a 32-cell bounce buffer and carried host stack
+ * bytes.  Every entry of a full bus must be exactly what lkvm raises.
+ */
+static void test_pci_interrupt_map_full(void)
+{
+	struct fdt_pci_dev pci[14];
+	struct fdt_desc d = desc_v3its();
+	const void *p;
+	void *fdt;
+	int node, len;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(pci); i++)
+		pci[i] = (struct fdt_pci_dev){ i, ARM_SPI_PCI_INTX + i % 4 };
+	d.gic = IRQCHIP_GICV3;
+	d.pci = pci;
+	d.nr_pci = ARRAY_SIZE(pci);
+	fdt = build(&d);
+	node = node_by_compat(fdt, "pci-host-ecam-generic");
+	TEST_ASSERT(node >= 0, "no PCI host bridge node");
+	p = prop(fdt, node, "interrupt-map", &len);
+	TEST_ASSERT_EQ(len, (int)(ARRAY_SIZE(pci) * 10 * 4));
+	for (unsigned int i = 0; i < ARRAY_SIZE(pci); i++) {
+		const u32 want[10] = { i << 11, 0, 0, 1, 1, 0, 0, 0, ARM_SPI_PCI_INTX + i % 4, 1 };
+
+		for (unsigned int c = 0; c < 10; c++)
+			TEST_ASSERT_EQ(cell(p, i * 10 + c), want[c]);
+	}
+	free(fdt);
+}
+
 static void test_dtc_no_warnings(void)
 {
 	static u64 mpidr[64];
@@ -640,6 +672,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_unresolved_gic),
 	TEST_CASE(test_virtio_mmio_nodes),
 	TEST_CASE(test_pci_node),
+	TEST_CASE(test_pci_interrupt_map_full),
 	TEST_CASE(test_dtc_no_warnings),
 };
 
