@@ -29,13 +29,11 @@
 #include <linux/kvm.h>
 
 #include "lkvm/arch.h"
-#include "lkvm/hw.h"
+#include "lkvm/device.h"
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
 #include "lkvm/irq.h"
-#include "lkvm/pci.h"
-#include "lkvm/virtio.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
 
@@ -166,6 +164,7 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_
 int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
+	struct lkvm_placement place;
 	struct mem_plan plan;
 	int r, max_cpus;
 
@@ -205,6 +204,10 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	r = arch__init_vm(kvm, err);
 	if (r)
 		return r;
+	arch__placement(kvm, &place);
+	r = devices__create(kvm, &place, err);
+	if (r)
+		return r;
 	kvm__mark(kvm, "devices");
 	kvm->cpus = calloc(cfg->nr_cpus, sizeof(*kvm->cpus));
 	if (!kvm->cpus)
@@ -218,6 +221,9 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	}
 	kvm__mark(kvm, "vCPUs");
 	r = arch__finalize_vm(kvm, err);
+	/* irqfds need the initialised interrupt controller and its default routing. */
+	if (!r)
+		r = devices__start(kvm, err);
 	kvm__mark(kvm, "DT+regs");
 	return r;
 }
@@ -243,38 +249,6 @@ static enum kvm_exit_why exit_why(struct kvm *kvm)
 	return __atomic_load_n(&kvm->exit_why, __ATOMIC_ACQUIRE);
 }
 
-/*
- * Where the host's console input goes: the 8250, or the virtio-console
- * with --console virtio (the 8250 then only prints).
- */
-struct console_sink {
-	size_t (*space)(struct kvm *kvm);
-	void (*input)(struct kvm *kvm, const u8 *buf, size_t len);
-};
-
-static size_t uart_space(struct kvm *kvm)
-{
-	return serial8250__rx_space(kvm->uart);
-}
-
-static void uart_input(struct kvm *kvm, const u8 *buf, size_t len)
-{
-	serial8250__input(kvm->uart, buf, len);
-}
-
-static size_t vcon_space(struct kvm *kvm)
-{
-	return virtio_console__rx_space(kvm->vcon);
-}
-
-static void vcon_input(struct kvm *kvm, const u8 *buf, size_t len)
-{
-	virtio_console__input(kvm->vcon, buf, len);
-}
-
-static const struct console_sink uart_sink = { uart_space, uart_input };
-static const struct console_sink vcon_sink = { vcon_space, vcon_input };
-
 /* Console input: forwards to the sink, handling the Ctrl-A x escape. */
 static void console_input(struct kvm *kvm, const struct console_sink *sink, const u8 *buf,
 			  size_t len, bool *escape)
@@ -287,18 +261,18 @@ static void console_input(struct kvm *kvm, const struct console_sink *sink, cons
 				return;
 			}
 			if (buf[i] != CONSOLE_ESCAPE)
-				sink->input(kvm, (const u8 *)"\x01", 1);
+				sink->input(sink->ctx, (const u8 *)"\x01", 1);
 		} else if (buf[i] == CONSOLE_ESCAPE && isatty(kvm->console_in)) {
 			*escape = true;
 			continue;
 		}
-		sink->input(kvm, &buf[i], 1);
+		sink->input(sink->ctx, &buf[i], 1);
 	}
 }
 
 static int main_loop(struct kvm *kvm, int sig_fd)
 {
-	const struct console_sink *sink = kvm->vcon ? &vcon_sink : kvm->uart ? &uart_sink : NULL;
+	const struct console_sink *sink = kvm->console.space ? &kvm->console : NULL;
 	bool in_open = sink != NULL, escape = false;
 
 	while (exit_why(kvm) == LKVM_RUNNING) {
@@ -307,7 +281,7 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 			{ .fd = sig_fd, .events = POLLIN },
 			{ .fd = kvm->console_in, .events = POLLIN },
 		};
-		size_t space = in_open ? sink->space(kvm) : 0;
+		size_t space = in_open ? sink->space(sink->ctx) : 0;
 		bool want_in = space > 0;
 		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
 
@@ -422,13 +396,9 @@ void kvm__close(struct kvm *kvm)
 	kvm->cpus = NULL;
 	kvm->nr_cpus = 0;
 	/* Devices before the VM and RAM: their I/O threads touch guest memory. */
-	for (unsigned int i = 0; i < kvm->nr_virtio; i++)
-		virtio_transport__free(kvm->virtio[i]);
-	kvm->nr_virtio = 0;
+	devices__free(kvm);
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
 		net__close_backend(&kvm->net[i]);
-	pci__free(kvm->pci);
-	kvm->pci = NULL;
 	irq__free(kvm);
 	arch__close(kvm);
 	t1 = now_ns();
@@ -441,10 +411,6 @@ void kvm__close(struct kvm *kvm)
 		munmap(kvm->mem[i].host, kvm->mem[i].size);
 	kvm->nr_mem = 0;
 	mmio__free(&kvm->mmio);
-	serial8250__free(kvm->uart);
-	kvm->uart = NULL;
-	pl031__free(kvm->rtc);
-	kvm->rtc = NULL;
 	if (kvm->stop_fd >= 0)
 		close(kvm->stop_fd);
 	kvm->stop_fd = -1;

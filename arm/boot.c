@@ -19,7 +19,6 @@
 #include "arm/kvm-arch.h"
 #include "lkvm/file.h"
 #include "lkvm/log.h"
-#include "lkvm/virtio.h"
 
 #define MAX_KERNEL	(1024 * SZ_MiB)
 #define MAX_INITRD	(4 * SZ_GiB)
@@ -72,9 +71,6 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 {
 	const struct lkvm_config *cfg = kvm->cfg;
 	struct mem_bank banks[LKVM_MAX_MEM_REGIONS];
-	struct fdt_virtio_mmio virtio[LKVM_MAX_VIRTIO];
-	struct fdt_pci_dev pci[LKVM_MAX_VIRTIO];
-	unsigned int nr_mmio = 0, nr_pci = 0;
 	u8 rng[64];
 	u64 *mpidr, seed;
 	void *fdt;
@@ -92,17 +88,6 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 		mpidr[i] = kvm->cpus[i].mpidr;
 	for (unsigned int i = 0; i < kvm->nr_mem; i++)
 		banks[i] = (struct mem_bank){ kvm->mem[i].size, kvm->mem[i].gpa, true };
-	for (unsigned int i = 0; i < kvm->nr_virtio; i++) {
-		struct virtio_mmio *vm = virtio_mmio__of(kvm->virtio[i]);
-		struct virtio_pci *vp = virtio_pci__of(kvm->virtio[i]);
-
-		if (vm)
-			virtio[nr_mmio++] = (struct fdt_virtio_mmio){ virtio_mmio__base(vm),
-								      virtio_mmio__spi(vm) };
-		if (vp)
-			pci[nr_pci++] = (struct fdt_pci_dev){ virtio_pci__slot(vp),
-							      virtio_pci__intx_spi(vp) };
-	}
 	if (getrandom(rng, sizeof(rng), 0) != sizeof(rng))
 		memset(rng, 0, sizeof(rng));
 	seed = cfg->has_kaslr_seed ? cfg->kaslr_seed : *(u64 *)(void *)rng;
@@ -113,8 +98,7 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 			.bootargs = bootargs,
 			.initrd_addr = lay->initrd_addr, .initrd_size = lay->initrd_size,
 			.kaslr_seed = seed, .rng_seed = rng + 8, .rng_seed_len = sizeof(rng) - 8,
-			.virtio = virtio, .nr_virtio = nr_mmio,
-			.pci = pci, .nr_pci = nr_pci,
+			.kvm = kvm,
 		}, fdt, ARM_FDT_MAX_SIZE, err);
 	if (r)
 		goto out;

@@ -110,7 +110,7 @@ static int set_timer_irqs(struct kvm_cpu *vcpu, struct lkvm_err *err)
 	bool el2 = vcpu->kvm->cfg->nested;
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(timers); i++) {
-		int intid = 16 + timers[i].ppi;
+		int intid = ARM_PPI_INTID(timers[i].ppi);
 		int r;
 
 		if (timers[i].el2 && !el2)
@@ -128,7 +128,7 @@ static int set_timer_irqs(struct kvm_cpu *vcpu, struct lkvm_err *err)
 static int init_pmu(struct kvm_cpu *vcpu, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = vcpu->kvm->cfg;
-	int intid = 16 + ARM_PPI_PMU;
+	int intid = ARM_PPI_INTID(ARM_PPI_PMU);
 	int r;
 
 	r = vcpu_attr(vcpu, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ, &intid, false);

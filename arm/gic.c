@@ -123,7 +123,7 @@ int gic__create(struct kvm *kvm, struct lkvm_err *err)
 	if (r)
 		return seterr(err, -r, "KVM_DEV_ARM_VGIC_GRP_NR_IRQS: %s", strerror(-r));
 	if (kvm->cfg->nested) {
-		u32 intid = 16 + ARM_PPI_GIC_MAINT;
+		u32 intid = ARM_PPI_INTID(ARM_PPI_GIC_MAINT);
 
 		r = set_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ, 0, &intid);
 		if (r)
@@ -170,12 +170,3 @@ void gic__close(struct kvm *kvm)
 	a->its_fd = a->gic_fd = -1;
 }
 
-int arch__irq_line(struct kvm *kvm, unsigned int irq, int level)
-{
-	struct kvm_irq_level l = {
-		.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (32 + irq),
-		.level = level,
-	};
-
-	return ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
-}

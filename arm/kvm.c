@@ -2,7 +2,8 @@
 /*
  * The arm64 side of a VM: what the host's KVM must offer for the config,
  * the memory plan and IPA size (arm/include/arm/layout.h draws the map),
- * and VM-wide setup around the generic lifecycle in kvm.c.
+ * and VM-wide setup around the generic lifecycle in kvm.c.  Devices are
+ * made by generic code (devices.c); arm/irq.c says where they go.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,11 +13,7 @@
 #include "arm/kvm-arch.h"
 #include "arm/layout.h"
 #include "lkvm/arch.h"
-#include "lkvm/hw.h"
-#include "lkvm/irq.h"
 #include "lkvm/log.h"
-#include "lkvm/pci.h"
-#include "lkvm/virtio.h"
 
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 {
@@ -50,111 +47,10 @@ int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 	return arm_cpufeat__parse(kvm, err);
 }
 
-static void uart_irq(void *ctx, int level)
-{
-	arch__irq_line(ctx, ARM_SPI_UART, level);
-}
-
-/*
- * Puts @dev (ownership passes) on the configured transport: the next PCI
- * slot with its BAR in the next 64 KiB of the PCI window (MSI-X when
- * there is an ITS, INTx otherwise), or the next virtio-mmio slot with its
- * own SPI.
- */
-static int add_virtio(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *err)
-{
-	struct virtio_mmio *vm;
-	int r;
-
-	if (kvm->cfg->virtio_transport == VIRTIO_TRANSPORT_PCI) {
-		bool msix = kvm->arch->gic == IRQCHIP_GICV3_ITS;
-
-		if (!kvm->pci) {
-			r = pci__new(kvm, ARM_PCI_CFG_BASE, &kvm->pci, err);
-			if (r) {
-				dev->ops->free(dev);
-				return r;
-			}
-			if (msix)
-				irq__set_wired_pins(kvm, ARM_GIC_NR_IRQS - 32);
-		}
-		r = virtio_pci__new(kvm, kvm->pci, dev,
-				    (u32)(ARM_PCI_MMIO_BASE + kvm->pci->nr_dev * SZ_64K), msix,
-				    ARM_SPI_PCI_INTX, &kvm->virtio[kvm->nr_virtio], err);
-	} else {
-		r = virtio_mmio__new(kvm, dev,
-				     ARM_VIRTIO_MMIO_BASE + kvm->nr_virtio * ARM_VIRTIO_MMIO_SLOT,
-				     ARM_SPI_VIRTIO_MMIO + kvm->nr_virtio, &vm, err);
-		if (!r)
-			kvm->virtio[kvm->nr_virtio] = virtio_mmio__core(vm);
-	}
-	if (!r)
-		kvm->nr_virtio++;
-	return r;
-}
-
-/* One virtio device each: disks in command-line order, rng, console, then the NICs. */
-static int init_virtio(struct kvm *kvm, struct lkvm_err *err)
-{
-	const struct lkvm_config *cfg = kvm->cfg;
-	struct virtio_dev *dev;
-	int r;
-
-	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
-		r = virtio_blk__new(kvm, &cfg->disk[i], i, cfg->nr_cpus, &dev, err);
-		if (!r)
-			r = add_virtio(kvm, dev, err);
-		if (r)
-			return r;
-	}
-	if (cfg->rng) {
-		r = virtio_rng__new(kvm, &dev, err);
-		if (!r)
-			r = add_virtio(kvm, dev, err);
-		if (r)
-			return r;
-	}
-	if (cfg->console == CONSOLE_VIRTIO) {
-		r = virtio_console__new(kvm, kvm->console_out, &dev, err);
-		if (!r)
-			r = add_virtio(kvm, dev, err);
-		if (r)
-			return r;
-		kvm->vcon = dev;
-	}
-	for (unsigned int i = 0; i < cfg->nr_net; i++) {
-		r = virtio_net__new(kvm, &cfg->net[i], &kvm->net[i], &dev, err);
-		if (!r)
-			r = add_virtio(kvm, dev, err);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-static int init_devices(struct kvm *kvm, struct lkvm_err *err)
-{
-	int r;
-
-	kvm->uart = serial8250__new(kvm->console_out, uart_irq, kvm);
-	kvm->rtc = pl031__new();
-	if (!kvm->uart || !kvm->rtc)
-		return seterr(err, ENOMEM, "out of memory for devices");
-	r = mmio__register(&kvm->mmio, ARM_UART_BASE, ARM_UART_SIZE, serial8250__mmio, kvm->uart,
-			   "uart");
-	if (!r)
-		r = mmio__register(&kvm->mmio, ARM_RTC_BASE, ARM_RTC_SIZE, pl031__mmio, kvm->rtc,
-				   "rtc");
-	if (r)
-		return seterr(err, -r, "registering platform devices: %s", strerror(-r));
-	return init_virtio(kvm, err);
-}
-
 int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
 	struct kvm_arch *a = kvm->arch;
-	int r;
 
 	if (ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &a->init) < 0)
 		return seterr(err, errno, "KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
@@ -180,19 +76,13 @@ int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
 		if (ioctl(kvm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off) < 0)
 			return seterr(err, errno, "KVM_ARM_SET_COUNTER_OFFSET: %s", strerror(errno));
 	}
-	r = gic__create(kvm, err);
-	if (r)
-		return r;
-	return init_devices(kvm, err);
+	return gic__create(kvm, err);
 }
 
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
 {
 	int r = gic__init(kvm, err);
 
-	/* irqfds need the initialised interrupt controller and its default routing. */
-	for (unsigned int i = 0; !r && i < kvm->nr_virtio; i++)
-		r = virtio_transport__start(kvm->virtio[i], err);
 	for (unsigned int i = 0; !r && i < kvm->nr_cpus; i++)
 		r = arm_cpu__finalize(&kvm->cpus[i], err);
 	if (!r)

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The PCI host bridge: ECAM config space for one bus.  See
- * include/lkvm/pci.h.
+ * The PCI host bridge: ECAM config space for one bus, and the bridge as a
+ * VM device that writes its own device-tree node.  See include/lkvm/pci.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lkvm/device.h"
+#include "lkvm/fdt.h"
+#include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 #include "lkvm/log.h"
 #include "lkvm/pci.h"
@@ -70,6 +73,7 @@ int pci__new(struct kvm *kvm, u64 ecam_base, struct pci_bus **out, struct lkvm_e
 		return seterr(err, ENOMEM, "PCI: out of memory");
 	bus->kvm = kvm;
 	bus->ecam_base = ecam_base;
+	bus->intx_line = LKVM_NO_IRQ;
 	r = mmio__register(&kvm->mmio, ecam_base, PCI_ECAM_BUS_SIZE, pci__ecam_access, bus,
 			   "pci-ecam");
 	if (r) {
@@ -143,4 +147,121 @@ void pci__ecam_access(void *opaque, u64 offset, u8 *data, u32 len, bool is_write
 void pci__free(struct pci_bus *bus)
 {
 	free(bus);
+}
+
+unsigned int pci__intx_line(const struct pci_bus *bus, unsigned int slot)
+{
+	/* The standard swizzle on bus 0: INTA of slot s is the bridge's INTx line s mod 4. */
+	return bus->intx_line == LKVM_NO_IRQ ? LKVM_NO_IRQ : bus->intx_line + slot % 4;
+}
+
+/* ---- the bridge as a VM device ------------------------------------------- */
+
+static struct pci_bus *bus_of(struct lkvm_device *d)
+{
+	return lkvm_container_of(d, struct pci_bus, ldev);
+}
+
+/* lkvm placed the BARs and never moves them: the guest must not either. */
+static void bridge_fdt_chosen(struct lkvm_device *d, struct fdtw *w)
+{
+	(void)d;
+	fdtw__u32(w, "linux,pci-probe-only", 1);
+}
+
+/*
+ * pci/host-generic-pci.yaml: an ECAM bridge for bus 0 with a 32-bit
+ * memory window.  MSIs go to the MSI controller (msi-map: requester ID =
+ * its device ID); INTA of each slot is wired by interrupt-map,
+ * edge-triggered like virtio-mmio's (an irqfd pulses the line).
+ */
+static void bridge_fdt(struct lkvm_device *d, struct fdtw *w)
+{
+	struct pci_bus *bus = bus_of(d);
+	u64 reg[] = { bus->ecam_base, PCI_ECAM_BUS_SIZE };
+	u32 bus_range[] = { 0, 0 };
+	/* (phys.hi: 32-bit memory space, phys.mid, phys.lo), CPU address, size */
+	u32 ranges[] = { 0x02000000, 0, (u32)bus->mem_base, (u32)(bus->mem_base >> 32),
+			 (u32)bus->mem_base, (u32)(bus->mem_size >> 32), (u32)bus->mem_size };
+	u32 mask[] = { 0xf800, 0, 0, 7 };
+	u32 msi[] = { 0, w->msi_parent, 0, 0x10000 };
+	/* per slot: child unit address (3), INTA (1), parent phandle, its address, its specifier */
+	u32 map[PCI_MAX_DEVS * (5 + 4 + FDT_MAX_IRQ_CELLS)];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < bus->nr_dev; i++) {
+		unsigned int slot = bus->dev[i]->slot;
+
+		map[n++] = slot << 11;
+		map[n++] = 0;
+		map[n++] = 0;
+		map[n++] = 1;		/* INTA */
+		map[n++] = w->irq_parent;
+		for (unsigned int a = 0; a < w->irq_parent_addr_cells && a < 4; a++)
+			map[n++] = 0;
+		n += w->irq_spec(pci__intx_line(bus, slot), FDT_IRQ_EDGE_RISING, map + n);
+	}
+	fdtw__begin_at(w, "pci", bus->ecam_base);
+	fdtw__str(w, "compatible", "pci-host-ecam-generic");
+	fdtw__str(w, "device_type", "pci");
+	fdtw__u32(w, "#address-cells", 3);
+	fdtw__u32(w, "#size-cells", 2);
+	fdtw__u32(w, "#interrupt-cells", 1);
+	fdtw__reg64(w, reg, 1);
+	fdtw__cells(w, "bus-range", bus_range, 2);
+	fdtw__cells(w, "ranges", ranges, ARRAY_SIZE(ranges));
+	fdtw__cells(w, "interrupt-map-mask", mask, 4);
+	fdtw__cells(w, "interrupt-map", map, n);
+	if (w->msi_parent && bus->msi)
+		fdtw__cells(w, "msi-map", msi, 4);
+	fdtw__prop(w, "dma-coherent", NULL, 0);
+	fdtw__end(w);
+}
+
+static void bridge_free(struct lkvm_device *d)
+{
+	struct pci_bus *bus = bus_of(d);
+
+	if (bus->kvm->pci == bus)
+		bus->kvm->pci = NULL;
+	pci__free(bus);
+}
+
+static const struct lkvm_device_ops bridge_ops = {
+	.fdt_chosen = bridge_fdt_chosen,
+	.fdt = bridge_fdt,
+	.free = bridge_free,
+};
+
+int pci__create(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_area *cfg = &kvm->place.area[LKVM_AREA_PCI_CFG];
+	const struct lkvm_area *mem = &kvm->place.area[LKVM_AREA_PCI_MMIO];
+	struct pci_bus *bus;
+	int r;
+
+	if (!cfg->size || !mem->size)
+		return seterr(err, ENOTSUP, "this machine has no PCI host bridge; "
+			      "use --virtio-transport mmio");
+	r = pci__new(kvm, cfg->base, &bus, err);
+	if (r)
+		return r;
+	bus->intx_line = cfg->irq;
+	bus->mem_base = mem->base;
+	bus->mem_size = mem->size;
+	bus->msi = kvm->place.msi;
+	bus->ldev = (struct lkvm_device){
+		.ops = &bridge_ops, .name = "pci", .base = cfg->base, .size = PCI_ECAM_BUS_SIZE,
+		.irq = cfg->irq, .msi = bus->msi,
+	};
+	r = kvm__add_device(kvm, &bus->ldev, err);
+	if (r) {
+		pci__free(bus);
+		return r;
+	}
+	/* MSI routes replace KVM's default routing: keep the wired lines routed. */
+	if (bus->msi)
+		irq__set_wired_pins(kvm, kvm->place.nr_irq_lines);
+	kvm->pci = bus;
+	return 0;
 }

@@ -5,12 +5,16 @@
  * register.  The match interrupt is not modelled: its mask stays clear and
  * the raw status reads 0, which Linux's rtc-pl031 copes with.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lkvm/device.h"
+#include "lkvm/fdt.h"
 #include "lkvm/hw.h"
+#include "lkvm/kvm.h"
 
 enum {
 	RTC_DR = 0x00,
@@ -110,3 +114,63 @@ void pl031__mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write)
 	}
 	pthread_mutex_unlock(&rtc->lock);
 }
+
+/* ---- the RTC as a VM device ------------------------------------------------ */
+
+struct rtc_device {
+	struct lkvm_device dev;
+	struct pl031 *rtc;
+};
+
+/* rtc/arm,pl031.yaml: an AMBA PrimeCell, clocked by the platform's APB clock. */
+static void rtc_fdt(struct lkvm_device *d, struct fdtw *w)
+{
+	static const char compat[] = "arm,pl031\0arm,primecell";
+	u64 reg[] = { d->base, d->size };
+
+	fdtw__begin_at(w, "rtc", d->base);
+	fdtw__prop(w, "compatible", compat, sizeof(compat));
+	fdtw__reg64(w, reg, 1);
+	fdtw__irq(w, "interrupts", d->irq, FDT_IRQ_LEVEL_HIGH);
+	if (w->apb_clock) {
+		fdtw__u32(w, "clocks", w->apb_clock);
+		fdtw__str(w, "clock-names", "apb_pclk");
+	}
+	fdtw__end(w);
+}
+
+static void rtc_free(struct lkvm_device *d)
+{
+	struct rtc_device *rd = lkvm_container_of(d, struct rtc_device, dev);
+
+	pl031__free(rd->rtc);
+	free(rd);
+}
+
+static const struct lkvm_device_ops rtc_ops = {
+	.fdt = rtc_fdt,
+	.free = rtc_free,
+};
+
+static unsigned int rtc_count(const struct lkvm_config *cfg)
+{
+	(void)cfg;
+	return 1;
+}
+
+static int rtc_create(struct kvm *kvm, unsigned int index, struct lkvm_err *err)
+{
+	struct rtc_device *rd = calloc(1, sizeof(*rd));
+
+	(void)index;
+	if (rd)
+		rd->rtc = pl031__new();
+	if (!rd || !rd->rtc) {
+		free(rd);
+		return seterr(err, ENOMEM, "rtc: out of memory");
+	}
+	rd->dev = (struct lkvm_device){ .ops = &rtc_ops, .name = "rtc" };
+	return devices__add_mmio(kvm, &rd->dev, LKVM_AREA_RTC, pl031__mmio, rd->rtc, err);
+}
+
+const struct device_kind rtc_kind = { "rtc", rtc_count, rtc_create };

@@ -9,11 +9,16 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lkvm/arch.h"
+#include "lkvm/device.h"
+#include "lkvm/fdt.h"
 #include "lkvm/hw.h"
+#include "lkvm/kvm.h"
 
 #define RX_FIFO_SIZE	1024
 
@@ -257,3 +262,92 @@ size_t serial8250__rx_space(struct serial8250 *u)
 	pthread_mutex_unlock(&u->lock);
 	return n;
 }
+
+/* ---- the console UART as a VM device -------------------------------------- */
+
+struct uart_device {
+	struct lkvm_device dev;
+	struct kvm *kvm;
+	struct serial8250 *u;
+};
+
+static void uart_irq(void *ctx, int level)
+{
+	struct uart_device *ud = ctx;
+
+	arch__irq_line(ud->kvm, ud->dev.irq, level);
+}
+
+static size_t uart_space(void *ctx)
+{
+	return serial8250__rx_space(ctx);
+}
+
+static size_t uart_input(void *ctx, const u8 *buf, size_t len)
+{
+	return serial8250__input(ctx, buf, len);
+}
+
+/* The console's node: the kernel finds its earlycon and console here. */
+static void uart_fdt_chosen(struct lkvm_device *d, struct fdtw *w)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "/uart@%llx", (unsigned long long)d->base);
+	fdtw__str(w, "stdout-path", path);
+}
+
+/* serial/8250.yaml */
+static void uart_fdt(struct lkvm_device *d, struct fdtw *w)
+{
+	u64 reg[] = { d->base, d->size };
+
+	fdtw__begin_at(w, "uart", d->base);
+	fdtw__str(w, "compatible", "ns16550a");
+	fdtw__reg64(w, reg, 1);
+	fdtw__irq(w, "interrupts", d->irq, FDT_IRQ_LEVEL_HIGH);
+	fdtw__u32(w, "clock-frequency", 1843200);
+	fdtw__end(w);
+}
+
+static void uart_free(struct lkvm_device *d)
+{
+	struct uart_device *ud = lkvm_container_of(d, struct uart_device, dev);
+
+	serial8250__free(ud->u);
+	free(ud);
+}
+
+static const struct lkvm_device_ops uart_ops = {
+	.fdt_chosen = uart_fdt_chosen,
+	.fdt = uart_fdt,
+	.free = uart_free,
+};
+
+static unsigned int uart_count(const struct lkvm_config *cfg)
+{
+	(void)cfg;
+	return 1;	/* always: earlycon, and the console unless --console virtio */
+}
+
+static int uart_create(struct kvm *kvm, unsigned int index, struct lkvm_err *err)
+{
+	struct uart_device *ud = calloc(1, sizeof(*ud));
+	int r;
+
+	(void)index;
+	if (ud)
+		ud->u = serial8250__new(kvm->console_out, uart_irq, ud);
+	if (!ud || !ud->u) {
+		free(ud);
+		return seterr(err, ENOMEM, "uart: out of memory");
+	}
+	ud->kvm = kvm;
+	ud->dev = (struct lkvm_device){ .ops = &uart_ops, .name = "uart" };
+	r = devices__add_mmio(kvm, &ud->dev, LKVM_AREA_UART, serial8250__mmio, ud->u, err);
+	if (!r && kvm->cfg->console != CONSOLE_VIRTIO)
+		kvm->console = (struct console_sink){ uart_space, uart_input, ud->u };
+	return r;
+}
+
+const struct device_kind uart_kind = { "uart", uart_count, uart_create };

@@ -28,14 +28,14 @@
 #include <unistd.h>
 
 #include "lkvm/net.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-dev.h"
 
 #define TAP_DEFAULT_NAME	"lkvmtap%d"
 #define VNET_HDR_LEN		12	/* struct virtio_net_hdr_v1 */
 
 /* The ring features lkvm's virtio-net needs from vhost-net to hand it the rings. */
-#define VHOST_NEEDED_FEATURES	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_EVENT_IDX) | \
-				 BIT(VIRTIO_F_INDIRECT_DESC) | BIT(VIRTIO_NET_F_MRG_RXBUF))
+#define VHOST_NEEDED_FEATURES	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) | \
+				 BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_NET_F_MRG_RXBUF))
 
 extern char **environ;
 

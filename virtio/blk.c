@@ -17,32 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/virtio_blk.h>	/* virtio 1.2 §5.2: features, request types, status */
+
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
-
-/* virtio 1.2 §5.2.3 */
-#define VIRTIO_BLK_F_SEG_MAX		2
-#define VIRTIO_BLK_F_RO			5
-#define VIRTIO_BLK_F_BLK_SIZE		6
-#define VIRTIO_BLK_F_FLUSH		9
-#define VIRTIO_BLK_F_MQ			12
-#define VIRTIO_BLK_F_DISCARD		13
-#define VIRTIO_BLK_F_WRITE_ZEROES	14
-
-/* virtio 1.2 §5.2.6 */
-#define VIRTIO_BLK_T_IN			0
-#define VIRTIO_BLK_T_OUT		1
-#define VIRTIO_BLK_T_FLUSH		4
-#define VIRTIO_BLK_T_GET_ID		8
-#define VIRTIO_BLK_T_DISCARD		11
-#define VIRTIO_BLK_T_WRITE_ZEROES	13
-
-#define VIRTIO_BLK_S_OK			0
-#define VIRTIO_BLK_S_IOERR		1
-#define VIRTIO_BLK_S_UNSUPP		2
-
-#define VIRTIO_BLK_WZ_UNMAP		1	/* discard/write-zeroes segment flag */
-#define VIRTIO_BLK_ID_BYTES		20
+#include "lkvm/virtio-dev.h"
 
 #define SECTOR				512ULL
 #define BLK_QUEUE_MAX			256
@@ -218,8 +196,8 @@ static int parse_range(struct blk *b, struct blk_req *r, u32 type, struct iovec 
 	nsec = le32toh(nsec);
 	flags = le32toh(flags);
 	/* §5.2.6.2: unmap is meaningless for DISCARD; other flag bits are reserved. */
-	if ((flags & ~(u32)VIRTIO_BLK_WZ_UNMAP) ||
-	    (type == VIRTIO_BLK_T_DISCARD && (flags & VIRTIO_BLK_WZ_UNMAP)))
+	if ((flags & ~(u32)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ||
+	    (type == VIRTIO_BLK_T_DISCARD && (flags & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)))
 		return VIRTIO_BLK_S_UNSUPP;
 	if (nsec > BLK_MAX_RANGE_SECTORS || !in_range(b, sector, (u64)nsec * SECTOR))
 		return VIRTIO_BLK_S_IOERR;
@@ -495,3 +473,19 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	*out = &b->vdev;
 	return 0;
 }
+
+static unsigned int blk_count(const struct lkvm_config *cfg)
+{
+	return cfg->nr_disk;
+}
+
+/* -d, in command-line order: disk i is /dev/vda + i, serial lkvm-<i>, a queue per vCPU. */
+static int blk_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
+{
+	struct virtio_dev *dev = NULL;
+	int r = virtio_blk__new(kvm, &kvm->cfg->disk[i], i, kvm->cfg->nr_cpus, &dev, err);
+
+	return r ? r : virtio__attach(kvm, dev, err);
+}
+
+const struct device_kind virtio_blk_kind = { "virtio-blk", blk_count, blk_create };

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-dev.h"
 
 #define CON_QUEUE_MAX		64
 #define CON_RXQ			0	/* receiveq (port 0) */
@@ -269,3 +269,34 @@ size_t virtio_console__rx_space(struct virtio_dev *d)
 	pthread_mutex_unlock(&c->in_lock);
 	return n;
 }
+
+static unsigned int vcon_count(const struct lkvm_config *cfg)
+{
+	return cfg->console == CONSOLE_VIRTIO ? 1 : 0;
+}
+
+static size_t vcon_space(void *ctx)
+{
+	return virtio_console__rx_space(ctx);
+}
+
+static size_t vcon_input(void *ctx, const u8 *buf, size_t len)
+{
+	return virtio_console__input(ctx, buf, len);
+}
+
+/* --console virtio: the guest's hvc0 is the console, and takes the host's input. */
+static int vcon_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
+{
+	struct virtio_dev *dev = NULL;
+	int r = virtio_console__new(kvm, kvm->console_out, &dev, err);
+
+	(void)i;
+	if (!r)
+		r = virtio__attach(kvm, dev, err);
+	if (!r)
+		kvm->console = (struct console_sink){ vcon_space, vcon_input, dev };
+	return r;
+}
+
+const struct device_kind virtio_console_kind = { "virtio-console", vcon_count, vcon_create };

@@ -8,7 +8,7 @@
  * onto these calls, and raises interrupts its own way through tops->raise.
  *
  * Locking: c->lock serialises register accesses (vCPU threads) with the
- * device's callbacks (the I/O thread); see include/lkvm/virtio.h.
+ * device's callbacks (the I/O thread); see include/lkvm/virtio-dev.h.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,11 +20,14 @@
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/pci.h"
+#include "lkvm/virtio-transport.h"
+
+static const struct lkvm_device_ops core_dev_ops;
 
 /* Feature bits the transports themselves offer on top of the device's. */
-#define TRANSPORT_FEATURES	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_EVENT_IDX) | \
-				 BIT(VIRTIO_F_INDIRECT_DESC))
+#define TRANSPORT_FEATURES	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) | \
+				 BIT(VIRTIO_RING_F_INDIRECT_DESC))
 
 void virtio_efd_signal(int fd)
 {
@@ -54,9 +57,9 @@ static void core_fail(struct virtio_dev *d, const char *why)
 {
 	struct virtio_core *c = d->transport;
 
-	if (c->status & VIRTIO_STATUS_NEEDS_RESET)
+	if (c->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
-	c->status |= VIRTIO_STATUS_NEEDS_RESET;
+	c->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	if (!c->fail_logged) {
 		c->fail_logged = true;
 		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
@@ -102,6 +105,9 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 {
 	int r = 0;
 
+	c->ldev.ops = &core_dev_ops;
+	c->ldev.name = dev->ops->name;
+	c->ldev.irq = LKVM_NO_IRQ;
 	c->tops = tops;
 	c->kvm = kvm;
 	c->dev = dev;
@@ -114,10 +120,10 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	dev->offload_queue = core_offload_queue;
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
-	c->config_vector = VIRTIO_NO_VECTOR;
+	c->config_vector = VIRTIO_MSI_NO_VECTOR;
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		c->kick_fd[i] = c->call_fd[i] = -1;
-		c->q[i].vector = VIRTIO_NO_VECTOR;
+		c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
 	}
 	c->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -141,7 +147,7 @@ u64 virtio_core__offered(const struct virtio_core *c)
 bool virtio_core__queue_live(const struct virtio_core *c, unsigned int q)
 {
 	return q < c->dev->nr_queues && c->q[q].ready &&
-	       (c->status & VIRTIO_STATUS_DRIVER_OK) && !(c->status & VIRTIO_STATUS_NEEDS_RESET);
+	       (c->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(c->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 struct virtio_queue_cfg *virtio_core__queue(struct virtio_core *c, u32 q)
@@ -157,7 +163,7 @@ void virtio_core__reset(struct virtio_core *c)
 		d->ops->reset(d);
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		memset(&d->vq[i], 0, sizeof(d->vq[i]));
-		c->q[i] = (struct virtio_queue_cfg){ .vector = VIRTIO_NO_VECTOR };
+		c->q[i] = (struct virtio_queue_cfg){ .vector = VIRTIO_MSI_NO_VECTOR };
 		/* Drop a notification that is still pending for the old queue. */
 		if (c->kick_fd[i] >= 0)
 			efd_drain(c->kick_fd[i]);
@@ -168,7 +174,7 @@ void virtio_core__reset(struct virtio_core *c)
 	d->acked = 0;
 	c->status = 0;
 	c->drv_features = 0;
-	c->config_vector = VIRTIO_NO_VECTOR;
+	c->config_vector = VIRTIO_MSI_NO_VECTOR;
 	c->fail_logged = false;
 	if (c->tops->reset)
 		c->tops->reset(c);
@@ -177,7 +183,7 @@ void virtio_core__reset(struct virtio_core *c)
 void virtio_core__write_features(struct virtio_core *c, u32 sel, u32 val)
 {
 	/* Frozen once FEATURES_OK is set (§2.2.2). */
-	if (c->status & VIRTIO_STATUS_FEATURES_OK)
+	if (c->status & VIRTIO_CONFIG_S_FEATURES_OK)
 		return;
 	if (sel == 0)
 		c->drv_features = (c->drv_features & ~0xffffffffULL) | val;
@@ -209,16 +215,16 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 		return;
 	}
 	/* NEEDS_RESET is ours to set; the driver can only keep it. */
-	val = (val & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
-	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+	val = (val & ~VIRTIO_CONFIG_S_NEEDS_RESET) | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(c))
 			/* §3.1.1: the driver re-reads the status and sees FEATURES_OK unset. */
-			val &= ~(u32)VIRTIO_STATUS_FEATURES_OK;
+			val &= ~(u32)VIRTIO_CONFIG_S_FEATURES_OK;
 		else
 			d->acked = c->drv_features;
 	}
 	c->status = val;
-	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		if (d->ops->driver_ok)
 			d->ops->driver_ok(d);
 		/* Anything made available before DRIVER_OK: look now. */
@@ -256,11 +262,11 @@ void virtio_core__queue_enable(struct virtio_core *c, unsigned int idx, bool on)
 		memset(&d->vq[idx], 0, sizeof(d->vq[idx]));
 		return;
 	}
-	if (q->ready || !(c->status & VIRTIO_STATUS_FEATURES_OK))
+	if (q->ready || !(c->status & VIRTIO_CONFIG_S_FEATURES_OK))
 		return;
 	r = virtqueue__init(&d->vq[idx], d->kvm, q->num, q->desc, q->driver, q->device,
-			    c->drv_features & BIT(VIRTIO_F_EVENT_IDX),
-			    c->drv_features & BIT(VIRTIO_F_INDIRECT_DESC));
+			    c->drv_features & BIT(VIRTIO_RING_F_EVENT_IDX),
+			    c->drv_features & BIT(VIRTIO_RING_F_INDIRECT_DESC));
 	if (r) {
 		core_fail(d, "queue enabled with a bad size or rings outside guest RAM");
 		return;
@@ -392,13 +398,97 @@ void virtio_core__destroy(struct virtio_core *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
-int virtio_transport__start(struct virtio_core *c, struct lkvm_err *err)
-{
-	return c->tops->start(c, err);
-}
-
 void virtio_transport__free(struct virtio_core *c)
 {
 	if (c)
 		c->tops->free(c);
+}
+
+/* ---- the transport as a VM device ----------------------------------------- */
+
+static struct virtio_core *core_of(struct lkvm_device *d)
+{
+	return lkvm_container_of(d, struct virtio_core, ldev);
+}
+
+static int core_dev_start(struct lkvm_device *d, struct lkvm_err *err)
+{
+	return core_of(d)->tops->start(core_of(d), err);
+}
+
+static void core_dev_free(struct lkvm_device *d)
+{
+	virtio_transport__free(core_of(d));
+}
+
+static void core_dev_fdt(struct lkvm_device *d, struct fdtw *w)
+{
+	struct virtio_core *c = core_of(d);
+
+	if (c->tops->fdt)
+		c->tops->fdt(c, w);
+}
+
+static const struct lkvm_device_ops core_dev_ops = {
+	.fdt = core_dev_fdt,
+	.start = core_dev_start,
+	.free = core_dev_free,
+};
+
+static int attach_mmio(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,
+		       struct lkvm_err *err)
+{
+	struct virtio_mmio *vm;
+	unsigned int irq;
+	u64 base;
+	int r;
+
+	r = devices__place(kvm, LKVM_AREA_VIRTIO_MMIO, dev->ops->name, &base, &irq, err);
+	if (r) {
+		dev->ops->free(dev);
+		return r;
+	}
+	r = virtio_mmio__new(kvm, dev, base, irq, &vm, err);
+	if (!r)
+		*out = virtio_mmio__core(vm);
+	return r;
+}
+
+static int attach_pci(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,
+		      struct lkvm_err *err)
+{
+	unsigned int irq;
+	u64 bar;
+	int r;
+
+	if (!kvm->pci) {
+		r = pci__create(kvm, err);
+		if (r) {
+			dev->ops->free(dev);
+			return r;
+		}
+	}
+	r = devices__place(kvm, LKVM_AREA_PCI_MMIO, dev->ops->name, &bar, &irq, err);
+	if (r) {
+		dev->ops->free(dev);
+		return r;
+	}
+	return virtio_pci__new(kvm, kvm->pci, dev, (u32)bar, kvm->place.msi, out, err);
+}
+
+int virtio__attach(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *err)
+{
+	struct virtio_core *c = NULL;
+	int r;
+
+	if (kvm->cfg->virtio_transport == VIRTIO_TRANSPORT_PCI)
+		r = attach_pci(kvm, dev, &c, err);
+	else
+		r = attach_mmio(kvm, dev, &c, err);
+	if (r)
+		return r;
+	r = kvm__add_device(kvm, &c->ldev, err);
+	if (r)
+		virtio_transport__free(c);
+	return r;
 }

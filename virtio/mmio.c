@@ -10,9 +10,9 @@
  * datamatch), so that write never leaves the kernel; the I/O thread polls
  * the eventfds, the device's own fd (disk completions) and a stop fd.
  * Interrupts: InterruptStatus is updated under the lock, then an irqfd
- * (KVM_IRQFD) pulses the SPI.  The DT declares the SPI edge-triggered:
+ * (KVM_IRQFD) pulses the interrupt line.  The DT declares it edge-triggered:
  * an irqfd raises and lowers the line at once, which a level-sensitive
- * SPI can lose before the guest takes it.
+ * line can lose before the guest takes it.
  *
  * Guest mistakes (a bad register access, a bad ring) never stop lkvm: a
  * bad ring sets DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2) and the device
@@ -29,13 +29,14 @@
 
 #include <linux/kvm.h>
 
+#include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 
 struct virtio_mmio {
 	struct virtio_core core;	/* first: a virtio_core * is a virtio_mmio * */
 	u64 base;
-	unsigned int spi;
+	unsigned int irq;		/* interrupt line */
 
 	/* The registers that are virtio-mmio's own (virtio 1.2 §4.2.2), under core.lock. */
 	u32 dev_features_sel;
@@ -75,7 +76,7 @@ static u32 read_reg(struct virtio_mmio *vm, u64 off)
 
 	switch (off) {
 	case VIRTIO_MMIO_MAGIC_VALUE: return VIRTIO_MMIO_MAGIC;
-	case VIRTIO_MMIO_VERSION_REG: return VIRTIO_MMIO_VERSION;
+	case VIRTIO_MMIO_VERSION: return VIRTIO_MMIO_VERSION_MODERN;
 	case VIRTIO_MMIO_DEVICE_ID: return ops->device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES: return virtio_core__read_features(c, vm->dev_features_sel);
@@ -86,10 +87,10 @@ static u32 read_reg(struct virtio_mmio *vm, u64 off)
 	case VIRTIO_MMIO_STATUS: return c->status;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: return q ? (u32)q->desc : 0;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH: return q ? (u32)(q->desc >> 32) : 0;
-	case VIRTIO_MMIO_QUEUE_DRIVER_LOW: return q ? (u32)q->driver : 0;
-	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH: return q ? (u32)(q->driver >> 32) : 0;
-	case VIRTIO_MMIO_QUEUE_DEVICE_LOW: return q ? (u32)q->device : 0;
-	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: return q ? (u32)(q->device >> 32) : 0;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: return q ? (u32)q->driver : 0;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: return q ? (u32)(q->driver >> 32) : 0;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: return q ? (u32)q->device : 0;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: return q ? (u32)(q->device >> 32) : 0;
 	/* §4.2.2: a shared memory region that does not exist has length -1. */
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
@@ -142,10 +143,10 @@ static void write_reg(struct virtio_mmio *vm, u64 off, u32 val)
 	case VIRTIO_MMIO_STATUS: virtio_core__write_status(c, val); return;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: if (q_setup) set_lo(&q->desc, val); return;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH: if (q_setup) set_hi(&q->desc, val); return;
-	case VIRTIO_MMIO_QUEUE_DRIVER_LOW: if (q_setup) set_lo(&q->driver, val); return;
-	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH: if (q_setup) set_hi(&q->driver, val); return;
-	case VIRTIO_MMIO_QUEUE_DEVICE_LOW: if (q_setup) set_lo(&q->device, val); return;
-	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH: if (q_setup) set_hi(&q->device, val); return;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: if (q_setup) set_lo(&q->driver, val); return;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: if (q_setup) set_hi(&q->driver, val); return;
+	case VIRTIO_MMIO_QUEUE_USED_LOW: if (q_setup) set_lo(&q->device, val); return;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH: if (q_setup) set_hi(&q->device, val); return;
 	case VIRTIO_MMIO_SHM_SEL: return;
 	}
 	lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest write of %#x to register %#llx",
@@ -178,7 +179,7 @@ void virtio_mmio__access(void *opaque, u64 offset, u8 *data, u32 len, bool is_wr
 	pthread_mutex_unlock(&c->lock);
 }
 
-int virtio_mmio__new(struct kvm *kvm, struct virtio_dev *dev, u64 base, unsigned int spi,
+int virtio_mmio__new(struct kvm *kvm, struct virtio_dev *dev, u64 base, unsigned int irq,
 		     struct virtio_mmio **out, struct lkvm_err *err)
 {
 	struct virtio_mmio *vm;
@@ -191,10 +192,13 @@ int virtio_mmio__new(struct kvm *kvm, struct virtio_dev *dev, u64 base, unsigned
 		return seterr(err, ENOMEM, "%s: out of memory", dev->ops->name);
 	}
 	vm->base = base;
-	vm->spi = spi;
+	vm->irq = irq;
 	vm->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	snprintf(where, sizeof(where), "%#llx", (unsigned long long)base);
 	r = virtio_core__init(&vm->core, &mmio_tops, kvm, dev, where, err);
+	vm->core.ldev.base = base;
+	vm->core.ldev.size = VIRTIO_MMIO_SIZE;
+	vm->core.ldev.irq = irq;
 	if (!r && vm->irq_fd < 0)
 		r = seterr(err, errno, "%s: eventfd: %s", dev->ops->name, strerror(errno));
 	if (!r) {
@@ -222,7 +226,7 @@ int virtio_mmio__start(struct virtio_mmio *vm, struct lkvm_err *err)
 	struct virtio_core *c = &vm->core;
 	struct kvm_irqfd irqfd = {
 		.fd = (u32)vm->irq_fd,
-		.gsi = vm->spi,		/* arm64 routing: GSI n is SPI n (INTID 32 + n) */
+		.gsi = vm->irq,		/* KVM's default routing: GSI n is interrupt line n */
 	};
 
 	for (unsigned int i = 0; i < c->dev->nr_queues; i++) {
@@ -240,7 +244,7 @@ int virtio_mmio__start(struct virtio_mmio *vm, struct lkvm_err *err)
 		vm->ioeventfd[i] = true;
 	}
 	if (ioctl(c->kvm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-		return seterr(err, errno, "%s: KVM_IRQFD for SPI %u: %s", c->name, vm->spi,
+		return seterr(err, errno, "%s: KVM_IRQFD for line %u: %s", c->name, vm->irq,
 			      strerror(errno));
 	vm->irqfd = true;
 	return virtio_core__start_thread(c, err);
@@ -266,31 +270,34 @@ static void mmio_free(struct virtio_core *c)
 	virtio_mmio__free((struct virtio_mmio *)c);
 }
 
+/*
+ * virtio/mmio.yaml.  Edge-triggered: the interrupt comes from a KVM irqfd,
+ * which pulses the line; a level-sensitive line could drop the pulse.
+ */
+static void mmio_fdt(struct virtio_core *c, struct fdtw *w)
+{
+	struct virtio_mmio *vm = (struct virtio_mmio *)c;
+	u64 reg[] = { vm->base, VIRTIO_MMIO_SIZE };
+
+	fdtw__begin_at(w, "virtio_mmio", vm->base);
+	fdtw__str(w, "compatible", "virtio,mmio");
+	fdtw__reg64(w, reg, 1);
+	fdtw__irq(w, "interrupts", vm->irq, FDT_IRQ_EDGE_RISING);
+	fdtw__prop(w, "dma-coherent", NULL, 0);
+	fdtw__end(w);
+}
+
 static const struct virtio_transport_ops mmio_tops = {
 	.raise = mmio_raise,
 	.reset = mmio_reset,
 	.start = mmio_start,
 	.free = mmio_free,
+	.fdt = mmio_fdt,
 };
 
 struct virtio_core *virtio_mmio__core(struct virtio_mmio *vm)
 {
 	return &vm->core;
-}
-
-struct virtio_mmio *virtio_mmio__of(struct virtio_core *c)
-{
-	return c && c->tops == &mmio_tops ? (struct virtio_mmio *)c : NULL;
-}
-
-u64 virtio_mmio__base(const struct virtio_mmio *vm)
-{
-	return vm->base;
-}
-
-unsigned int virtio_mmio__spi(const struct virtio_mmio *vm)
-{
-	return vm->spi;
 }
 
 struct virtio_dev *virtio_mmio__dev(struct virtio_mmio *vm)

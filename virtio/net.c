@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-dev.h"
 
 #define NET_QUEUE_MAX		256
 #define NET_CFG_SIZE		10	/* mac, status, max_virtqueue_pairs (§5.1.4) */
@@ -711,3 +711,19 @@ int virtio_net__new(struct kvm *kvm, const struct net_opts *o, struct net_backen
 	*out = &n->vdev;
 	return 0;
 }
+
+static unsigned int net_count(const struct lkvm_config *cfg)
+{
+	return cfg->nr_net;
+}
+
+/* -n, in command-line order, each on the tap opened for it before the VM existed. */
+static int net_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
+{
+	struct virtio_dev *dev = NULL;
+	int r = virtio_net__new(kvm, &kvm->cfg->net[i], &kvm->net[i], &dev, err);
+
+	return r ? r : virtio__attach(kvm, dev, err);
+}
+
+const struct device_kind virtio_net_kind = { "virtio-net", net_count, net_create };

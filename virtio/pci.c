@@ -23,7 +23,7 @@
  * after the driver wrote its entry; a masked vector sets its pending bit
  * and fires on unmask (PCI 3.0 §6.8.3.4).  Without an ITS there is no
  * MSI-X capability and the device uses INTA: the ISR bit is set and an
- * irqfd pulses the swizzled SPI, declared edge-triggered in the DT's
+ * irqfd pulses the swizzled interrupt line, declared edge-triggered in the DT's
  * interrupt-map for the same reason as virtio-mmio's.
  */
 #include <endian.h>
@@ -36,45 +36,20 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+#include <linux/virtio_pci.h>	/* virtio 1.2 §4.1.4: capabilities, common config layout */
 
 #include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 
 #define VPCI_COMMON		0x0000
-#define VPCI_COMMON_SIZE	0x38
 #define VPCI_ISR		0x1000
 #define VPCI_DEVCFG		0x2000
 #define VPCI_NOTIFY		0x3000
 #define VPCI_NOTIFY_MULT	4
 #define VPCI_MSIX_TABLE		0x4000
 #define VPCI_MSIX_PBA		0x5000
-
-/* virtio 1.2 §4.1.4: struct virtio_pci_cap cfg_type values. */
-#define VIRTIO_PCI_CAP_COMMON_CFG	1
-#define VIRTIO_PCI_CAP_NOTIFY_CFG	2
-#define VIRTIO_PCI_CAP_ISR_CFG		3
-#define VIRTIO_PCI_CAP_DEVICE_CFG	4
-#define VIRTIO_PCI_CAP_PCI_CFG		5
-
-/* virtio 1.2 §4.1.4.3: struct virtio_pci_common_cfg. */
-#define CC_DFSELECT		0x00
-#define CC_DF			0x04
-#define CC_GFSELECT		0x08
-#define CC_GF			0x0c
-#define CC_MSIX			0x10
-#define CC_NUMQ			0x12
-#define CC_STATUS		0x14
-#define CC_CFGGEN		0x15
-#define CC_Q_SELECT		0x16
-#define CC_Q_SIZE		0x18
-#define CC_Q_MSIX		0x1a
-#define CC_Q_ENABLE		0x1c
-#define CC_Q_NOFF		0x1e
-#define CC_Q_DESC		0x20
-#define CC_Q_AVAIL		0x28
-#define CC_Q_USED		0x30
 
 /* PCI 3.0 §6.8.2: MSI-X capability and table. */
 #define MSIX_CTRL_ENABLE	0x8000
@@ -104,7 +79,7 @@ struct virtio_pci {
 	struct pci_dev pci;
 	struct pci_bus *bus;
 	u32 bar;			/* BAR0's guest address */
-	unsigned int intx_spi;
+	unsigned int intx_line;	/* INTA: the line the bus swizzled for the slot */
 	bool msix;			/* offers MSI-X (there is an ITS) */
 	u8 msix_cap, cfg_cap;		/* capability offsets */
 	unsigned int nr_vec;
@@ -227,31 +202,31 @@ static u64 common_read(struct virtio_pci *vp, u32 off)
 	struct virtio_queue_cfg *q = virtio_core__queue(c, vp->queue_sel);
 
 	switch (off) {
-	case CC_DFSELECT: return vp->dfselect;
-	case CC_DF: return virtio_core__read_features(c, vp->dfselect);
-	case CC_GFSELECT: return vp->gfselect;
-	case CC_GF:
+	case VIRTIO_PCI_COMMON_DFSELECT: return vp->dfselect;
+	case VIRTIO_PCI_COMMON_DF: return virtio_core__read_features(c, vp->dfselect);
+	case VIRTIO_PCI_COMMON_GFSELECT: return vp->gfselect;
+	case VIRTIO_PCI_COMMON_GF:
 		return vp->gfselect == 0 ? (u32)c->drv_features :
 		       vp->gfselect == 1 ? (u32)(c->drv_features >> 32) : 0;
-	case CC_MSIX: return c->config_vector;
-	case CC_NUMQ: return c->dev->nr_queues;
-	case CC_STATUS: return c->status;
-	case CC_CFGGEN: return (u8)c->config_gen;
-	case CC_Q_SELECT: return vp->queue_sel;
-	case CC_Q_SIZE: return q ? q->num : 0;
-	case CC_Q_MSIX: return q ? q->vector : VIRTIO_NO_VECTOR;
-	case CC_Q_ENABLE: return q ? q->ready : 0;
-	case CC_Q_NOFF: return q ? vp->queue_sel : 0;
-	case CC_Q_DESC: return q ? q->desc : 0;
-	case CC_Q_AVAIL: return q ? q->driver : 0;
-	case CC_Q_USED: return q ? q->device : 0;
+	case VIRTIO_PCI_COMMON_MSIX: return c->config_vector;
+	case VIRTIO_PCI_COMMON_NUMQ: return c->dev->nr_queues;
+	case VIRTIO_PCI_COMMON_STATUS: return c->status;
+	case VIRTIO_PCI_COMMON_CFGGENERATION: return (u8)c->config_gen;
+	case VIRTIO_PCI_COMMON_Q_SELECT: return vp->queue_sel;
+	case VIRTIO_PCI_COMMON_Q_SIZE: return q ? q->num : 0;
+	case VIRTIO_PCI_COMMON_Q_MSIX: return q ? q->vector : VIRTIO_MSI_NO_VECTOR;
+	case VIRTIO_PCI_COMMON_Q_ENABLE: return q ? q->ready : 0;
+	case VIRTIO_PCI_COMMON_Q_NOFF: return q ? vp->queue_sel : 0;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: return q ? q->desc : 0;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: return q ? q->driver : 0;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: return q ? q->device : 0;
 	}
 	return 0;
 }
 
 static u16 valid_vector(const struct virtio_pci *vp, u64 val)
 {
-	return vp->msix && val < vp->nr_vec ? (u16)val : VIRTIO_NO_VECTOR;
+	return vp->msix && val < vp->nr_vec ? (u16)val : VIRTIO_MSI_NO_VECTOR;
 }
 
 static void common_write(struct virtio_pci *vp, u32 off, u64 val, u64 mask)
@@ -261,35 +236,35 @@ static void common_write(struct virtio_pci *vp, u32 off, u64 val, u64 mask)
 	bool q_setup = q && !q->ready;	/* §4.1.4.3.2: queue fields only while disabled */
 
 	switch (off) {
-	case CC_DFSELECT: vp->dfselect = (u32)val; return;
-	case CC_GFSELECT: vp->gfselect = (u32)val; return;
-	case CC_GF: virtio_core__write_features(c, vp->gfselect, (u32)val); return;
-	case CC_MSIX: c->config_vector = valid_vector(vp, val); return;
-	case CC_STATUS: virtio_core__write_status(c, (u32)val); return;
-	case CC_Q_SELECT: vp->queue_sel = (u16)val; return;
-	case CC_Q_SIZE: if (q_setup) virtio_core__set_queue_num(c, q, (u32)val); return;
-	case CC_Q_MSIX: if (q) q->vector = valid_vector(vp, val); return;
+	case VIRTIO_PCI_COMMON_DFSELECT: vp->dfselect = (u32)val; return;
+	case VIRTIO_PCI_COMMON_GFSELECT: vp->gfselect = (u32)val; return;
+	case VIRTIO_PCI_COMMON_GF: virtio_core__write_features(c, vp->gfselect, (u32)val); return;
+	case VIRTIO_PCI_COMMON_MSIX: c->config_vector = valid_vector(vp, val); return;
+	case VIRTIO_PCI_COMMON_STATUS: virtio_core__write_status(c, (u32)val); return;
+	case VIRTIO_PCI_COMMON_Q_SELECT: vp->queue_sel = (u16)val; return;
+	case VIRTIO_PCI_COMMON_Q_SIZE: if (q_setup) virtio_core__set_queue_num(c, q, (u32)val); return;
+	case VIRTIO_PCI_COMMON_Q_MSIX: if (q) q->vector = valid_vector(vp, val); return;
 	/* §4.1.4.3.2: the driver MUST NOT write 0 to queue_enable. */
-	case CC_Q_ENABLE: if (q && val == 1) virtio_core__queue_enable(c, vp->queue_sel, true); return;
-	case CC_Q_DESC: if (q_setup) q->desc = (q->desc & ~mask) | (val & mask); return;
-	case CC_Q_AVAIL: if (q_setup) q->driver = (q->driver & ~mask) | (val & mask); return;
-	case CC_Q_USED: if (q_setup) q->device = (q->device & ~mask) | (val & mask); return;
+	case VIRTIO_PCI_COMMON_Q_ENABLE: if (q && val == 1) virtio_core__queue_enable(c, vp->queue_sel, true); return;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: if (q_setup) q->desc = (q->desc & ~mask) | (val & mask); return;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: if (q_setup) q->driver = (q->driver & ~mask) | (val & mask); return;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: if (q_setup) q->device = (q->device & ~mask) | (val & mask); return;
 	}
 }
 
 /* The field at [@off, @off + @len) starts at *@start; false if no field is accessed so. */
 static bool common_field(u32 off, u32 len, u32 *start)
 {
-	static const u8 sizes[CC_Q_DESC] = {
-		[CC_DFSELECT] = 4, [CC_DF] = 4, [CC_GFSELECT] = 4, [CC_GF] = 4, [CC_MSIX] = 2,
-		[CC_NUMQ] = 2, [CC_STATUS] = 1, [CC_CFGGEN] = 1, [CC_Q_SELECT] = 2,
-		[CC_Q_SIZE] = 2, [CC_Q_MSIX] = 2, [CC_Q_ENABLE] = 2, [CC_Q_NOFF] = 2,
+	static const u8 sizes[VIRTIO_PCI_COMMON_Q_DESCLO] = {
+		[VIRTIO_PCI_COMMON_DFSELECT] = 4, [VIRTIO_PCI_COMMON_DF] = 4, [VIRTIO_PCI_COMMON_GFSELECT] = 4, [VIRTIO_PCI_COMMON_GF] = 4, [VIRTIO_PCI_COMMON_MSIX] = 2,
+		[VIRTIO_PCI_COMMON_NUMQ] = 2, [VIRTIO_PCI_COMMON_STATUS] = 1, [VIRTIO_PCI_COMMON_CFGGENERATION] = 1, [VIRTIO_PCI_COMMON_Q_SELECT] = 2,
+		[VIRTIO_PCI_COMMON_Q_SIZE] = 2, [VIRTIO_PCI_COMMON_Q_MSIX] = 2, [VIRTIO_PCI_COMMON_Q_ENABLE] = 2, [VIRTIO_PCI_COMMON_Q_NOFF] = 2,
 	};
 
-	if (off >= CC_Q_DESC) {
+	if (off >= VIRTIO_PCI_COMMON_Q_DESCLO) {
 		/* The 64-bit fields, whole or as two 32-bit halves (§4.1.3.1). */
 		*start = off & ~7u;
-		return off < VPCI_COMMON_SIZE && (len == 8 ? off == *start : len == 4 && off % 4 == 0);
+		return off < sizeof(struct virtio_pci_common_cfg) && (len == 8 ? off == *start : len == 4 && off % 4 == 0);
 	}
 	*start = off;
 	return sizes[off] && len == sizes[off];
@@ -379,7 +354,7 @@ static void bar_access(struct virtio_pci *vp, u64 off, u8 *data, u32 len, bool i
 {
 	struct virtio_core *c = &vp->core;
 
-	if (off < VPCI_COMMON + VPCI_COMMON_SIZE) {
+	if (off < VPCI_COMMON + sizeof(struct virtio_pci_common_cfg)) {
 		common_access(vp, (u32)off, data, len, is_write);
 	} else if (off >= VPCI_ISR && off < VPCI_ISR + 4) {
 		if (!is_write) {
@@ -477,7 +452,7 @@ static void build_config_space(struct virtio_pci *vp)
 	pci__init_dev(&vp->pci, VIRTIO_PCI_VENDOR, (u16)(0x1040 + ops->device_id),
 		      class_of(ops->device_id), 1, VIRTIO_PCI_VENDOR, 0x40, vp->bar,
 		      VIRTIO_PCI_BAR_SIZE, !vp->msix);
-	add_vcap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON, VPCI_COMMON_SIZE, 0, false);
+	add_vcap(vp, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON, sizeof(struct virtio_pci_common_cfg), 0, false);
 	add_vcap(vp, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY, nq * VPCI_NOTIFY_MULT,
 		 VPCI_NOTIFY_MULT, true);
 	add_vcap(vp, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR, 1, 0, false);
@@ -499,8 +474,7 @@ static void build_config_space(struct virtio_pci *vp)
 }
 
 int virtio_pci__new(struct kvm *kvm, struct pci_bus *bus, struct virtio_dev *dev, u32 bar,
-		    bool msix, unsigned int intx_spi_base, struct virtio_core **out,
-		    struct lkvm_err *err)
+		    bool msix, struct virtio_core **out, struct lkvm_err *err)
 {
 	struct virtio_pci *vp;
 	char where[16];
@@ -532,8 +506,11 @@ int virtio_pci__new(struct kvm *kvm, struct pci_bus *bus, struct virtio_dev *dev
 	r = pci__add(bus, &vp->pci, err);
 	if (r)
 		goto fail;
-	/* Standard INTx swizzle on bus 0: INTA of slot s is line s mod 4. */
-	vp->intx_spi = intx_spi_base + vp->pci.slot % 4;
+	vp->intx_line = pci__intx_line(bus, vp->pci.slot);
+	vp->core.ldev.base = bar;
+	vp->core.ldev.size = VIRTIO_PCI_BAR_SIZE;
+	vp->core.ldev.irq = vp->intx_line;
+	vp->core.ldev.msi = msix;
 	r = mmio__register(&kvm->mmio, bar, VIRTIO_PCI_BAR_SIZE, bar_mmio, vp, dev->ops->name);
 	if (r) {
 		seterr(err, -r, "%s: registering BAR %#x: %s", vp->core.name, bar, strerror(-r));
@@ -563,11 +540,11 @@ static int pci_start(struct virtio_core *c, struct lkvm_err *err)
 		vp->ioeventfd[i] = true;
 	}
 	if (!vp->msix) {
-		struct kvm_irqfd irqfd = { .fd = (u32)vp->intx_fd, .gsi = vp->intx_spi };
+		struct kvm_irqfd irqfd = { .fd = (u32)vp->intx_fd, .gsi = vp->intx_line };
 
 		if (ioctl(c->kvm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-			return seterr(err, errno, "%s: KVM_IRQFD for SPI %u: %s", c->name,
-				      vp->intx_spi, strerror(errno));
+			return seterr(err, errno, "%s: KVM_IRQFD for line %u: %s", c->name,
+				      vp->intx_line, strerror(errno));
 		vp->intx_irqfd = true;
 	}
 	return virtio_core__start_thread(c, err);
@@ -592,21 +569,6 @@ static const struct virtio_transport_ops pci_tops = {
 	.start = pci_start,
 	.free = pci_free,
 };
-
-struct virtio_pci *virtio_pci__of(struct virtio_core *c)
-{
-	return c && c->tops == &pci_tops ? (struct virtio_pci *)c : NULL;
-}
-
-unsigned int virtio_pci__slot(const struct virtio_pci *vp)
-{
-	return vp->pci.slot;
-}
-
-unsigned int virtio_pci__intx_spi(const struct virtio_pci *vp)
-{
-	return vp->intx_spi;
-}
 
 void virtio_pci__bar_access(struct virtio_core *c, u64 off, u8 *data, u32 len, bool is_write)
 {

@@ -14,7 +14,7 @@
 #include <sys/random.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-dev.h"
 
 #define RNG_QUEUE_MAX		64
 #define RNG_MAX_REQ		(64 * 1024)	/* bytes per request */
@@ -124,7 +124,7 @@ static void rng_free(struct virtio_dev *d)
 
 static const struct virtio_dev_ops rng_ops = {
 	.name = "virtio-rng",
-	.device_id = VIRTIO_ID_ENTROPY,
+	.device_id = VIRTIO_ID_RNG,
 	.nr_queues = 1,
 	.queue_max = RNG_QUEUE_MAX,
 	.config_size = 0,
@@ -144,3 +144,19 @@ int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *e
 	*out = &r->vdev;
 	return 0;
 }
+
+static unsigned int rng_count(const struct lkvm_config *cfg)
+{
+	return cfg->rng ? 1 : 0;
+}
+
+static int rng_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
+{
+	struct virtio_dev *dev = NULL;
+	int r = virtio_rng__new(kvm, &dev, err);
+
+	(void)i;
+	return r ? r : virtio__attach(kvm, dev, err);
+}
+
+const struct device_kind virtio_rng_kind = { "virtio-rng", rng_count, rng_create };

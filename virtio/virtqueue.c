@@ -211,7 +211,7 @@ static const char *map_buffer(const struct kvm *kvm, struct vq_chain *c, u64 gpa
 static const char *add_desc(const struct virtqueue *vq, struct vq_walk *w,
 			    const struct vq_desc *d)
 {
-	bool in = d->flags & VIRTQ_DESC_F_WRITE;
+	bool in = d->flags & VRING_DESC_F_WRITE;
 
 	/* virtio 1.2 §2.7.4.2: device-writable elements after device-readable ones. */
 	if (!in && w->seen_in)
@@ -239,9 +239,9 @@ static const char *walk_indirect(const struct virtqueue *vq, struct vq_walk *w,
 	const u8 *table;
 
 	if (!vq->indirect)
-		return "INDIRECT descriptor without VIRTIO_F_INDIRECT_DESC";
+		return "INDIRECT descriptor without VIRTIO_RING_F_INDIRECT_DESC";
 	/* §2.7.5.3.1: the table descriptor ends the chain. */
-	if (ind->flags & VIRTQ_DESC_F_NEXT)
+	if (ind->flags & VRING_DESC_F_NEXT)
 		return "INDIRECT descriptor with NEXT";
 	if (ind->len == 0 || ind->len % DESC_SIZE)
 		return "indirect table length is not a non-zero multiple of 16";
@@ -260,12 +260,12 @@ static const char *walk_indirect(const struct virtqueue *vq, struct vq_walk *w,
 			return "indirect chain longer than its table (a loop)";
 		desc_read(table + (size_t)i * DESC_SIZE, &d);
 		/* §2.7.5.3.1: one level of indirection only. */
-		if (d.flags & VIRTQ_DESC_F_INDIRECT)
+		if (d.flags & VRING_DESC_F_INDIRECT)
 			return "nested INDIRECT descriptor";
 		why = add_desc(vq, w, &d);
 		if (why)
 			return why;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return NULL;
 		if (d.next >= n)
 			return "indirect next index beyond the table";
@@ -295,12 +295,12 @@ static const char *walk_chain(const struct virtqueue *vq, u16 head, struct vq_ch
 			return "chain longer than the queue size (a loop)";
 		desc_read(vq->desc + (size_t)i * DESC_SIZE, &d);
 		/* §2.7.5.3.2: the WRITE flag of a table descriptor is ignored. */
-		if (d.flags & VIRTQ_DESC_F_INDIRECT)
+		if (d.flags & VRING_DESC_F_INDIRECT)
 			return walk_indirect(vq, &w, &d);
 		why = add_desc(vq, &w, &d);
 		if (why)
 			return why;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return NULL;
 		if (d.next >= vq->num)
 			return "next index beyond the queue size";
@@ -372,7 +372,7 @@ bool virtqueue__should_notify(struct virtqueue *vq)
 					     now, old);
 	if (now == old)
 		return false;
-	return !(ring_load16(vq->avail + AVAIL_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	return !(ring_load16(vq->avail + AVAIL_FLAGS) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 void virtqueue__set_avail_event(struct virtqueue *vq)

@@ -6,10 +6,12 @@
  * header.  Called in this order, each with an undo in arch__close():
  *
  *   arch__plan_memory   pure: RAM banks and IPA size from the config
- *   arch__init_vm       VM exists with RAM: interrupt controller, devices
+ *   arch__init_vm       VM exists with RAM: interrupt controller
+ *   arch__placement     where devices go (generic code makes them)
  *   arch__init_vcpu     per vCPU: KVM_ARM_VCPU_INIT and friends
  *   arch__finalize_vm   all vCPUs exist: irqchip init, timers, PMU,
  *                       kernel + device tree into RAM, boot registers
+ *                       (then generic code starts the devices)
  */
 #ifndef LKVM_ARCH_H
 #define LKVM_ARCH_H
@@ -55,8 +57,16 @@ int arch__init_vm(struct kvm *kvm, struct lkvm_err *err);
 int arch__init_vcpu(struct kvm_cpu *vcpu, struct lkvm_err *err);
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err);
 
-/* Drives a shared (SPI) interrupt line; @irq counts from the first SPI. */
+/* Drives interrupt line @irq (see lkvm/device.h: arm64, SPI @irq) to @level. */
 int arch__irq_line(struct kvm *kvm, unsigned int irq, int level);
+
+/*
+ * Where devices go: the named MMIO areas and their interrupt lines, and
+ * whether MSIs can be delivered (after arch__init_vm: the interrupt
+ * controller is chosen).  Pure; devices.c hands out the slots.
+ */
+struct lkvm_placement;
+void arch__placement(const struct kvm *kvm, struct lkvm_placement *p);
 
 /* Called on exits generic code does not know; returns true if handled. */
 bool arch__handle_exit(struct kvm_cpu *vcpu);

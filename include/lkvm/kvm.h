@@ -19,21 +19,30 @@
 #include <stdbool.h>
 
 #include "lkvm/config.h"
+#include "lkvm/device.h"
 #include "lkvm/mmio.h"
 #include "lkvm/net.h"
 #include "lkvm/util.h"
 
 struct kvm_run;
 struct kvm_arch;
-struct serial8250;
-struct pl031;
-struct virtio_core;
-struct virtio_dev;
 struct irq_routes;
 struct pci_bus;
 
-/* Disks, at most one virtio-rng and one virtio-console, then NICs. */
-#define LKVM_MAX_VIRTIO		(LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS)
+/* The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs; the PCI bridge. */
+#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + 1)
+
+/*
+ * Where the host's console input goes: the device that is the console
+ * (the 8250, or the virtio-console with --console virtio).
+ */
+struct console_sink {
+	/* Bytes input() would accept now. */
+	size_t (*space)(void *ctx);
+	/* Queues host input for the guest; returns how many of @len bytes fit. */
+	size_t (*input)(void *ctx, const u8 *buf, size_t len);
+	void *ctx;
+};
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
 
@@ -81,12 +90,12 @@ struct kvm {
 	unsigned int nr_cpus;
 
 	struct mmio_bus mmio;
-	struct serial8250 *uart;
-	struct pl031 *rtc;
-	struct virtio_core *virtio[LKVM_MAX_VIRTIO];	/* virtio devices, in creation order */
-	struct virtio_dev *vcon;	/* --console virtio: takes the console input (owned by its transport) */
-	unsigned int nr_virtio;
-	struct pci_bus *pci;		/* the PCI host bridge, if any device is on PCI */
+	struct lkvm_device *devices[LKVM_MAX_DEVICES];	/* in creation order (devices.c) */
+	unsigned int nr_devices;
+	struct lkvm_placement place;	/* where the arch puts devices */
+	unsigned int place_used[LKVM_NR_AREAS];	/* slots taken in each area */
+	struct console_sink console;	/* console input (space NULL: none) */
+	struct pci_bus *pci;		/* the PCI host bridge (one of devices[]), if any */
 	struct irq_routes *irq_routes;	/* GSI routing once MSIs are used */
 	/* The NICs' taps, opened before the VM; each device takes its own. */
 	struct net_backend net[LKVM_MAX_NICS];

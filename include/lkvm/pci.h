@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "lkvm/device.h"
 #include "lkvm/util.h"
 
 struct kvm;
@@ -69,8 +70,12 @@ struct pci_dev {
 };
 
 struct pci_bus {
+	struct lkvm_device ldev;	/* the bridge as a VM device (pci__create) */
 	struct kvm *kvm;
 	u64 ecam_base;
+	u64 mem_base, mem_size;		/* the 32-bit memory window, for the DT */
+	unsigned int intx_line;		/* INTA of slot 0 (LKVM_NO_IRQ: none) */
+	bool msi;			/* devices interrupt by MSI-X */
 	struct pci_dev *dev[PCI_MAX_DEVS];
 	unsigned int nr_dev;
 };
@@ -100,6 +105,17 @@ int pci__add(struct pci_bus *bus, struct pci_dev *pd, struct lkvm_err *err);
 void pci__ecam_access(void *opaque, u64 offset, u8 *data, u32 len, bool is_write);
 
 void pci__free(struct pci_bus *bus);
+
+/*
+ * Makes the VM's bus (kvm->pci) where the placement's PCI areas say, as a
+ * device (the DT's host bridge node and /chosen/linux,pci-probe-only),
+ * with INTx lines from the ECAM area's line and MSIs if the VM has them.
+ * Returns 0 or -errno with @err.
+ */
+int pci__create(struct kvm *kvm, struct lkvm_err *err);
+
+/* The interrupt line slot @slot's INTA is wired to (LKVM_NO_IRQ: none). */
+unsigned int pci__intx_line(const struct pci_bus *bus, unsigned int slot);
 
 /* Little-endian config space accessors. */
 static inline void pci_put16(u8 *p, u16 v)

@@ -19,21 +19,14 @@
 #include <stdbool.h>
 #include <sys/uio.h>
 
+#include <linux/virtio_ring.h>	/* VRING_DESC_F_*, VRING_{AVAIL,USED}_F_*, VIRTIO_RING_F_* */
+
 #include "lkvm/util.h"
 
 struct kvm;
 
 /* virtio 1.2 §2.7: the Queue Size is a power of 2, at most 32768. */
 #define VIRTQ_MAX_SIZE			32768
-
-/* virtio 1.2 §2.7.5 */
-#define VIRTQ_DESC_F_NEXT		1
-#define VIRTQ_DESC_F_WRITE		2
-#define VIRTQ_DESC_F_INDIRECT		4
-
-/* virtio 1.2 §2.7.6 and §2.7.8 */
-#define VIRTQ_AVAIL_F_NO_INTERRUPT	1
-#define VIRTQ_USED_F_NO_NOTIFY		1
 
 /*
  * At most this many host buffers per chain; a chain that needs more is a
@@ -67,8 +60,8 @@ struct virtqueue {
 	u64 desc_gpa;
 	u64 avail_gpa;
 	u64 used_gpa;
-	bool event_idx;		/* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;		/* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool event_idx;		/* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;		/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 
 	/* Host views of the three rings, each checked whole by gmem__ptr() at init. */
 	u8 *desc;
@@ -130,7 +123,7 @@ void virtqueue__push(struct virtqueue *vq, u16 head, u32 written);
 /*
  * Whether the driver wants an interrupt for what was pushed since the last
  * call (virtio 1.2 §2.7.7, §2.7.10): with event_idx, if used_event falls in
- * that batch; without, unless the driver set VIRTQ_AVAIL_F_NO_INTERRUPT.
+ * that batch; without, unless the driver set VRING_AVAIL_F_NO_INTERRUPT.
  * Nothing pushed since the last call: false.  Call it at least once per
  * 65535 pushes, since the batch is measured in u16 indices.
  */

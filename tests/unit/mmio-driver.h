@@ -10,7 +10,7 @@
 
 #include <endian.h>
 
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 
 static inline u32 mmio_rd(struct virtio_mmio *vm, u64 off)
 {
@@ -30,17 +30,17 @@ static inline void mmio_wr(struct virtio_mmio *vm, u64 off, u32 val)
 /* §3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, @features; whether FEATURES_OK stuck. */
 static inline bool mmio_negotiate(struct virtio_mmio *vm, u64 features)
 {
-	const u32 s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	const u32 s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
 	mmio_wr(vm, VIRTIO_MMIO_STATUS, 0);
-	mmio_wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	mmio_wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	mmio_wr(vm, VIRTIO_MMIO_STATUS, s);
 	mmio_wr(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	mmio_wr(vm, VIRTIO_MMIO_DRIVER_FEATURES, (u32)features);
 	mmio_wr(vm, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	mmio_wr(vm, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(features >> 32));
-	mmio_wr(vm, VIRTIO_MMIO_STATUS, s | VIRTIO_STATUS_FEATURES_OK);
-	return mmio_rd(vm, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK;
+	mmio_wr(vm, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	return mmio_rd(vm, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK;
 }
 
 /* §4.2.3.2: queue @q with @num entries and its three rings, then QueueReady. */
@@ -51,18 +51,18 @@ static inline void mmio_setup_queue(struct virtio_mmio *vm, u32 q, u32 num, u64 
 	mmio_wr(vm, VIRTIO_MMIO_QUEUE_NUM, num);
 	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DESC_LOW, (u32)desc);
 	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DESC_HIGH, (u32)(desc >> 32));
-	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (u32)avail);
-	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (u32)(avail >> 32));
-	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (u32)used);
-	mmio_wr(vm, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (u32)(used >> 32));
+	mmio_wr(vm, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (u32)avail);
+	mmio_wr(vm, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (u32)(avail >> 32));
+	mmio_wr(vm, VIRTIO_MMIO_QUEUE_USED_LOW, (u32)used);
+	mmio_wr(vm, VIRTIO_MMIO_QUEUE_USED_HIGH, (u32)(used >> 32));
 	mmio_wr(vm, VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
 /* The driver is done setting up: DRIVER_OK on top of a successful negotiation. */
 static inline void mmio_driver_ok(struct virtio_mmio *vm)
 {
-	mmio_wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	mmio_wr(vm, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 #endif /* LKVM_TEST_MMIO_DRIVER_H */

@@ -13,8 +13,8 @@
 
 #include "arm/boot.h"
 #include "arm/layout.h"
-#include "lkvm/pci.h"
 #include "test.h"
+#include "vm.h"
 
 extern char **environ;
 
@@ -63,14 +63,28 @@ static struct fdt_desc desc_el2_pmu(void)
 	};
 }
 
-static void *build(const struct fdt_desc *d)
+/*
+ * The tree of @d with the platform devices every VM has (the UART and the
+ * RTC), made by the generic device model with the arm64 placement, no
+ * KVM.  Virtio devices and the PCI bridge: tests/unit/test-devices.c.
+ */
+static void *build(const struct fdt_desc *desc)
 {
 	struct lkvm_err err = { "" };
 	void *fdt = calloc(1, FDT_BUF_SIZE);
+	struct lkvm_config cfg;
+	struct kvm_arch arch;
+	struct fdt_desc d = *desc;
+	struct kvm kvm;
 	int r;
 
 	TEST_ASSERT(fdt, "calloc");
-	r = fdt__build(d, fdt, FDT_BUF_SIZE, &err);
+	config__defaults(&cfg, d.nr_cpus);
+	test_vm_init(&kvm, &cfg, &arch, d.gic);
+	test_vm_devices(&kvm);
+	d.kvm = &kvm;
+	r = fdt__build(&d, fdt, FDT_BUF_SIZE, &err);
+	test_vm_fini(&kvm);
 	TEST_ASSERT(r == 0, "fdt__build: %d %s", r, err.msg);
 	TEST_ASSERT_EQ(fdt_check_header(fdt), 0);
 	TEST_ASSERT(fdt_totalsize(fdt) <= FDT_BUF_SIZE, "size");
@@ -480,147 +494,6 @@ static void dtc_clean(const struct fdt_desc *d, const char *name)
 	free(fdt);
 }
 
-static const struct fdt_virtio_mmio virtio_3[] = {
-	{ ARM_VIRTIO_MMIO_BASE, ARM_SPI_VIRTIO_MMIO },
-	{ ARM_VIRTIO_MMIO_BASE + ARM_VIRTIO_MMIO_SLOT, ARM_SPI_VIRTIO_MMIO + 1 },
-	{ ARM_VIRTIO_MMIO_BASE + 2 * ARM_VIRTIO_MMIO_SLOT, ARM_SPI_VIRTIO_MMIO + 2 },
-};
-
-/* virtio,mmio nodes: name, reg, edge SPI, dma-coherent, one per device in order. */
-static void test_virtio_mmio_nodes(void)
-{
-	struct fdt_desc d = desc_v3its();
-	unsigned int n = 0;
-	void *fdt;
-	int node = -1;
-
-	d.virtio = virtio_3;
-	d.nr_virtio = ARRAY_SIZE(virtio_3);
-	fdt = build(&d);
-	for (;;) {
-		const void *p;
-		char want[48];
-		int len;
-
-		node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio");
-		if (node < 0)
-			break;
-		TEST_ASSERT(n < d.nr_virtio, "more virtio,mmio nodes than devices");
-		snprintf(want, sizeof(want), "virtio_mmio@%llx", (unsigned long long)virtio_3[n].addr);
-		TEST_ASSERT_STR_EQ(fdt_get_name(fdt, node, NULL), want);
-		p = prop(fdt, node, "reg", &len);
-		TEST_ASSERT_EQ(len, 16);
-		TEST_ASSERT_EQ((u64)cell(p, 0) << 32 | cell(p, 1), virtio_3[n].addr);
-		TEST_ASSERT_EQ((u64)cell(p, 2) << 32 | cell(p, 3), ARM_VIRTIO_MMIO_SLOT);
-		p = prop(fdt, node, "interrupts", &len);
-		TEST_ASSERT_EQ(len, 12);
-		TEST_ASSERT_EQ(cell(p, 0), 0);		/* SPI */
-		TEST_ASSERT_EQ(cell(p, 1), virtio_3[n].spi);
-		TEST_ASSERT_EQ(cell(p, 2), 1);		/* edge rising: irqfd pulses */
-		prop(fdt, node, "dma-coherent", &len);
-		TEST_ASSERT_EQ(len, 0);
-		n++;
-	}
-	TEST_ASSERT_EQ(n, 3);
-	/* Without devices, no nodes. */
-	free(fdt);
-	d.nr_virtio = 0;
-	fdt = build(&d);
-	TEST_ASSERT(node_by_compat(fdt, "virtio,mmio") < 0, "virtio node without devices");
-	free(fdt);
-}
-
-static const struct fdt_pci_dev pci_2[] = { { 0, 8 }, { 1, 9 } };
-
-static void test_pci_node(void)
-{
-	struct fdt_desc d = desc_v3its();
-	const void *p;
-	void *fdt;
-	int node, len, its;
-
-	d.pci = pci_2;
-	d.nr_pci = ARRAY_SIZE(pci_2);
-	fdt = build(&d);
-	node = node_by_compat(fdt, "pci-host-ecam-generic");
-	TEST_ASSERT(node >= 0, "no PCI host bridge node");
-	TEST_ASSERT_STR_EQ(fdt_get_name(fdt, node, NULL), "pci@10000000");
-	p = prop(fdt, node, "reg", &len);
-	TEST_ASSERT_EQ(len, 16);
-	TEST_ASSERT_EQ((u64)cell(p, 2) << 32 | cell(p, 3), PCI_ECAM_BUS_SIZE);
-	p = prop(fdt, node, "bus-range", &len);
-	TEST_ASSERT_EQ(len, 8);
-	TEST_ASSERT_EQ(cell(p, 1), 0);
-	p = prop(fdt, node, "ranges", &len);
-	TEST_ASSERT_EQ(len, 28);
-	TEST_ASSERT_EQ(cell(p, 0), 0x02000000);		/* 32-bit memory space */
-	TEST_ASSERT_EQ(cell(p, 4), (u32)ARM_PCI_MMIO_BASE);
-	TEST_ASSERT_EQ(cell(p, 6), (u32)ARM_PCI_MMIO_SIZE);
-	/* interrupt-map: slot 1's INTA goes to SPI 9, edge. */
-	p = prop(fdt, node, "interrupt-map", &len);
-	TEST_ASSERT_EQ(len, 2 * 10 * 4);
-	TEST_ASSERT_EQ(cell(p, 10), 1u << 11);
-	TEST_ASSERT_EQ(cell(p, 13), 1);
-	TEST_ASSERT_EQ(cell(p, 18), 9);
-	TEST_ASSERT_EQ(cell(p, 19), 1);
-	/* MSIs to the ITS, by phandle; the chosen node asks for probe-only. */
-	p = prop(fdt, node, "msi-map", &len);
-	TEST_ASSERT_EQ(len, 16);
-	its = node_by_compat(fdt, "arm,gic-v3-its");
-	TEST_ASSERT(its >= 0, "no ITS node");
-	TEST_ASSERT_EQ(cell(p, 1), fdt_get_phandle(fdt, its));
-	TEST_ASSERT_EQ(cell(p, 3), 0x10000);
-	p = prop(fdt, fdt_path_offset(fdt, "/chosen"), "linux,pci-probe-only", &len);
-	TEST_ASSERT_EQ(cell(p, 0), 1);
-	free(fdt);
-	/* Without an ITS: INTx only, no msi-map. */
-	d.gic = IRQCHIP_GICV3;
-	fdt = build(&d);
-	node = node_by_compat(fdt, "pci-host-ecam-generic");
-	TEST_ASSERT(node >= 0, "no PCI host bridge node");
-	TEST_ASSERT(!fdt_getprop(fdt, node, "msi-map", &len), "msi-map without an ITS");
-	free(fdt);
-	/* Without PCI devices, no bridge and no probe-only. */
-	d.nr_pci = 0;
-	fdt = build(&d);
-	TEST_ASSERT(node_by_compat(fdt, "pci-host-ecam-generic") < 0, "bridge without devices");
-	TEST_ASSERT(!fdt_getprop(fdt, fdt_path_offset(fdt, "/chosen"), "linux,pci-probe-only", &len),
-		    "probe-only without PCI");
-	free(fdt);
-}
-
-/*
- * Regression (hardening issue, defect 1): with 4 or more PCI devices the
- * interrupt-map outgrew a 32-cell bounce buffer and carried host stack
- * bytes.  Every entry of a full bus must be exactly what lkvm raises.
- */
-static void test_pci_interrupt_map_full(void)
-{
-	struct fdt_pci_dev pci[14];
-	struct fdt_desc d = desc_v3its();
-	const void *p;
-	void *fdt;
-	int node, len;
-
-	for (unsigned int i = 0; i < ARRAY_SIZE(pci); i++)
-		pci[i] = (struct fdt_pci_dev){ i, ARM_SPI_PCI_INTX + i % 4 };
-	d.gic = IRQCHIP_GICV3;
-	d.pci = pci;
-	d.nr_pci = ARRAY_SIZE(pci);
-	fdt = build(&d);
-	node = node_by_compat(fdt, "pci-host-ecam-generic");
-	TEST_ASSERT(node >= 0, "no PCI host bridge node");
-	p = prop(fdt, node, "interrupt-map", &len);
-	TEST_ASSERT_EQ(len, (int)(ARRAY_SIZE(pci) * 10 * 4));
-	for (unsigned int i = 0; i < ARRAY_SIZE(pci); i++) {
-		const u32 want[10] = { i << 11, 0, 0, 1, 1, 0, 0, 0, ARM_SPI_PCI_INTX + i % 4, 1 };
-
-		for (unsigned int c = 0; c < 10; c++)
-			TEST_ASSERT_EQ(cell(p, i * 10 + c), want[c]);
-	}
-	free(fdt);
-}
-
 static void test_dtc_no_warnings(void)
 {
 	static u64 mpidr[64];
@@ -649,16 +522,6 @@ static void test_dtc_no_warnings(void)
 	d.mpidr = mpidr;
 	d.nr_cpus = ARRAY_SIZE(mpidr);
 	dtc_clean(&d, "v3its-64");
-	d = desc_v3its();
-	d.virtio = virtio_3;
-	d.nr_virtio = ARRAY_SIZE(virtio_3);
-	dtc_clean(&d, "v3its-virtio");
-	d = desc_v3its();
-	d.pci = pci_2;
-	d.nr_pci = ARRAY_SIZE(pci_2);
-	dtc_clean(&d, "v3its-pci");
-	d.gic = IRQCHIP_GICV2;
-	dtc_clean(&d, "v2-pci");
 }
 
 static const struct test_case tests[] = {
@@ -670,9 +533,6 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_max_cpus_fit),
 	TEST_CASE(test_too_small_buffer),
 	TEST_CASE(test_unresolved_gic),
-	TEST_CASE(test_virtio_mmio_nodes),
-	TEST_CASE(test_pci_node),
-	TEST_CASE(test_pci_interrupt_map_full),
 	TEST_CASE(test_dtc_no_warnings),
 };
 

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
 #include "mmio-driver.h"
@@ -39,7 +39,7 @@
 #define HDR		VIRTIO_NET_HDR_LEN
 
 #define F_VERSION_1	BIT(VIRTIO_F_VERSION_1)
-#define F_EVENT_IDX	BIT(VIRTIO_F_EVENT_IDX)
+#define F_EVENT_IDX	BIT(VIRTIO_RING_F_EVENT_IDX)
 #define F_MRG		BIT(VIRTIO_NET_F_MRG_RXBUF)
 #define F_MAC		BIT(VIRTIO_NET_F_MAC)
 #define F_CSUM		BIT(VIRTIO_NET_F_CSUM)
@@ -159,7 +159,7 @@ static void kick(struct fx *f, unsigned int q)
 
 static bool needs_reset(struct fx *f)
 {
-	return rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET;
+	return rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
 static void pattern(u8 *p, size_t len, u8 seed)
@@ -249,8 +249,8 @@ static void test_transmit(void)
 	memset(p, 0, HDR);
 	pattern(gp(&f, BUF + 0x1000, 100), 100, 1);
 	pattern(gp(&f, BUF + 0x2000, 200), 200, 101);
-	set_desc(&f, TXQ, 0, BUF, HDR, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, TXQ, 1, BUF + 0x1000, 100, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(&f, TXQ, 0, BUF, HDR, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF + 0x1000, 100, VRING_DESC_F_NEXT, 2);
 	set_desc(&f, TXQ, 2, BUF + 0x2000, 200, 0, 0);
 	offer(&f, TXQ, 0);
 	kick(&f, TXQ);
@@ -265,7 +265,7 @@ static void test_transmit(void)
 	p = gp(&f, BUF + 0x3000, 64);
 	memset(p, 0, 64);
 	pattern(p + HDR, 52, 9);
-	set_desc(&f, TXQ, 3, BUF + 0x3000, 5, VIRTQ_DESC_F_NEXT, 4);
+	set_desc(&f, TXQ, 3, BUF + 0x3000, 5, VRING_DESC_F_NEXT, 4);
 	set_desc(&f, TXQ, 4, BUF + 0x3005, 59, 0, 0);
 	offer(&f, TXQ, 3);
 	kick(&f, TXQ);
@@ -325,7 +325,7 @@ static void test_transmit_bad_header(void)
 
 static void rx_buffer(struct fx *f, unsigned int d, u64 gpa, u32 len)
 {
-	set_desc(f, RXQ, d, gpa, len, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(f, RXQ, d, gpa, len, VRING_DESC_F_WRITE, 0);
 	offer(f, RXQ, (u16)d);
 }
 
@@ -496,14 +496,14 @@ static void test_hostile_rings(void)
 
 	/* A transmit chain with a next index past the ring, and a loop. */
 	driver_up(&f, F_VERSION_1);
-	set_desc(&f, TXQ, 0, BUF, 64, VIRTQ_DESC_F_NEXT, QNUM + 3);
+	set_desc(&f, TXQ, 0, BUF, 64, VRING_DESC_F_NEXT, QNUM + 3);
 	offer(&f, TXQ, 0);
 	kick(&f, TXQ);
 	virtio_mmio__poll(f.vm, 10);
 	TEST_ASSERT(needs_reset(&f), "tx next out of range");
 	driver_up(&f, F_VERSION_1);
-	set_desc(&f, TXQ, 0, BUF, 64, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, TXQ, 1, BUF, 64, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(&f, TXQ, 0, BUF, 64, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 1, BUF, 64, VRING_DESC_F_NEXT, 0);
 	offer(&f, TXQ, 0);
 	kick(&f, TXQ);
 	virtio_mmio__poll(f.vm, 10);

@@ -14,7 +14,7 @@
 #include <poll.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
 #include "mmio-driver.h"
@@ -176,7 +176,7 @@ static void test_rng_fills_buffers(void)
 	driver_up(&f, F_VERSION_1, 1);
 	/* One buffer of 512 bytes. */
 	a = gp(&f, BUF, 512);
-	set_desc(&f, 0, 0, BUF, 512, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, 0, BUF, 512, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0, 0);
 	kick_and_wait(&f, 0);
 	TEST_ASSERT_EQ(used_id(&f, 0), 0);
@@ -187,8 +187,8 @@ static void test_rng_fills_buffers(void)
 	/* A chain of two writable buffers: both filled, the length is the sum. */
 	memset(f.ram + 0x80000, 0, 0x10000);
 	b = gp(&f, BUF + 0x8000, 100);
-	set_desc(&f, 0, 3, BUF, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 4);
-	set_desc(&f, 0, 4, BUF + 0x8000, 100, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, 3, BUF, 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
+	set_desc(&f, 0, 4, BUF + 0x8000, 100, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0, 3);
 	kick_and_wait(&f, 0);
 	TEST_ASSERT_EQ(used_id(&f, 0), 3);
@@ -206,7 +206,7 @@ static void test_rng_bounded(void)
 
 	rng_init(&f);
 	driver_up(&f, F_VERSION_1, 1);
-	set_desc(&f, 0, 0, RAM + 0x40000, 0x80000, VIRTQ_DESC_F_WRITE, 0);	/* 512 KiB */
+	set_desc(&f, 0, 0, RAM + 0x40000, 0x80000, VRING_DESC_F_WRITE, 0);	/* 512 KiB */
 	offer(&f, 0, 0);
 	kick_and_wait(&f, 0);
 	len = used_len(&f, 0);
@@ -229,16 +229,16 @@ static void test_rng_readable_only(void)
 	kick_and_wait(&f, 0);
 	TEST_ASSERT_EQ(used_len(&f, 0), 0);
 	TEST_ASSERT(all_zero(a, 256), "a readable buffer was written");
-	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "no NEEDS_RESET");
+	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "no NEEDS_RESET");
 	/* Readable then writable: only the writable part is filled. */
-	set_desc(&f, 0, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
-	set_desc(&f, 0, 2, BUF + 0x1000, 32, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, 1, BUF, 16, VRING_DESC_F_NEXT, 2);
+	set_desc(&f, 0, 2, BUF + 0x1000, 32, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0, 1);
 	kick_and_wait(&f, 0);
 	TEST_ASSERT_EQ(used_len(&f, 0), 32);
 	TEST_ASSERT(all_zero(a, 256), "the readable part was written");
 	/* And a plain request still works. */
-	set_desc(&f, 0, 3, BUF + 0x2000, 8, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, 3, BUF + 0x2000, 8, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0, 3);
 	kick_and_wait(&f, 0);
 	TEST_ASSERT_EQ(used_len(&f, 0), 8);
@@ -251,11 +251,11 @@ static void test_rng_bad_ring_needs_reset(void)
 
 	rng_init(&f);
 	driver_up(&f, F_VERSION_1 | F_EVENT_IDX, 1);
-	set_desc(&f, 0, 0, 0x1000, 16, VIRTQ_DESC_F_WRITE, 0);	/* not guest RAM */
+	set_desc(&f, 0, 0, 0x1000, 16, VRING_DESC_F_WRITE, 0);	/* not guest RAM */
 	offer(&f, 0, 0);
 	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	virtio_mmio__poll(f.vm, 1000);
-	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, "NEEDS_RESET");
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
 	TEST_ASSERT_EQ(used_idx(&f, 0), 0);
 	fx_fini(&f);
 }
@@ -298,7 +298,7 @@ static void wait_used(struct fx *f, unsigned int q)
 /* Offers one writable receive buffer of @len at @gpa as descriptor @d. */
 static void rx_buffer(struct fx *f, unsigned int d, u64 gpa, u32 len)
 {
-	set_desc(f, RXQ, d, gpa, len, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(f, RXQ, d, gpa, len, VRING_DESC_F_WRITE, 0);
 	offer(f, RXQ, (u16)d);
 }
 
@@ -333,7 +333,7 @@ static void test_console_transmit(void)
 	driver_up(&f, F_VERSION_1, 2);
 	memcpy(gp(&f, BUF, 6), "hello ", 6);
 	memcpy(gp(&f, BUF + 0x100, 6), "world\n", 6);
-	set_desc(&f, TXQ, 0, BUF, 6, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, TXQ, 0, BUF, 6, VRING_DESC_F_NEXT, 1);
 	set_desc(&f, TXQ, 1, BUF + 0x100, 6, 0, 0);
 	offer(&f, TXQ, 0);
 	kick_and_wait(&f, TXQ);

@@ -12,7 +12,7 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
 
@@ -29,21 +29,6 @@
 #define QNUM		16
 
 /* virtio 1.2 §4.1.4.3 common configuration offsets. */
-#define CC_DFSELECT	0x00
-#define CC_DF		0x04
-#define CC_GFSELECT	0x08
-#define CC_GF		0x0c
-#define CC_MSIX		0x10
-#define CC_NUMQ		0x12
-#define CC_STATUS	0x14
-#define CC_Q_SELECT	0x16
-#define CC_Q_SIZE	0x18
-#define CC_Q_MSIX	0x1a
-#define CC_Q_ENABLE	0x1c
-#define CC_Q_NOFF	0x1e
-#define CC_Q_DESC	0x20
-#define CC_Q_AVAIL	0x28
-#define CC_Q_USED	0x30
 
 #define F_VERSION_1	BIT(32)
 
@@ -155,7 +140,8 @@ static void fx_init_nq(struct fx *f, bool msix, unsigned int nq)
 	TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
 	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, nq, &dev, &err) == 0, "blk: %s", err.msg);
 	TEST_ASSERT(pci__new(&f->kvm, ECAM, &f->bus, &err) == 0, "pci: %s", err.msg);
-	TEST_ASSERT(virtio_pci__new(&f->kvm, f->bus, dev, BAR, msix, 8, &f->c, &err) == 0,
+	f->bus->intx_line = 8;
+	TEST_ASSERT(virtio_pci__new(&f->kvm, f->bus, dev, BAR, msix, &f->c, &err) == 0,
 		    "virtio-pci: %s", err.msg);
 	find_caps(f);
 }
@@ -175,26 +161,26 @@ static void fx_fini(struct fx *f)
 
 static void driver_up(struct fx *f)
 {
-	bar_wr(f, f->common + CC_STATUS, 0, 1);
-	bar_wr(f, f->common + CC_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	bar_wr(f, f->common + CC_GFSELECT, 1, 4);
-	bar_wr(f, f->common + CC_GF, F_VERSION_1 >> 32, 4);
-	bar_wr(f, f->common + CC_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	       VIRTIO_STATUS_FEATURES_OK, 1);
-	TEST_ASSERT(bar_rd(f, f->common + CC_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK,
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_GF, F_VERSION_1 >> 32, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	       VIRTIO_CONFIG_S_FEATURES_OK, 1);
+	TEST_ASSERT(bar_rd(f, f->common + VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK,
 		    "FEATURES_OK refused");
-	bar_wr(f, f->common + CC_Q_SELECT, 0, 2);
-	bar_wr(f, f->common + CC_Q_SIZE, QNUM, 2);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_SIZE, QNUM, 2);
 	/* The 64-bit addresses as two 32-bit halves, as Linux writes them. */
-	bar_wr(f, f->common + CC_Q_DESC, (u32)DESC, 4);
-	bar_wr(f, f->common + CC_Q_DESC + 4, DESC >> 32, 4);
-	bar_wr(f, f->common + CC_Q_AVAIL, (u32)AVAIL, 4);
-	bar_wr(f, f->common + CC_Q_AVAIL + 4, AVAIL >> 32, 4);
-	bar_wr(f, f->common + CC_Q_USED, USED, 8);
-	bar_wr(f, f->common + CC_Q_ENABLE, 1, 2);
-	TEST_ASSERT_EQ(bar_rd(f, f->common + CC_Q_ENABLE, 2), 1u);
-	bar_wr(f, f->common + CC_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_DESCLO, (u32)DESC, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_DESCLO + 4, DESC >> 32, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_AVAILLO, (u32)AVAIL, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_AVAILLO + 4, AVAIL >> 32, 4);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_USEDLO, USED, 8);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_Q_ENABLE, 1, 2);
+	TEST_ASSERT_EQ(bar_rd(f, f->common + VIRTIO_PCI_COMMON_Q_ENABLE, 2), 1u);
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK, 1);
 }
 
 static void set_desc(struct fx *f, unsigned int i, u64 addr, u32 len, u16 flags, u16 next)
@@ -209,9 +195,9 @@ static void read_request(struct fx *f)
 
 	memset(h, 0, 16);
 	h[8] = 8;	/* sector 8, type 0 (IN) */
-	set_desc(f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(f, 1, DATA, 4096, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	set_desc(f, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(f, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(f, 1, DATA, 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(f, 2, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	*gp(f, STATUS, 1) = 0xff;
 	put16(f, AVAIL + 4, 0);
 	put16(f, AVAIL + 2, (u16)(get16(f, AVAIL + 2) + 1));
@@ -292,39 +278,39 @@ static void test_common_config(void)
 	struct fx f;
 
 	fx_init(&f, true);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_NUMQ, 2), 1u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 256u);	/* the maximum, after reset */
-	bar_wr(&f, f.common + CC_DFSELECT, 1, 4);
-	TEST_ASSERT(bar_rd(&f, f.common + CC_DF, 4) & 1, "VERSION_1 not offered");
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_NUMQ, 2), 1u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);	/* the maximum, after reset */
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
+	TEST_ASSERT(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_DF, 4) & 1, "VERSION_1 not offered");
 	/* Without VERSION_1, FEATURES_OK does not stick. */
-	bar_wr(&f, f.common + CC_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	       VIRTIO_STATUS_FEATURES_OK, 1);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK, 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+	       VIRTIO_CONFIG_S_FEATURES_OK, 1);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK, 0u);
 	driver_up(&f);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_DESC, 8), DESC);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_USED + 4, 4), USED >> 32);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_NOFF, 2), 0u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_DESCLO, 8), DESC);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_USEDLO + 4, 4), USED >> 32);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_NOFF, 2), 0u);
 	/* Queue fields are frozen while the queue is enabled. */
-	bar_wr(&f, f.common + CC_Q_SIZE, 8, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), (u64)QNUM);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 8, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), (u64)QNUM);
 	/* A queue that does not exist reads as size 0. */
-	bar_wr(&f, f.common + CC_Q_SELECT, 5, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 5, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 0u);
 	/* Vectors: valid ones stick, others read back as NO_VECTOR. */
-	bar_wr(&f, f.common + CC_MSIX, 0, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_MSIX, 2), 0u);
-	bar_wr(&f, f.common + CC_MSIX, 7, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_MSIX, 2), (u64)VIRTIO_NO_VECTOR);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 0, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 2), 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 7, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 2), (u64)VIRTIO_MSI_NO_VECTOR);
 	/* Wrong-sized and unknown accesses are ignored and read as zero. */
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_NUMQ, 4), 0u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_NUMQ, 4), 0u);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + 0x37, 1), 0u);
 	/* Reset: status 0, queue size back to the maximum, vectors none. */
-	bar_wr(&f, f.common + CC_STATUS, 0, 1);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_STATUS, 1), 0u);
-	bar_wr(&f, f.common + CC_Q_SELECT, 0, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 256u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_ENABLE, 2), 0u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_MSIX, 2), (u64)VIRTIO_NO_VECTOR);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_STATUS, 0, 1);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_STATUS, 1), 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 2), (u64)VIRTIO_MSI_NO_VECTOR);
 	fx_fini(&f);
 }
 
@@ -335,8 +321,8 @@ static void test_intx_request(void)
 	fx_init(&f, false);
 	driver_up(&f);
 	/* Without MSI-X a vector write reads back NO_VECTOR. */
-	bar_wr(&f, f.common + CC_Q_MSIX, 0, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_MSIX, 2), (u64)VIRTIO_NO_VECTOR);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_MSIX, 0, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_MSIX, 2), (u64)VIRTIO_MSI_NO_VECTOR);
 	read_request(&f);
 	TEST_ASSERT_EQ(get16(&f, USED + 2), 1u);
 	TEST_ASSERT_EQ(*gp(&f, STATUS, 1), 0u);
@@ -356,17 +342,17 @@ static void test_pci_cfg_window(void)
 	fx_init(&f, true);
 	/* §4.1.4.9: bar 0, offset of num_queues, length 2, then read the data. */
 	cfg_wr(&f, f.pcfg_cap + 4, 0, 1);
-	cfg_wr(&f, f.pcfg_cap + 8, f.common + CC_NUMQ, 4);
+	cfg_wr(&f, f.pcfg_cap + 8, f.common + VIRTIO_PCI_COMMON_NUMQ, 4);
 	cfg_wr(&f, f.pcfg_cap + 12, 2, 4);
 	TEST_ASSERT_EQ(cfg_rd(&f, 0, f.pcfg_cap + 16, 2), 1u);
 	/* And a write through it: select queue 0's size... */
-	cfg_wr(&f, f.pcfg_cap + 8, f.common + CC_Q_SIZE, 4);
+	cfg_wr(&f, f.pcfg_cap + 8, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 4);
 	cfg_wr(&f, f.pcfg_cap + 16, 32, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 32u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 32u);
 	/* An offset outside the BAR does nothing. */
 	cfg_wr(&f, f.pcfg_cap + 8, 0x10000000, 4);
 	cfg_wr(&f, f.pcfg_cap + 16, 0, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 32u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 32u);
 	fx_fini(&f);
 }
 
@@ -377,9 +363,9 @@ static void test_msix_masking(void)
 
 	fx_init(&f, true);
 	driver_up(&f);
-	bar_wr(&f, f.common + CC_Q_SELECT, 0, 2);
-	bar_wr(&f, f.common + CC_Q_MSIX, 1, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_MSIX, 2), 1u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_MSIX, 1, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_MSIX, 2), 1u);
 	/* Entries start masked; the driver writes vector 1 and enables MSI-X. */
 	TEST_ASSERT_EQ(bar_rd(&f, table + 16 + 12, 4), 1u);
 	bar_wr(&f, table + 16, 0x08030040, 4);
@@ -407,21 +393,21 @@ static void test_blk_multiqueue(void)
 	struct fx f;
 
 	fx_init_nq(&f, true, 4);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_NUMQ, 2), 4u);
-	bar_wr(&f, f.common + CC_DFSELECT, 0, 4);
-	TEST_ASSERT(bar_rd(&f, f.common + CC_DF, 4) & (1u << 12), "VIRTIO_BLK_F_MQ not offered");
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_NUMQ, 2), 4u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_DFSELECT, 0, 4);
+	TEST_ASSERT(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_DF, 4) & (1u << 12), "VIRTIO_BLK_F_MQ not offered");
 	TEST_ASSERT_EQ(bar_rd(&f, f.devcfg + 34, 2), 4u);		/* config num_queues */
 	TEST_ASSERT_EQ(cfg_rd(&f, 0, f.msix_cap + 2, 2) & 0x7ff, 4u);	/* 5 vectors */
-	bar_wr(&f, f.common + CC_Q_SELECT, 3, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_NOFF, 2), 3u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 256u);
-	bar_wr(&f, f.common + CC_Q_SELECT, 4, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_Q_SIZE, 2), 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 3, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_NOFF, 2), 3u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 4, 2);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 0u);
 	fx_fini(&f);
 	/* One queue: no MQ feature. */
 	fx_init_nq(&f, true, 1);
-	bar_wr(&f, f.common + CC_DFSELECT, 0, 4);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + CC_DF, 4) & (1u << 12), 0u);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_DFSELECT, 0, 4);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_DF, 4) & (1u << 12), 0u);
 	fx_fini(&f);
 }
 

@@ -16,7 +16,7 @@
 #include <poll.h>
 
 #include "lkvm/kvm.h"
-#include "lkvm/virtio.h"
+#include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
 #include "mmio-driver.h"
@@ -201,14 +201,14 @@ static u8 blk_req(struct fx *f, u32 type, u64 sector, u32 data_len, bool data_in
 
 	put_hdr(f, type, sector);
 	*(u8 *)gp(f, STATUS, 1) = 0xee;
-	set_desc(f, n, HDR, 16, VIRTQ_DESC_F_NEXT, (u16)(n + 1));
+	set_desc(f, n, HDR, 16, VRING_DESC_F_NEXT, (u16)(n + 1));
 	n++;
 	if (data_len) {
-		set_desc(f, n, DATA, data_len, VIRTQ_DESC_F_NEXT |
-			 (data_in ? VIRTQ_DESC_F_WRITE : 0), (u16)(n + 1));
+		set_desc(f, n, DATA, data_len, VRING_DESC_F_NEXT |
+			 (data_in ? VRING_DESC_F_WRITE : 0), (u16)(n + 1));
 		n++;
 	}
-	set_desc(f, n, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(f, n, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	offer(f, 0);
 	kick_and_wait(f);
 	return *(u8 *)gp(f, STATUS, 1);
@@ -234,7 +234,7 @@ static void test_identity_and_features(void)
 
 	fx_init(&f);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_VERSION_REG), 2);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_VERSION), 2);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_DEVICE_ID), 2);
 	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_VENDOR_ID), 0);
 	feat = device_features(&f);
@@ -291,7 +291,7 @@ static void test_feature_negotiation(void)
 	TEST_ASSERT_EQ(virtio_mmio__dev(f.vm)->acked, F_VERSION_1 | F_EVENT_IDX | BLK_F_FLUSH);
 	/* The driver cannot set NEEDS_RESET itself. */
 	wr(&f, VIRTIO_MMIO_STATUS, 0x7f);
-	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "driver set NEEDS_RESET");
+	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "driver set NEEDS_RESET");
 	fx_fini(&f);
 }
 
@@ -315,8 +315,8 @@ static void test_queue_setup_and_reset(void)
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_READY), 1);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM), QNUM);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_DESC_LOW), (u32)DESC);
-	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_DRIVER_LOW), (u32)AVAIL);
-	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_DEVICE_LOW), (u32)USED);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_AVAIL_LOW), (u32)AVAIL);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_USED_LOW), (u32)USED);
 	/* A ready queue's fields are frozen (§4.2.3.2). */
 	wr(&f, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_DESC_LOW), (u32)DESC);
@@ -338,7 +338,7 @@ static void test_queue_setup_and_reset(void)
 	TEST_ASSERT_EQ(virtio_mmio__dev(f.vm)->vq[0].num, 0);
 
 	/* QueueReady before FEATURES_OK is ignored. */
-	wr(&f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(&f, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	setup_queue(&f, QNUM, DESC, AVAIL, USED);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_READY), 0);
 	fx_fini(&f);
@@ -352,7 +352,7 @@ static void test_queue_outside_ram_needs_reset(void)
 	TEST_ASSERT(negotiate(&f, F_VERSION_1), "negotiate");
 	setup_queue(&f, QNUM, 0x1000, AVAIL, USED);	/* descriptors not in RAM */
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_READY), 0);
-	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, "NEEDS_RESET");
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	TEST_ASSERT(irq_pending(&f), "config interrupt");
 	wr(&f, VIRTIO_MMIO_STATUS, 0);
@@ -370,7 +370,7 @@ static void test_bad_ring_needs_reset(void)
 	put16(&f, AVAIL + 2, QNUM + 5);
 	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	virtio_mmio__poll(f.vm, 1000);
-	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, "NEEDS_RESET");
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET");
 	TEST_ASSERT(rd(&f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "config irq");
 	TEST_ASSERT(irq_pending(&f), "interrupt signalled");
 	wr(&f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
@@ -383,16 +383,16 @@ static void test_bad_ring_needs_reset(void)
 	/* After a reset the device works again. */
 	memset(f.ram, 0, 0x3000);
 	driver_up(&f, F_VERSION_1);
-	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "cleared");
+	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "cleared");
 	TEST_ASSERT_EQ(blk_req(&f, T_FLUSH, 0, 0, false), 0);
 
 	/* A descriptor loop is a bad ring too. */
-	set_desc(&f, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, DATA, 16, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(&f, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, DATA, 16, VRING_DESC_F_NEXT, 0);
 	offer(&f, 0);
 	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	virtio_mmio__poll(f.vm, 1000);
-	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, "loop: NEEDS_RESET");
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, "loop: NEEDS_RESET");
 	fx_fini(&f);
 }
 
@@ -485,8 +485,8 @@ static void test_blk_bad_requests(void)
 	TEST_ASSERT_EQ(blk_req(&f, 77, 0, 0, false), 2);
 	/* A short header: IOERR. */
 	put_hdr(&f, T_IN, 0);
-	set_desc(&f, 0, HDR, 8, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, HDR, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, STATUS, 1, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0);
 	kick_and_wait(&f);
 	TEST_ASSERT_EQ(*(u8 *)gp(&f, STATUS, 1), 1);
@@ -497,7 +497,7 @@ static void test_blk_bad_requests(void)
 	TEST_ASSERT_EQ(used_len(&f), 0);
 	/* The device still works. */
 	TEST_ASSERT_EQ(blk_req(&f, T_IN, 0, 512, true), 0);
-	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "no NEEDS_RESET");
+	TEST_ASSERT(!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET), "no NEEDS_RESET");
 	fx_fini(&f);
 }
 

@@ -313,9 +313,9 @@ static void test_pop_out_in(void)
 
 	fx_init(&f, 8, false, false);
 	/* A virtio-blk request: header, data (readable), status (writable). */
-	set_desc(&f, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 6);
-	set_desc(&f, 6, DATA + 0x1000, 4096, VIRTQ_DESC_F_NEXT, 2);
-	set_desc(&f, 2, DATA + 0x3000, 1, VIRTQ_DESC_F_WRITE, 7);	/* next ignored */
+	set_desc(&f, 0, DATA, 16, VRING_DESC_F_NEXT, 6);
+	set_desc(&f, 6, DATA + 0x1000, 4096, VRING_DESC_F_NEXT, 2);
+	set_desc(&f, 2, DATA + 0x3000, 1, VRING_DESC_F_WRITE, 7);	/* next ignored */
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->head, 0);
@@ -328,8 +328,8 @@ static void test_pop_out_in(void)
 	assert_iov(&f, 2, DATA + 0x3000, 1);
 
 	/* Several writable ones, and a second chain queued behind the first. */
-	set_desc(&f, 1, DATA + 0x4000, 100, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
-	set_desc(&f, 3, DATA + 0x5000, 200, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 1, DATA + 0x4000, 100, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+	set_desc(&f, 3, DATA + 0x5000, 200, VRING_DESC_F_WRITE, 0);
 	set_desc(&f, 4, DATA + 0x6000, 8, 0, 0);
 	offer(&f, 1);
 	offer(&f, 4);
@@ -354,10 +354,10 @@ static void test_pop_indirect(void)
 
 	fx_init(&f, 8, false, true);
 	/* Table of 3: out, in, in, chained 0 -> 2 -> 1.  WRITE on the table descriptor is ignored. */
-	set_desc_at(&f, TABLE_GPA, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 2);
-	set_desc_at(&f, TABLE_GPA, 2, DATA + 0x100, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
-	set_desc_at(&f, TABLE_GPA, 1, DATA + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
-	set_desc(&f, 7, TABLE_GPA, 3 * 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE, 0);
+	set_desc_at(&f, TABLE_GPA, 0, DATA, 16, VRING_DESC_F_NEXT, 2);
+	set_desc_at(&f, TABLE_GPA, 2, DATA + 0x100, 512, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	set_desc_at(&f, TABLE_GPA, 1, DATA + 0x400, 1, VRING_DESC_F_WRITE, 0);
+	set_desc(&f, 7, TABLE_GPA, 3 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
 	offer(&f, 7);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->head, 7);
@@ -377,10 +377,10 @@ static void test_pop_direct_then_indirect(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, true);
-	set_desc(&f, 0, DATA, 16, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, TABLE_GPA, 2 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	set_desc_at(&f, TABLE_GPA, 0, DATA + 0x10, 32, VIRTQ_DESC_F_NEXT, 1);
-	set_desc_at(&f, TABLE_GPA, 1, DATA + 0x40, 64, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, DATA, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, TABLE_GPA, 2 * 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc_at(&f, TABLE_GPA, 0, DATA + 0x10, 32, VRING_DESC_F_NEXT, 1);
+	set_desc_at(&f, TABLE_GPA, 1, DATA + 0x40, 64, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out, 2);
@@ -397,10 +397,10 @@ static void test_pop_zero_length(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 0, DATA, 8, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, GAP, 0, VIRTQ_DESC_F_NEXT, 2);
-	set_desc(&f, 2, 0ULL - 1, 0, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
-	set_desc(&f, 3, DATA + 0x20, 4, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, DATA, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, GAP, 0, VRING_DESC_F_NEXT, 2);
+	set_desc(&f, 2, 0ULL - 1, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+	set_desc(&f, 3, DATA + 0x20, 4, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out, 1);
@@ -423,7 +423,7 @@ static void test_pop_across_adjacent_regions(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 0, C_BASE - 0x100, 0x300, VIRTQ_DESC_F_WRITE, 0);
+	set_desc(&f, 0, C_BASE - 0x100, 0x300, VRING_DESC_F_WRITE, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_in, 2);
@@ -448,7 +448,7 @@ static void test_pop_push_wrap(void)
 
 	fx_init(&f, 4, false, false);
 	for (unsigned int i = 0; i < 4; i++)
-		set_desc(&f, i, DATA + 0x100 * i, 0x10 + i, VIRTQ_DESC_F_WRITE, 0);
+		set_desc(&f, i, DATA + 0x100 * i, 0x10 + i, VRING_DESC_F_WRITE, 0);
 	for (unsigned int n = 0; n < 70000; n++) {
 		u16 head = (u16)((n * 3) % 4);
 
@@ -513,7 +513,7 @@ static void test_notify_flags(void)
 	TEST_ASSERT(virtqueue__should_notify(&f.vq), "flags 0: notify");
 	TEST_ASSERT(!virtqueue__should_notify(&f.vq), "nothing new since");
 
-	put16(&f, AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put16(&f, AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
 	virtqueue__push(&f.vq, 1, 0);
 	virtqueue__push(&f.vq, 2, 0);
 	TEST_ASSERT(!virtqueue__should_notify(&f.vq), "NO_INTERRUPT set");
@@ -552,7 +552,7 @@ static void test_notify_event_idx(void)
 	TEST_ASSERT(virtqueue__should_notify(&f.vq), "event 3 inside batch [3, 5)");
 
 	/* The flags field means nothing with EVENT_IDX. */
-	put16(&f, AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put16(&f, AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
 	put16(&f, used_event, 5);
 	virtqueue__push(&f.vq, 5, 0);
 	TEST_ASSERT(virtqueue__should_notify(&f.vq), "flags ignored with EVENT_IDX");
@@ -645,7 +645,7 @@ static void test_rings_at_ram_end(void)
 	f.num = 8;
 	TEST_ASSERT_EQ(virtqueue__init(&f.vq, &f.kvm, 8, desc, avail, used, true, false), 0);
 	for (unsigned int i = 0; i < 8; i++)
-		set_desc_at(&f, desc, i, DATA + 16 * i, 16, i == 7 ? 0 : VIRTQ_DESC_F_NEXT,
+		set_desc_at(&f, desc, i, DATA + 16 * i, 16, i == 7 ? 0 : VRING_DESC_F_NEXT,
 			    (u16)(i + 1));
 	for (unsigned int n = 0; n < 20; n++) {
 		put16(&f, avail + 4 + 2 * (n % 8), (u16)(7 - n % 8));
@@ -670,14 +670,14 @@ static void test_hostile_self_loop(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 2, DATA, 4, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(&f, 2, DATA, 4, VRING_DESC_F_NEXT, 2);
 	offer(&f, 2);
 	expect_broken(&f, "loop");
 	fx_fini(&f);
 
 	/* The same loop of empty descriptors: nothing else bounds it. */
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 2, 0, 0, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(&f, 2, 0, 0, VRING_DESC_F_NEXT, 2);
 	offer(&f, 2);
 	expect_broken(&f, "loop");
 	fx_fini(&f);
@@ -688,8 +688,8 @@ static void test_hostile_two_cycle(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, DATA + 4, 4, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(&f, 0, DATA, 4, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, DATA + 4, 4, VRING_DESC_F_NEXT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "loop");
 	fx_fini(&f);
@@ -703,7 +703,7 @@ static void test_hostile_next_out_of_range(void)
 		struct fx f;
 
 		fx_init(&f, 8, false, false);
-		set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_NEXT, nexts[i]);
+		set_desc(&f, 0, DATA, 4, VRING_DESC_F_NEXT, nexts[i]);
 		offer(&f, 0);
 		expect_broken(&f, "next index beyond the queue size");
 		fx_fini(&f);
@@ -746,14 +746,14 @@ static void test_hostile_chain_length(void)
 
 	fx_init(&f, 8, false, false);
 	for (unsigned int i = 0; i < 8; i++)
-		set_desc(&f, i, DATA + 0x10 * i, 0x10, i < 7 ? VIRTQ_DESC_F_NEXT : 0, (u16)(i + 1));
+		set_desc(&f, i, DATA + 0x10 * i, 0x10, i < 7 ? VRING_DESC_F_NEXT : 0, (u16)(i + 1));
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out, 8);
 	TEST_ASSERT_EQ(f.chain->out_len, 0x80);
 
 	/* Same descriptors, last one pointing back: the 9th visit is refused. */
-	set_desc(&f, 7, DATA + 0x70, 0x10, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(&f, 7, DATA + 0x70, 0x10, VRING_DESC_F_NEXT, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), -EIO);
 	TEST_ASSERT_STR_CONTAINS(f.vq.broken_why, "loop");
@@ -766,7 +766,7 @@ static void test_hostile_chain_length(void)
 	 */
 	fx_init(&f, VQ_MAX_IOV, false, false);
 	for (unsigned int i = 0; i < VQ_MAX_IOV; i++)
-		set_desc(&f, i, DATA + i, 1, VIRTQ_DESC_F_NEXT, (u16)((i + 1) % VQ_MAX_IOV));
+		set_desc(&f, i, DATA + i, 1, VRING_DESC_F_NEXT, (u16)((i + 1) % VQ_MAX_IOV));
 	offer(&f, 0);
 	expect_broken(&f, "chain longer than the queue size");
 	fx_fini(&f);
@@ -774,11 +774,11 @@ static void test_hostile_chain_length(void)
 	/* The largest queue: 32768 (empty) descriptors, then one more. */
 	fx_init(&f, 32768, false, false);
 	for (unsigned int i = 0; i < 32768; i++)
-		set_desc(&f, i, 0, 0, i < 32767 ? VIRTQ_DESC_F_NEXT : 0, (u16)(i + 1));
+		set_desc(&f, i, 0, 0, i < 32767 ? VRING_DESC_F_NEXT : 0, (u16)(i + 1));
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out + f.chain->nr_in, 0);
-	set_desc(&f, 32767, 0, 0, VIRTQ_DESC_F_NEXT, 0);
+	set_desc(&f, 32767, 0, 0, VRING_DESC_F_NEXT, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), -EIO);
 	TEST_ASSERT_STR_CONTAINS(f.vq.broken_why, "loop");
@@ -806,7 +806,7 @@ static void test_hostile_indirect_length(void)
 		struct fx f;
 
 		fx_init(&f, 8, false, true);
-		set_desc(&f, 0, TABLE_GPA, cases[i].len, VIRTQ_DESC_F_INDIRECT, 0);
+		set_desc(&f, 0, TABLE_GPA, cases[i].len, VRING_DESC_F_INDIRECT, 0);
 		offer(&f, 0);
 		expect_broken(&f, cases[i].why);
 		fx_fini(&f);
@@ -819,9 +819,9 @@ static void test_hostile_indirect_not_negotiated(void)
 
 	fx_init(&f, 8, false, false);
 	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, 0, 0);
-	set_desc(&f, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
-	expect_broken(&f, "without VIRTIO_F_INDIRECT_DESC");
+	expect_broken(&f, "without VIRTIO_RING_F_INDIRECT_DESC");
 	fx_fini(&f);
 }
 
@@ -830,18 +830,18 @@ static void test_hostile_nested_indirect(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, true);
-	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc_at(&f, TABLE_GPA, 1, TABLE_GPA + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VRING_DESC_F_NEXT, 1);
+	set_desc_at(&f, TABLE_GPA, 1, TABLE_GPA + 0x100, 16, VRING_DESC_F_INDIRECT, 0);
 	set_desc_at(&f, TABLE_GPA + 0x100, 0, DATA, 4, 0, 0);
-	set_desc(&f, 0, TABLE_GPA, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 32, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "nested INDIRECT");
 	fx_fini(&f);
 
 	/* A table pointing at itself. */
 	fx_init(&f, 8, false, true);
-	set_desc_at(&f, TABLE_GPA, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	set_desc(&f, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc_at(&f, TABLE_GPA, 0, TABLE_GPA, 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "nested INDIRECT");
 	fx_fini(&f);
@@ -853,7 +853,7 @@ static void test_hostile_indirect_with_next(void)
 
 	fx_init(&f, 8, false, true);
 	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, 0, 0);
-	set_desc(&f, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, 0, TABLE_GPA, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
 	set_desc(&f, 1, DATA, 4, 0, 0);
 	offer(&f, 0);
 	expect_broken(&f, "INDIRECT descriptor with NEXT");
@@ -866,19 +866,19 @@ static void test_hostile_indirect_loops(void)
 
 	/* Entry 1 points to itself. */
 	fx_init(&f, 8, false, true);
-	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc_at(&f, TABLE_GPA, 1, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 0, TABLE_GPA, 2 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VRING_DESC_F_NEXT, 1);
+	set_desc_at(&f, TABLE_GPA, 1, DATA, 4, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 0, TABLE_GPA, 2 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "indirect chain longer than its table");
 	fx_fini(&f);
 
 	/* next beyond the table's count (but inside the queue size). */
 	fx_init(&f, 8, false, true);
-	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 2);
+	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VRING_DESC_F_NEXT, 2);
 	set_desc_at(&f, TABLE_GPA, 1, DATA, 4, 0, 0);
 	set_desc_at(&f, TABLE_GPA, 2, DATA, 4, 0, 0);
-	set_desc(&f, 0, TABLE_GPA, 2 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 2 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "indirect next index beyond the table");
 	fx_fini(&f);
@@ -886,14 +886,14 @@ static void test_hostile_indirect_loops(void)
 	/* A table longer than the queue size is fine (Linux does that), exactly its count. */
 	fx_init(&f, 8, false, true);
 	for (unsigned int i = 0; i < 20; i++)
-		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 19 ? VIRTQ_DESC_F_NEXT : 0,
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 19 ? VRING_DESC_F_NEXT : 0,
 			    (u16)(i + 1));
-	set_desc(&f, 0, TABLE_GPA, 20 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 20 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out, 20);
 	/* ... and its last entry pointing back to the first is one visit too many. */
-	set_desc_at(&f, TABLE_GPA, 19, DATA + 19, 1, VIRTQ_DESC_F_NEXT, 0);
+	set_desc_at(&f, TABLE_GPA, 19, DATA + 19, 1, VRING_DESC_F_NEXT, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), -EIO);
 	TEST_ASSERT_STR_CONTAINS(f.vq.broken_why, "indirect chain longer than its table");
@@ -902,9 +902,9 @@ static void test_hostile_indirect_loops(void)
 	/* A looping table of VQ_MAX_IOV one-byte entries: a loop, not an iovec overflow. */
 	fx_init(&f, 8, false, true);
 	for (unsigned int i = 0; i < VQ_MAX_IOV; i++)
-		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, VIRTQ_DESC_F_NEXT,
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, VRING_DESC_F_NEXT,
 			    (u16)((i + 1) % VQ_MAX_IOV));
-	set_desc(&f, 0, TABLE_GPA, VQ_MAX_IOV * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, VQ_MAX_IOV * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "indirect chain longer than its table");
 	fx_fini(&f);
@@ -925,7 +925,7 @@ static void test_hostile_indirect_outside_ram(void)
 		struct fx f;
 
 		fx_init(&f, 8, false, true);
-		set_desc(&f, 0, tables[i], 32, VIRTQ_DESC_F_INDIRECT, 0);
+		set_desc(&f, 0, tables[i], 32, VRING_DESC_F_INDIRECT, 0);
 		offer(&f, 0);
 		expect_broken(&f, "indirect table is not in one guest RAM region");
 		fx_fini(&f);
@@ -955,8 +955,8 @@ static void test_hostile_buffer_outside_ram(void)
 
 		/* Second in the chain, writable: the first one must not hide the check. */
 		fx_init(&f, 8, false, false);
-		set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-		set_desc(&f, 1, bufs[i].addr, bufs[i].len, VIRTQ_DESC_F_WRITE, 0);
+		set_desc(&f, 0, DATA, 4, VRING_DESC_F_NEXT, 1);
+		set_desc(&f, 1, bufs[i].addr, bufs[i].len, VRING_DESC_F_WRITE, 0);
 		offer(&f, 0);
 		expect_broken(&f, bufs[i].why);
 		fx_fini(&f);
@@ -964,7 +964,7 @@ static void test_hostile_buffer_outside_ram(void)
 		/* The same inside an indirect table. */
 		fx_init(&f, 8, false, true);
 		set_desc_at(&f, TABLE_GPA, 0, bufs[i].addr, bufs[i].len, 0, 0);
-		set_desc(&f, 0, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+		set_desc(&f, 0, TABLE_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 		offer(&f, 0);
 		expect_broken(&f, bufs[i].why);
 		fx_fini(&f);
@@ -976,7 +976,7 @@ static void test_hostile_out_after_in(void)
 	struct fx f;
 
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, 0, DATA, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
 	set_desc(&f, 1, DATA + 4, 4, 0, 0);
 	offer(&f, 0);
 	expect_broken(&f, "device-readable descriptor after a device-writable one");
@@ -984,7 +984,7 @@ static void test_hostile_out_after_in(void)
 
 	/* Even a zero-length one. */
 	fx_init(&f, 8, false, false);
-	set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	set_desc(&f, 0, DATA, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
 	set_desc(&f, 1, DATA + 4, 0, 0, 0);
 	offer(&f, 0);
 	expect_broken(&f, "device-readable descriptor after a device-writable one");
@@ -992,18 +992,18 @@ static void test_hostile_out_after_in(void)
 
 	/* Inside an indirect table. */
 	fx_init(&f, 8, false, true);
-	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VIRTQ_DESC_F_NEXT, 1);
-	set_desc_at(&f, TABLE_GPA, 1, DATA, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2);
+	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, VRING_DESC_F_NEXT, 1);
+	set_desc_at(&f, TABLE_GPA, 1, DATA, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2);
 	set_desc_at(&f, TABLE_GPA, 2, DATA, 4, 0, 0);
-	set_desc(&f, 0, TABLE_GPA, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 3 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "device-readable descriptor after a device-writable one");
 	fx_fini(&f);
 
 	/* Across the boundary: writable direct descriptor, readable first table entry. */
 	fx_init(&f, 8, false, true);
-	set_desc(&f, 0, DATA, 4, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
-	set_desc(&f, 1, TABLE_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, DATA, 4, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, TABLE_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	set_desc_at(&f, TABLE_GPA, 0, DATA, 4, 0, 0);
 	offer(&f, 0);
 	expect_broken(&f, "device-readable descriptor after a device-writable one");
@@ -1017,13 +1017,13 @@ static void test_hostile_too_many_iov(void)
 	/* 1024 one-byte buffers fit; 1025 do not. */
 	fx_init(&f, 2048, false, false);
 	for (unsigned int i = 0; i < 1025; i++)
-		set_desc(&f, i, DATA + i, 1, VIRTQ_DESC_F_NEXT, (u16)(i + 1));
+		set_desc(&f, i, DATA + i, 1, VRING_DESC_F_NEXT, (u16)(i + 1));
 	set_desc(&f, 1023, DATA + 1023, 1, 0, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->nr_out, VQ_MAX_IOV);
 	assert_iov(&f, VQ_MAX_IOV - 1, DATA + 1023, 1);
-	set_desc(&f, 1023, DATA + 1023, 1, VIRTQ_DESC_F_NEXT, 1024);
+	set_desc(&f, 1023, DATA + 1023, 1, VRING_DESC_F_NEXT, 1024);
 	set_desc(&f, 1024, DATA + 1024, 1, 0, 0);
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), -EIO);
@@ -1033,9 +1033,9 @@ static void test_hostile_too_many_iov(void)
 	/* Through an indirect table of 1025. */
 	fx_init(&f, 8, false, true);
 	for (unsigned int i = 0; i < 1025; i++)
-		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 1024 ? VIRTQ_DESC_F_NEXT : 0,
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 1024 ? VRING_DESC_F_NEXT : 0,
 			    (u16)(i + 1));
-	set_desc(&f, 0, TABLE_GPA, 1025 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc(&f, 0, TABLE_GPA, 1025 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "VQ_MAX_IOV");
 	fx_fini(&f);
@@ -1043,7 +1043,7 @@ static void test_hostile_too_many_iov(void)
 	/* A split buffer counts one per region: 1023 buffers, then one across A/C. */
 	fx_init(&f, 2048, false, false);
 	for (unsigned int i = 0; i < 1023; i++)
-		set_desc(&f, i, DATA + i, 1, VIRTQ_DESC_F_NEXT, (u16)(i + 1));
+		set_desc(&f, i, DATA + i, 1, VRING_DESC_F_NEXT, (u16)(i + 1));
 	set_desc(&f, 1023, C_BASE - 1, 2, 0, 0);
 	offer(&f, 0);
 	expect_broken(&f, "VQ_MAX_IOV");
@@ -1065,7 +1065,7 @@ static void test_hostile_total_length(void)
 	/* 15 x 256 MiB + (256 MiB - 1) = 2^32 - 1: fits. */
 	for (unsigned int i = 0; i < 16; i++)
 		set_desc(&f, i, big_base, i < 15 ? (u32)big_size : (u32)big_size - 1,
-			 i < 15 ? VIRTQ_DESC_F_NEXT : 0, (u16)(i + 1));
+			 i < 15 ? VRING_DESC_F_NEXT : 0, (u16)(i + 1));
 	offer(&f, 0);
 	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
 	TEST_ASSERT_EQ(f.chain->out_len, 0xffffffffu);

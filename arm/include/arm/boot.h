@@ -10,6 +10,7 @@
 #define LKVM_ARM_BOOT_H
 
 #include "lkvm/config.h"
+#include "lkvm/fdt.h"
 #include "lkvm/util.h"
 
 #define ARM64_IMAGE_MAGIC	0x644d5241	/* "ARM\x64" */
@@ -70,17 +71,13 @@ struct boot_layout {
 int boot__layout(const struct kernel_info *info, u64 kernel_len, u64 initrd_len, u64 ram_base,
 		 u64 ram_size, const u64 *load_addr, struct boot_layout *out, struct lkvm_err *err);
 
-/* A virtio-mmio device: its register window and SPI. */
-struct fdt_virtio_mmio {
-	u64 addr;
-	unsigned int spi;
-};
+/* GIC interrupt specifiers (arm,gic-v3.yaml): <type number flags>. */
+#define ARM_FDT_GIC_SPI		0
+#define ARM_FDT_GIC_PPI		1
+#define ARM_FDT_IRQ_EDGE_RISING	1
+#define ARM_FDT_IRQ_LEVEL_HIGH	4
 
-/* A PCI device: its slot on bus 0 and the SPI its INTA is wired to. */
-struct fdt_pci_dev {
-	unsigned int slot;
-	unsigned int spi;
-};
+struct kvm;
 
 struct fdt_desc {
 	const struct mem_bank *banks;
@@ -96,13 +93,18 @@ struct fdt_desc {
 	u64 kaslr_seed;
 	const u8 *rng_seed;
 	unsigned int rng_seed_len;
-	const struct fdt_virtio_mmio *virtio;	/* virtio-mmio devices, each ARM_VIRTIO_MMIO_SLOT */
-	unsigned int nr_virtio;
-	const struct fdt_pci_dev *pci;	/* devices on the PCI host bridge (none: no bridge) */
-	unsigned int nr_pci;
+	struct kvm *kvm;		/* whose devices write their own nodes (NULL: none) */
 };
 
-/* Builds the DTB into @buf (@size bytes); -ENOSPC or -EINVAL with @err. */
+/*
+ * Builds the DTB into @buf (@size bytes): the arch's nodes from @d, then
+ * every device of @d->kvm through its own hooks.  -ENOSPC or -EINVAL with
+ * @err.
+ */
 int fdt__build(const struct fdt_desc *d, void *buf, unsigned int size, struct lkvm_err *err);
+
+/* An SPI's interrupt specifier (struct fdtw's irq_spec): 3 cells. */
+unsigned int arm_fdt__irq_spec(unsigned int line, enum fdt_irq_trigger t,
+			       u32 cells[FDT_MAX_IRQ_CELLS]);
 
 #endif /* LKVM_ARM_BOOT_H */

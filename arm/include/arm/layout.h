@@ -80,24 +80,34 @@
 #define ARM_PCI_CFG_SIZE	SZ_256M
 #define ARM_PCI_MMIO_BASE	(ARM_PCI_CFG_BASE + ARM_PCI_CFG_SIZE)
 #define ARM_PCI_MMIO_SIZE	(ARM_RAM_BASE - ARM_PCI_MMIO_BASE)
+#define ARM_PCI_BAR_SLOT	SZ_64K	/* slot n's BAR0 at ARM_PCI_MMIO_BASE + n * 64 KiB */
 
 #define ARM_RAM_BASE		(2 * SZ_1G)
 /* Everything below RAM is devices; RAM placed with @addr must not be. */
 #define ARM_MMIO_END		ARM_RAM_BASE
 
-/* Interrupts: SPIs are numbered from 0 (INTID 32), PPIs by INTID. */
+/*
+ * Interrupts.  Generic code's interrupt lines are the GIC's SPIs, numbered
+ * from 0 (KVM's default GSI routing numbers them the same way); PPIs are
+ * numbered from 0 too.  The GIC's own numbering (INTIDs: SGIs 0-15, PPIs
+ * 16-31, SPIs from 32) appears only through these two macros.
+ */
+#define ARM_PPI_INTID(ppi)	(16 + (ppi))
+#define ARM_SPI_INTID(spi)	(32 + (spi))
+
 #define ARM_SPI_UART		0
 #define ARM_SPI_RTC		1
-#define ARM_SPI_VIRTIO_MMIO	16	/* one per slot from here */
 #define ARM_SPI_PCI_INTX	8	/* INTA..INTD: 8..11 */
-#define ARM_GIC_NR_IRQS		256	/* SGIs+PPIs+SPIs, multiple of 32 */
+#define ARM_SPI_VIRTIO_MMIO	16	/* one per slot from here */
+#define ARM_GIC_NR_IRQS		256	/* INTIDs the vGIC has: SGIs+PPIs+SPIs, multiple of 32 */
+#define ARM_NR_SPIS		(ARM_GIC_NR_IRQS - ARM_SPI_INTID(0))
 
-#define ARM_PPI_GIC_MAINT	9
-#define ARM_PPI_TIMER_HYP_VIRT	12
-#define ARM_PPI_TIMER_HYP	10
-#define ARM_PPI_TIMER_VIRT	11
-#define ARM_PPI_TIMER_SEC	13
-#define ARM_PPI_TIMER_PHYS	14
 #define ARM_PPI_PMU		7	/* INTID 23 */
+#define ARM_PPI_GIC_MAINT	9	/* INTID 25 */
+#define ARM_PPI_TIMER_HYP	10	/* INTID 26 */
+#define ARM_PPI_TIMER_VIRT	11	/* INTID 27 */
+#define ARM_PPI_TIMER_HYP_VIRT	12	/* INTID 28 */
+#define ARM_PPI_TIMER_SEC	13	/* INTID 29 */
+#define ARM_PPI_TIMER_PHYS	14	/* INTID 30 */
 
 #endif /* LKVM_ARM_LAYOUT_H */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The device side of virtio (virtio 1.2): what a device (blk, rng,
+ * console, net) implements and may call.  A device describes itself with
+ * struct virtio_dev_ops, keeps its state in a struct virtio_dev, and is
+ * put on the VM's transport by virtio__attach(); it never knows which
+ * transport that is (lkvm/virtio-transport.h is the other side).  The
+ * spec's constants and layouts come from Linux's UAPI headers, vendored
+ * in include/uapi/ by scripts/update-uapi-headers.
+ *
+ * Threads: the transport serialises everything on one mutex per device.
+ * vCPU threads take it for register accesses; the device's I/O thread
+ * takes it while it runs the device's callbacks.  So a device callback
+ * never runs concurrently with another callback of the same device, or
+ * with a register access (a reset can drain in-flight work safely).
+ * vCPU threads never run device work: queue notifications arrive through
+ * KVM ioeventfds and interrupts leave through KVM irqfds.
+ */
+#ifndef LKVM_VIRTIO_DEV_H
+#define LKVM_VIRTIO_DEV_H
+
+#include <pthread.h>
+
+#include <linux/virtio_config.h>	/* §2.1 status bits, §6 reserved feature bits */
+#include <linux/virtio_ids.h>		/* §5 device IDs */
+#include <linux/virtio_net.h>		/* §5.1 feature bits, header, status */
+
+#include "lkvm/device.h"
+#include "lkvm/disk.h"
+#include "lkvm/log.h"
+#include "lkvm/net.h"
+#include "lkvm/virtqueue.h"
+
+struct kvm;
+
+#define VIRTIO_MAX_QUEUES		16
+
+struct virtio_dev;
+
+/*
+ * What a device is.  Every callback runs with the device's lock held
+ * (see the top of this file); queue_notify and event on the I/O thread,
+ * config access and reset on a vCPU thread.
+ */
+struct virtio_dev_ops {
+	const char *name;		/* "virtio-blk": for messages */
+	u32 device_id;			/* VIRTIO_ID_* */
+	unsigned int nr_queues;		/* 1..VIRTIO_MAX_QUEUES, unless the instance says */
+	unsigned int queue_max;		/* QueueNumMax: a power of 2 <= 32768 */
+	u32 config_size;		/* bytes of device config space */
+
+	/* Reads [@off, @off + @len) of config space; the transport checked the bounds. */
+	void (*config_read)(struct virtio_dev *d, u32 off, u8 *buf, u32 len);
+	/* Writes to config space (NULL: read-only, writes ignored). */
+	void (*config_write)(struct virtio_dev *d, u32 off, const u8 *buf, u32 len);
+	/* The driver notified queue @q (DRIVER_OK set, queue ready, not failed). */
+	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/* An extra fd the I/O thread polls for the device (-1: none), and its handler. */
+	int (*event_fd)(struct virtio_dev *d);
+	void (*event)(struct virtio_dev *d);
+	/*
+	 * The driver set DRIVER_OK (NULL: nothing to do).  A device that hands
+	 * its queues to another agent (vhost) does it here, with
+	 * virtio_dev.offload_queue().  Runs on a vCPU thread.
+	 */
+	void (*driver_ok)(struct virtio_dev *d);
+	/* Device reset (virtio 1.2 §2.4): finish or drop in-flight work, no pushes after. */
+	void (*reset)(struct virtio_dev *d);
+	/* Frees the device (after its I/O thread is gone). */
+	void (*free)(struct virtio_dev *d);
+};
+
+/* A device instance.  Devices embed it and find themselves with container_of. */
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	struct kvm *kvm;
+	u64 features;			/* the device's own offered bits (the transport adds its own) */
+	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
+	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
+	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
+
+	/* Set by the transport. */
+	void *transport;
+	/* Raises the used-buffer interrupt for queue @q (call after virtqueue__should_notify()). */
+	void (*signal_used)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * The driver broke a rule (a bad ring): sets DEVICE_NEEDS_RESET, sends a
+	 * config-change interrupt and logs @why once per reset.  The device
+	 * stops using its queues until the driver resets it.
+	 */
+	void (*fail)(struct virtio_dev *d, const char *why);
+	/*
+	 * Hands queue @q to another agent (vhost): *@kick becomes the eventfd
+	 * that the guest's notifications of @q signal (the transport stops
+	 * watching it), and *@call an eventfd whose every write raises @q's
+	 * used-buffer interrupt.  Both stay the transport's (don't close them)
+	 * and are valid until the device is reset, after which the transport
+	 * watches the queue again.  Call with the device's lock held (from
+	 * driver_ok, say) on a ready queue.  Returns 0 or -errno.
+	 */
+	int (*offload_queue)(struct virtio_dev *d, unsigned int q, int *kick, int *call);
+};
+
+#define virtio_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Returns a queue's pending completions to the driver if it wants an interrupt. */
+void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
+
+/* ---- virtio-blk (virtio/blk.c) ------------------------------------------ */
+
+/*
+ * A virtio-blk device (virtio 1.2 §5.2) on the disk @o, the @index-th
+ * (its serial is "lkvm-<index>"), with @nr_queues request queues (one per
+ * vCPU; VIRTIO_BLK_F_MQ when more than one, at most VIRTIO_MAX_QUEUES).
+ * Opens the disk; errors name the path.
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -errno.
+ */
+int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
+		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-rng (virtio/rng.c) ------------------------------------------ */
+
+/*
+ * An entropy device (virtio 1.2 §5.4) fed by the host's getrandom(2).
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -ENOMEM.
+ */
+int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
+
+/* ---- virtio-console (virtio/console.c) ---------------------------------- */
+
+/*
+ * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output goes
+ * to @out_fd (not owned) and whose input is what virtio_console__input()
+ * queues.  Returns 0 with *@out set (free with ops->free, normally through
+ * the transport), or -errno.
+ */
+int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+			struct lkvm_err *err);
+
+/*
+ * Queues host input for the guest (any thread; the device's I/O thread
+ * delivers it when the driver has receive buffers).  Returns how many of
+ * @len bytes fit: at most virtio_console__rx_space().
+ */
+size_t virtio_console__input(struct virtio_dev *d, const u8 *buf, size_t len);
+
+/* Bytes virtio_console__input() would accept now. */
+size_t virtio_console__rx_space(struct virtio_dev *d);
+
+/* ---- virtio-net (virtio/net.c) ----------------------------------------- */
+
+/* virtio 1.2 §5.1.6: VERSION_1 headers always carry num_buffers. */
+#define VIRTIO_NET_HDR_LEN		sizeof(struct virtio_net_hdr_v1)
+
+#define VIRTIO_NET_RXQ			0	/* receiveq1 */
+#define VIRTIO_NET_TXQ			1	/* transmitq1 */
+
+/*
+ * A virtio-net device (virtio 1.2 §5.1: one queue pair, no control
+ * queue) with guest MAC @o->guest_mac on the host side @be, whose fds it
+ * takes (@be is left holding nothing, even on failure).  @be->tap_fd is
+ * any non-blocking fd that reads and writes one frame, with its 12-byte
+ * header, per call (a tap; unit tests use a SOCK_SEQPACKET socket); the
+ * guest offloads are offered only if it takes TUNSETOFFLOAD.  With
+ * @be->vhost_fd, the rings go to vhost-net at DRIVER_OK.  Logs the tap,
+ * the MAC and the datapath at info level.  Returns 0 with *@out set (free
+ * with ops->free, normally through the transport), or -errno.
+ */
+int virtio_net__new(struct kvm *kvm, const struct net_opts *o, struct net_backend *be,
+		    struct virtio_dev **out, struct lkvm_err *err);
+
+/* Frame counters of a virtio-net device (for tests and the exit log). */
+struct virtio_net_stats {
+	u64 tx_frames, tx_dropped;
+	u64 rx_frames, rx_dropped;
+};
+void virtio_net__stats(struct virtio_dev *d, struct virtio_net_stats *st);
+
+/*
+ * Puts @dev (ownership passes, even on failure) on the VM's configured
+ * transport (--virtio-transport) at the transport's next place: a
+ * virtio-mmio window with its own interrupt line, or the next slot of the
+ * PCI bus (made on first use) with its BAR in the next slot of the PCI
+ * window, MSI-X when the VM can deliver MSIs.  The device joins the VM's
+ * device list.  Returns 0 or -errno with @err.
+ */
+int virtio__attach(struct kvm *kvm, struct virtio_dev *dev, struct lkvm_err *err);
+
+#endif /* LKVM_VIRTIO_DEV_H */
