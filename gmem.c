@@ -4,10 +4,13 @@
  * guest address into a host pointer: every range is checked to lie wholly
  * inside one RAM region, with overflow-checked arithmetic, because the
  * addresses come from the guest (descriptors, DT placement) or the user.
+ * It is also the only reader of the RAM table: whoever needs the whole map
+ * (vhost's memory table) walks it with gmem__next().
  */
 #include <errno.h>
 #include <string.h>
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 
 void *gmem__ptr(const struct kvm *kvm, u64 gpa, u64 len)
@@ -53,4 +56,33 @@ int gmem__write(const struct kvm *kvm, u64 gpa, const void *src, u64 len)
 		return -EFAULT;
 	memcpy(dst, src, len);
 	return 0;
+}
+
+bool gmem__next(const struct kvm *kvm, unsigned int *cursor, struct gmem_range *out)
+{
+	const struct mem_region *prev = NULL, *next = NULL;
+
+	/*
+	 * *cursor is 1 + the index of the region handed out last (0: none
+	 * yet); the next one is the lowest above it.  Regions don't overlap
+	 * and aren't empty, so their starts are distinct.  A handful of
+	 * regions: the linear scan per step costs nothing.
+	 */
+	if (*cursor > kvm->nr_mem)
+		return false;
+	if (*cursor)
+		prev = &kvm->mem[*cursor - 1];
+	for (unsigned int i = 0; i < kvm->nr_mem; i++) {
+		const struct mem_region *r = &kvm->mem[i];
+
+		if (prev && r->gpa <= prev->gpa)
+			continue;
+		if (!next || r->gpa < next->gpa)
+			next = r;
+	}
+	if (!next)
+		return false;
+	*out = (struct gmem_range){ .gpa = next->gpa, .size = next->size, .host = next->host };
+	*cursor = (unsigned int)(next - kvm->mem) + 1;
+	return true;
 }

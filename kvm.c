@@ -349,7 +349,6 @@ int kvm__run(struct kvm *kvm)
 		r = 1;
 		goto out;
 	}
-	signal(SIGPIPE, SIG_IGN);
 
 	if (isatty(kvm->console_in) && tcgetattr(kvm->console_in, &saved) == 0) {
 		struct termios t = saved;

@@ -3,6 +3,7 @@
  * lkvm's entry point: the subcommand table.  "lkvm IMAGE" and "lkvm -k
  * ..." are shorthands for "lkvm run ..." (as in kvmtool).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +58,14 @@ static int cmd_help(int argc __attribute__((unused)), char **argv __attribute__(
 
 int main(int argc, char **argv)
 {
+	/*
+	 * The program's, not the library's: one disposition for the whole
+	 * process, before any subcommand.  A write to a pipe or socket whose
+	 * reader is gone (stdout piped into a pager that quit, the console's
+	 * output, a socket standing in for a tap) must fail with EPIPE, which
+	 * the writer handles, rather than kill the VMM and its guest.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return cmd_help(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

@@ -3,7 +3,8 @@
  * A NIC's host side, opened before the VM exists: the tap device
  * (Linux Documentation/networking/tuntap.rst) with virtio-net headers on
  * its frames, and the optional vhost-net instance (Linux drivers/vhost,
- * include/uapi/linux/vhost.h) that the device hands its rings to.
+ * include/uapi/linux/vhost.h) that the device hands its rings to, opened
+ * with the generic vhost client (virtio/vhost.c).
  *
  * The tap: TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, so every
  * read and write carries one virtio_net_hdr in front of the frame, and
@@ -17,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <linux/vhost.h>
 #include <net/if_arp.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "lkvm/net.h"
+#include "lkvm/vhost.h"
 #include "lkvm/virtio-dev.h"
 
 #define TAP_DEFAULT_NAME	"lkvmtap%d"
@@ -43,16 +44,15 @@ void net__backend_init(struct net_backend *be)
 {
 	memset(be, 0, sizeof(*be));
 	be->tap_fd = -1;
-	be->vhost_fd = -1;
+	vhost__init(&be->vhost);
 }
 
 void net__close_backend(struct net_backend *be)
 {
-	if (be->vhost_fd >= 0)
-		close(be->vhost_fd);
+	vhost__close(&be->vhost);
 	if (be->tap_fd >= 0)
 		close(be->tap_fd);
-	be->vhost_fd = be->tap_fd = -1;
+	be->tap_fd = -1;
 }
 
 int net__tap_set_offload(int fd, unsigned int tun_flags)
@@ -192,47 +192,27 @@ static int open_tap(const struct net_opts *o, struct net_backend *be, struct lkv
  */
 static int open_vhost(const struct net_opts *o, struct net_backend *be, struct lkvm_err *err)
 {
-	const char *what;
-	u64 features;
+	struct lkvm_err why = { "" };
 	int e;
 
 	if (o->vhost == NET_VHOST_OFF) {
 		snprintf(be->why_userspace, sizeof(be->why_userspace), "vhost=off");
 		return 0;
 	}
-	be->vhost_fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-	if (be->vhost_fd < 0) {
-		e = errno;
-		what = e == ENOENT ? "/dev/vhost-net: no such device (modprobe vhost_net)" :
-		       "/dev/vhost-net";
-		goto fail;
-	}
-	/* The owner's mm is the one vhost reads the rings through: this process's. */
-	if (ioctl(be->vhost_fd, VHOST_SET_OWNER) < 0) {
-		e = errno;
-		what = "VHOST_SET_OWNER";
-		goto fail;
-	}
-	if (ioctl(be->vhost_fd, VHOST_GET_FEATURES, &features) < 0) {
-		e = errno;
-		what = "VHOST_GET_FEATURES";
-		goto fail;
-	}
-	if ((features & VHOST_NEEDED_FEATURES) != VHOST_NEEDED_FEATURES) {
+	e = -vhost__open(&be->vhost, "/dev/vhost-net", &why);
+	if (!e && (be->vhost.features & VHOST_NEEDED_FEATURES) != VHOST_NEEDED_FEATURES) {
+		vhost__close(&be->vhost);
 		e = ENOTSUP;
-		what = "vhost-net lacks VERSION_1, EVENT_IDX, INDIRECT_DESC or MRG_RXBUF";
-		goto fail;
+		seterr(&why, e, "vhost-net lacks VERSION_1, EVENT_IDX, INDIRECT_DESC or MRG_RXBUF: "
+		       "%s", strerror(e));
 	}
-	be->vhost_features = features;
-	return 0;
-fail:
-	if (be->vhost_fd >= 0)
-		close(be->vhost_fd);
-	be->vhost_fd = -1;
+	if (!e)
+		return 0;
 	if (o->vhost == NET_VHOST_ON)
-		return seterr(err, e, "-n vhost=on: tap %s: %s: %s; drop vhost=on to fall back to "
-			      "the userspace datapath", be->ifname, what, strerror(e));
-	snprintf(be->why_userspace, sizeof(be->why_userspace), "%s: %s", what, strerror(e));
+		return seterr(err, e, "-n vhost=on: tap %s: %s; drop vhost=on to fall back to "
+			      "the userspace datapath", be->ifname, why.msg);
+	snprintf(be->why_userspace, sizeof(be->why_userspace), "%.*s",
+		 (int)sizeof(be->why_userspace) - 1, why.msg);
 	return 0;
 }
 

@@ -7,9 +7,10 @@
  * IFF_VNET_HDR and TUNSETVNETHDRSZ 12, net/tap.c).
  *
  * Two datapaths.  With vhost-net (net/tap.c opened it), DRIVER_OK hands
- * both rings to the kernel: the memory table, the ring addresses, and
- * through the transport's offload_queue() the queues' kick eventfds and
- * an interrupt-request eventfd each; then the tap as backend.  A reset
+ * both rings to the kernel through the generic vhost client
+ * (virtio/vhost.c: features, the memory table, the rings, and the
+ * transport's kick and call eventfds); then the tap goes in as backend
+ * (VHOST_NET_SET_BACKEND, the one vhost-net ioctl, made here).  A reset
  * takes the backend away again (the rings belong to the next driver).
  * Otherwise the I/O thread moves the frames:
  *
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
+#include "lkvm/vhost.h"
 #include "lkvm/virtio-dev.h"
 
 #define NET_QUEUE_MAX		256
@@ -67,8 +69,7 @@ struct net_hdr {
 struct vnet {
 	struct virtio_dev vdev;
 	int tap_fd;
-	int vhost_fd;		/* -1: userspace datapath */
-	u64 vhost_features;
+	struct vhost_dev vhost;	/* not open: userspace datapath */
 	bool tap_offload;	/* TUNSETOFFLOAD works: guest offloads offered */
 	char ifname[IFNAMSIZ];
 	u8 mac[ETH_ALEN_LKVM];
@@ -432,117 +433,70 @@ static void receive(struct vnet *n)
 
 /* ---- vhost-net ---------------------------------------------------------- */
 
-static int vhost_ioctl(struct vnet *n, unsigned long req, void *arg, const char *name)
-{
-	if (ioctl(n->vhost_fd, req, arg) < 0) {
-		int e = errno;
+/* The queues vhost-net serves: both (vhost's ring index is the queue's). */
+#define NET_VHOST_QUEUES	(BIT(VIRTIO_NET_RXQ) | BIT(VIRTIO_NET_TXQ))
 
-		pr_warn(n->vdev.kvm, "virtio-net %s: %s: %s", n->ifname, name, strerror(e));
-		return -e;
+/*
+ * VHOST_NET_SET_BACKEND on both rings: the tap @fd (stopping at the first
+ * refusal), or -1 to detach it from both (the kernel flushes the worker).
+ */
+static int vhost_net_backend(struct vnet *n, int fd, struct lkvm_err *err)
+{
+	int first = 0;
+
+	for (unsigned int q = 0; q < 2; q++) {
+		struct vhost_vring_file be = { .index = q, .fd = fd };
+		int r = vhost__ioctl(&n->vhost, VHOST_NET_SET_BACKEND, &be);
+
+		if (r && !first)
+			first = seterr(err, -r, "VHOST_NET_SET_BACKEND (queue %u, fd %d): %s", q, fd,
+				       strerror(-r));
+		if (r && fd >= 0)
+			break;
 	}
-	return 0;
+	return first;
 }
 
-#define VHOST(n, req, arg)	vhost_ioctl((n), (req), (arg), #req)
-
-/* Takes the rings back from vhost-net: no backend, no eventfds (the kernel flushes). */
+/* Takes the rings back from vhost-net: no backend, then no eventfds. */
 static void vhost_stop(struct vnet *n)
 {
-	for (unsigned int q = 0; q < 2; q++) {
-		struct vhost_vring_file off = { .index = q, .fd = -1 };
+	struct lkvm_err err = { "" };
 
-		VHOST(n, VHOST_NET_SET_BACKEND, &off);
-	}
-	for (unsigned int q = 0; q < 2; q++) {
-		struct vhost_vring_state s = { .index = q };
-		struct vhost_vring_file f = { .index = q, .fd = -1 };
-
-		VHOST(n, VHOST_GET_VRING_BASE, &s);
-		VHOST(n, VHOST_SET_VRING_KICK, &f);
-		VHOST(n, VHOST_SET_VRING_CALL, &f);
-	}
+	if (vhost_net_backend(n, -1, &err))
+		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
+	if (vhost__stop(&n->vhost, NET_VHOST_QUEUES, &err))
+		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
 	flag_set(&n->vhost_running, false);
 }
 
-/* The guest's RAM, as vhost-net reads it: guest-physical ranges and our mappings. */
-static int vhost_set_memory(struct vnet *n)
-{
-	const struct kvm *kvm = n->vdev.kvm;
-	struct vhost_memory *m;
-	int r;
-
-	m = calloc(1, sizeof(*m) + kvm->nr_mem * sizeof(m->regions[0]));
-	if (!m)
-		return -ENOMEM;
-	m->nregions = kvm->nr_mem;
-	for (unsigned int i = 0; i < kvm->nr_mem; i++)
-		m->regions[i] = (struct vhost_memory_region){
-			.guest_phys_addr = kvm->mem[i].gpa,
-			.memory_size = kvm->mem[i].size,
-			.userspace_addr = (u64)(uintptr_t)kvm->mem[i].host,
-		};
-	r = VHOST(n, VHOST_SET_MEM_TABLE, m);
-	free(m);
-	return r;
-}
-
 /*
- * Hands both rings to vhost-net.  Returns 0; or -errno before any queue
- * was offloaded (the userspace datapath takes over); after that, a
- * failure fails the device.
+ * Hands both rings to vhost-net.  Returns 0; or -errno with @err before
+ * any queue was offloaded (the userspace datapath takes over); after
+ * that, a failure is logged and fails the device.
  */
-static int vhost_start(struct vnet *n)
+static int vhost_start(struct vnet *n, struct lkvm_err *err)
 {
 	struct virtio_dev *d = &n->vdev;
-	u64 features = d->acked & n->vhost_features;
+	bool handed;
 	int r;
 
-	r = VHOST(n, VHOST_SET_FEATURES, &features);
-	if (!r)
-		r = vhost_set_memory(n);
-	for (unsigned int q = 0; !r && q < 2; q++) {
-		const struct virtqueue *vq = &d->vq[q];
-		struct vhost_vring_state num = { .index = q, .num = vq->num };
-		struct vhost_vring_state base = { .index = q, .num = vq->last_avail_idx };
-		struct vhost_vring_addr addr = {
-			.index = q,
-			.desc_user_addr = (u64)(uintptr_t)vq->desc,
-			.avail_user_addr = (u64)(uintptr_t)vq->avail,
-			.used_user_addr = (u64)(uintptr_t)vq->used,
-		};
-
-		if (!vq->num)
-			r = -EINVAL;
-		if (!r)
-			r = VHOST(n, VHOST_SET_VRING_NUM, &num);
-		if (!r)
-			r = VHOST(n, VHOST_SET_VRING_BASE, &base);
-		if (!r)
-			r = VHOST(n, VHOST_SET_VRING_ADDR, &addr);
-	}
-	if (r)
-		return r;
-
+	/* Before any queue leaves the transport: the userspace datapath stands aside. */
 	flag_set(&n->vhost_running, true);
-	for (unsigned int q = 0; !r && q < 2; q++) {
-		struct vhost_vring_file kick = { .index = q }, call = { .index = q };
-
-		r = d->offload_queue(d, q, &kick.fd, &call.fd);
+	r = vhost__start(&n->vhost, d, NET_VHOST_QUEUES, d->acked & n->vhost.features, &handed,
+			 err);
+	if (!r) {
+		r = vhost_net_backend(n, n->tap_fd, err);
 		if (!r)
-			r = VHOST(n, VHOST_SET_VRING_KICK, &kick);
-		if (!r)
-			r = VHOST(n, VHOST_SET_VRING_CALL, &call);
-	}
-	for (unsigned int q = 0; !r && q < 2; q++) {
-		struct vhost_vring_file be = { .index = q, .fd = n->tap_fd };
-
-		r = VHOST(n, VHOST_NET_SET_BACKEND, &be);
-	}
-	if (r) {
+			return 0;
 		vhost_stop(n);
-		d->fail(d, "vhost-net refused the rings");
-		return 0;
+	} else {
+		/* Not handed: lkvm serves the rings.  Handed: vhost__start() took them back. */
+		flag_set(&n->vhost_running, false);
+		if (!handed)
+			return r;
 	}
+	pr_warn(d->kvm, "virtio-net %s: %s", n->ifname, err->msg);
+	d->fail(d, "vhost-net refused the rings");
 	return 0;
 }
 
@@ -579,6 +533,7 @@ static void net_event(struct virtio_dev *d)
 static void net_driver_ok(struct virtio_dev *d)
 {
 	struct vnet *n = to_vnet(d);
+	struct lkvm_err err = { "" };
 	unsigned int tun = 0;
 	int r;
 
@@ -597,14 +552,12 @@ static void net_driver_ok(struct virtio_dev *d)
 			pr_warn(d->kvm, "virtio-net %s: TUNSETOFFLOAD %#x: %s", n->ifname, tun,
 				strerror(-r));
 	}
-	if (n->vhost_fd < 0)
+	if (!vhost__is_open(&n->vhost))
 		return;
-	r = vhost_start(n);
-	if (r) {
-		flag_set(&n->vhost_running, false);
+	r = vhost_start(n, &err);
+	if (r)
 		pr_warn(d->kvm, "virtio-net %s: vhost-net setup failed (%s); the userspace "
-			"datapath serves this driver", n->ifname, strerror(-r));
-	}
+			"datapath serves this driver", n->ifname, err.msg);
 }
 
 static void net_reset(struct virtio_dev *d)
@@ -642,15 +595,14 @@ static void net_free(struct virtio_dev *d)
 {
 	struct vnet *n = to_vnet(d);
 
-	if (n->vhost_fd >= 0 && flag_get(&n->vhost_running))
+	if (vhost__is_open(&n->vhost) && flag_get(&n->vhost_running))
 		vhost_stop(n);
-	if (n->vhost_fd < 0)
+	if (!vhost__is_open(&n->vhost))
 		pr_info(d->kvm, "virtio-net %s: %llu frames sent (%llu dropped), %llu received "
 			"(%llu dropped)", n->ifname, (unsigned long long)n->st.tx_frames,
 			(unsigned long long)n->st.tx_dropped, (unsigned long long)n->st.rx_frames,
 			(unsigned long long)n->st.rx_dropped);
-	if (n->vhost_fd >= 0)
-		close(n->vhost_fd);
+	vhost__close(&n->vhost);
 	if (n->tap_fd >= 0)
 		close(n->tap_fd);
 	free(n->frame);
@@ -689,11 +641,11 @@ int virtio_net__new(struct kvm *kvm, const struct net_opts *o, struct net_backen
 		return seterr(err, ENOMEM, "virtio-net: out of memory");
 	}
 	n->tap_fd = be->tap_fd;
-	n->vhost_fd = be->vhost_fd;
-	n->vhost_features = be->vhost_features;
+	n->vhost = be->vhost;
 	memcpy(n->ifname, be->ifname, sizeof(n->ifname));
 	n->ifname[sizeof(n->ifname) - 1] = '\0';
-	be->tap_fd = be->vhost_fd = -1;
+	be->tap_fd = -1;
+	vhost__init(&be->vhost);
 	memcpy(n->mac, o->guest_mac, sizeof(n->mac));
 	n->tap_offload = net__tap_set_offload(n->tap_fd, 0) == 0;
 
@@ -702,7 +654,7 @@ int virtio_net__new(struct kvm *kvm, const struct net_opts *o, struct net_backen
 	n->vdev.features = BIT(VIRTIO_NET_F_MAC) | BIT(VIRTIO_NET_F_STATUS) |
 			   BIT(VIRTIO_NET_F_MRG_RXBUF) | HOST_OFFLOADS |
 			   (n->tap_offload ? GUEST_OFFLOADS : 0);
-	if (n->vhost_fd >= 0)
+	if (vhost__is_open(&n->vhost))
 		pr_info(kvm, "virtio-net: tap %s, guest MAC %s, vhost-net", n->ifname,
 			net__mac_str(n->mac, mac));
 	else

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtqueue.h"
 

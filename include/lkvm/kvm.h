@@ -20,6 +20,7 @@
 
 #include "lkvm/config.h"
 #include "lkvm/device.h"
+#include "lkvm/gmem.h"	/* struct mem_region; the gmem__ accessors for existing users */
 #include "lkvm/mmio.h"
 #include "lkvm/net.h"
 #include "lkvm/util.h"
@@ -45,14 +46,6 @@ struct console_sink {
 };
 
 #define LKVM_MAX_MEM_REGIONS	LKVM_MAX_MEM_BANKS
-
-/* A RAM region: guest-physical [gpa, gpa + size) backed by host [host, host + size). */
-struct mem_region {
-	u64 gpa;
-	u64 size;
-	u8 *host;
-	u32 slot;
-};
 
 enum kvm_exit_why {
 	LKVM_RUNNING,
@@ -83,6 +76,7 @@ struct kvm {
 	unsigned int host_ipa_max;	/* KVM's limit; set by arch__check_host() */
 	size_t vcpu_mmap_size;
 
+	/* Guest RAM: gmem.c's table (lkvm/gmem.h); read it through gmem__next(). */
 	struct mem_region mem[LKVM_MAX_MEM_REGIONS];
 	unsigned int nr_mem;
 
@@ -149,19 +143,5 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig);
 
 /* Releases everything; safe on a partly created VM. */
 void kvm__close(struct kvm *kvm);
-
-/*
- * The checked guest-physical accessor: a host pointer to [gpa, gpa + len)
- * if that range lies entirely inside one RAM region, else NULL.  A zero
- * length, or a range that wraps past 2^64, is NULL.  This is the only
- * place that turns guest addresses into host pointers.
- */
-void *gmem__ptr(const struct kvm *kvm, u64 gpa, u64 len);
-
-/* Adds a RAM region to the table (no KVM access); -EINVAL if it overlaps or is empty. */
-int gmem__add_region(struct kvm *kvm, u64 gpa, u64 size, u8 *host);
-
-/* Copies into guest RAM; -EFAULT if the destination is not entirely RAM. */
-int gmem__write(const struct kvm *kvm, u64 gpa, const void *src, u64 len);
 
 #endif /* LKVM_KVM_H */

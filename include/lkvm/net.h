@@ -7,10 +7,11 @@
  * front of every frame) and, where the host has it and it is not turned
  * off, a vhost-net instance that moves the frames in the kernel.
  *
- * Nothing here touches /dev/kvm; the vhost-net ioctls that need the
- * guest's rings are made by the device (virtio/net.c) once the driver is
- * ready.  Library code: errors come back as -errno with a message saying
- * what failed and what to do.
+ * Nothing here touches /dev/kvm.  vhost-net is opened here through the
+ * generic vhost client (virtio/vhost.c, lkvm/vhost.h); the ioctls that
+ * need the guest's rings are made by the device (virtio/net.c) once the
+ * driver is ready.  Library code: errors come back as -errno with a
+ * message saying what failed and what to do.
  */
 #ifndef LKVM_NET_H
 #define LKVM_NET_H
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 
 #include "lkvm/util.h"
+#include "lkvm/vhost.h"
 
 #define LKVM_MAX_NICS		4
 #define ETH_ALEN_LKVM		6
@@ -62,10 +64,9 @@ char *net__mac_str(const u8 *mac, char *buf);
  */
 struct net_backend {
 	int tap_fd;		/* -1: not open */
-	int vhost_fd;		/* -1: the userspace datapath */
-	u64 vhost_features;	/* VHOST_GET_FEATURES, when vhost_fd >= 0 */
+	struct vhost_dev vhost;	/* /dev/vhost-net; not open: the userspace datapath */
 	char ifname[IFNAMSIZ];	/* the tap's name, as the kernel has it */
-	char why_userspace[160];	/* why vhost_fd is -1 (for the log) */
+	char why_userspace[256];	/* why vhost is not open (for the log) */
 };
 
 /* Sets @be to "nothing open", so net__close_backend() on it is a no-op. */
@@ -76,9 +77,12 @@ void net__backend_init(struct net_backend *be);
  * attached, else a new one created; the kernel names it when tapif is
  * empty), sets its vnet header to 12 bytes, its MAC (host_mac), runs the
  * script, brings the interface up, then opens vhost-net as @o->vhost
- * says.  Returns 0, or -errno with @err naming the tap (and, for EPERM or
- * a missing /dev/net/tun, what the host needs); @be holds nothing open
- * then.  Undo: net__close_backend().
+ * says: with AUTO, a /dev/vhost-net that can't be opened or lacks a ring
+ * feature the device needs (VERSION_1, EVENT_IDX, INDIRECT_DESC,
+ * MRG_RXBUF) leaves @be->vhost closed with the reason in why_userspace;
+ * with ON, it is an error.  Returns 0, or -errno with @err naming the tap
+ * (and, for EPERM or a missing /dev/net/tun or /dev/vhost-net, what the
+ * host needs); @be holds nothing open then.  Undo: net__close_backend().
  */
 int net__open_backend(const struct net_opts *o, struct net_backend *be, struct lkvm_err *err);
 

@@ -165,7 +165,7 @@ size_t virtio_console__rx_space(struct virtio_dev *d);
  * any non-blocking fd that reads and writes one frame, with its 12-byte
  * header, per call (a tap; unit tests use a SOCK_SEQPACKET socket); the
  * guest offloads are offered only if it takes TUNSETOFFLOAD.  With
- * @be->vhost_fd, the rings go to vhost-net at DRIVER_OK.  Logs the tap,
+ * @be->vhost open, the rings go to vhost-net at DRIVER_OK.  Logs the tap,
  * the MAC and the datapath at info level.  Returns 0 with *@out set (free
  * with ops->free, normally through the transport), or -errno.
  */

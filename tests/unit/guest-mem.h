@@ -12,6 +12,7 @@
 #include <endian.h>
 #include <string.h>
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 #include "test.h"
 

@@ -3,8 +3,11 @@
  * The checked guest-physical accessor (gmem.c) and the MMIO bus (mmio.c):
  * every range that is not wholly inside one region is refused, with the
  * edges (first and last byte, one past the end, wrap-around at 2^64)
- * tested one by one, since both take guest-controlled addresses.
+ * tested one by one, since both take guest-controlled addresses.  Then
+ * the RAM table's iterator, gmem__next(): every region once, in address
+ * order, whatever order they were added in.
  */
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 #include "lkvm/mmio.h"
 #include "test.h"
@@ -201,6 +204,82 @@ static void test_write(void)
 	free(host);
 }
 
+/* gmem__next() */
+
+static void test_next_empty(void)
+{
+	struct lkvm_config cfg;
+	struct kvm kvm;
+	struct gmem_range r = { 1, 2, NULL };
+	unsigned int it = 0;
+
+	config__defaults(&cfg, 1);
+	vm_init(&kvm, &cfg);
+	TEST_ASSERT(!gmem__next(&kvm, &it, &r), "no RAM: no region");
+	TEST_ASSERT(r.gpa == 1 && r.size == 2, "*out untouched at the end");
+	TEST_ASSERT(!gmem__next(&kvm, &it, &r), "still none");
+}
+
+/* Added out of order (as a user's -m banks may be): handed out lowest first, each once. */
+static void test_next_ascending(void)
+{
+	static const u64 base[] = { 0x200000000ULL, 0x80000000ULL, 0ULL - 0x4000, 0x1000 };
+	static const unsigned int order[] = { 3, 1, 0, 2 };	/* base[] sorted */
+	struct lkvm_config cfg;
+	struct kvm kvm;
+	struct gmem_range r;
+	u8 *host[ARRAY_SIZE(base)];
+	unsigned int it = 0, n = 0;
+
+	config__defaults(&cfg, 1);
+	vm_init(&kvm, &cfg);
+	for (unsigned int i = 0; i < ARRAY_SIZE(base); i++) {
+		host[i] = host_buf(0x1000 * (i + 1));
+		TEST_ASSERT_EQ(gmem__add_region(&kvm, base[i], 0x1000 * (i + 1), host[i]), 0);
+	}
+	while (gmem__next(&kvm, &it, &r)) {
+		unsigned int k;
+
+		TEST_ASSERT(n < ARRAY_SIZE(base), "more regions than were added");
+		k = order[n++];
+		TEST_ASSERT_EQ(r.gpa, base[k]);
+		TEST_ASSERT_EQ(r.size, 0x1000 * (k + 1));
+		TEST_ASSERT(r.host == host[k], "region %u's host pointer", k);
+	}
+	TEST_ASSERT_EQ(n, ARRAY_SIZE(base));
+	TEST_ASSERT(!gmem__next(&kvm, &it, &r), "a finished walk stays finished");
+	/* A second walk from 0 sees the same. */
+	it = 0;
+	TEST_ASSERT(gmem__next(&kvm, &it, &r) && r.gpa == 0x1000, "restart");
+	for (unsigned int i = 0; i < ARRAY_SIZE(base); i++)
+		free(host[i]);
+}
+
+/* A full table, adjacent regions, a cursor that is garbage: each region once, no overrun. */
+static void test_next_full_table(void)
+{
+	struct lkvm_config cfg;
+	struct kvm kvm;
+	struct gmem_range r;
+	u8 *host = host_buf(0x1000);
+	unsigned int it = 0, n = 0;
+	u64 want;
+
+	config__defaults(&cfg, 1);
+	vm_init(&kvm, &cfg);
+	/* Highest first, each touching the next: the reverse of address order. */
+	for (unsigned int i = LKVM_MAX_MEM_REGIONS; i--;)
+		TEST_ASSERT_EQ(gmem__add_region(&kvm, RAM_BASE + i * 0x1000ULL, 0x1000, host), 0);
+	for (want = RAM_BASE; gmem__next(&kvm, &it, &r); want += 0x1000, n++)
+		TEST_ASSERT_EQ(r.gpa, want);
+	TEST_ASSERT_EQ(n, LKVM_MAX_MEM_REGIONS);
+	it = LKVM_MAX_MEM_REGIONS + 5;
+	TEST_ASSERT(!gmem__next(&kvm, &it, &r), "a cursor past the table ends the walk");
+	it = ~0u;
+	TEST_ASSERT(!gmem__next(&kvm, &it, &r), "cursor UINT_MAX ends the walk");
+	free(host);
+}
+
 /* MMIO bus */
 
 static void dummy_mmio(void *opaque, u64 offset, u8 *data, u32 len, bool is_write)
@@ -317,6 +396,9 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_add_region_refusals),
 	TEST_CASE(test_region_table_full),
 	TEST_CASE(test_write),
+	TEST_CASE(test_next_empty),
+	TEST_CASE(test_next_ascending),
+	TEST_CASE(test_next_full_table),
 	TEST_CASE(test_mmio_register_overlap),
 	TEST_CASE(test_mmio_find),
 	TEST_CASE(test_mmio_many_ranges),

@@ -6,7 +6,8 @@
  * per read or write, header included, like a tap with IFF_VNET_HDR).  The
  * test is both the driver (rings in guest RAM, register writes) and the
  * host network (the socket's other end); virtio_mmio__poll() stands in
- * for the I/O thread.
+ * for the I/O thread.  The vhost-net hand-over runs against a fake vhost
+ * (struct vhost_dev's fake_ioctl) that records every ioctl.
  *
  * Fake guest-physical map (one 1 MiB region at RAM), per queue q:
  *   RAM + q*0x10000 + 0x0000 descriptors, +0x1000 avail, +0x2000 used
@@ -14,11 +15,14 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <linux/vhost.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
+#include "lkvm/vhost.h"
 #include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
@@ -50,6 +54,7 @@ struct fx {
 	struct virtio_mmio *vm;
 	struct virtio_dev *dev;
 	int host;		/* the "host network" end of the fake tap */
+	int tap;		/* the device's end (the device owns it) */
 	int tap_peek;		/* a dup of the device's end, to see what waits in it */
 	u16 avail_idx[2];
 	u16 used_seen[2];
@@ -58,7 +63,10 @@ struct fx {
 #define rd(f, off)		mmio_rd((f)->vm, (off))
 #define wr(f, off, val)		mmio_wr((f)->vm, (off), (val))
 
-static void fx_init(struct fx *f, const char *mac)
+static int fake_vhost(struct vhost_dev *v, unsigned long req, void *arg);
+
+/* @vhost: the device gets a fake vhost-net (fake_vhost()) as if net/tap.c had opened one. */
+static void fx_setup(struct fx *f, const char *mac, bool vhost)
 {
 	struct lkvm_err err = { "" };
 	struct net_backend be;
@@ -82,10 +90,26 @@ static void fx_init(struct fx *f, const char *mac)
 	be.tap_fd = sv[1];
 	snprintf(be.ifname, sizeof(be.ifname), "faketap");
 	snprintf(be.why_userspace, sizeof(be.why_userspace), "unit test");
+	f->tap = sv[1];
+	if (vhost) {
+		be.vhost.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		TEST_ASSERT(be.vhost.fd >= 0, "open /dev/null");
+		be.vhost.node = "/dev/vhost-net (fake)";
+		be.vhost.features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) |
+				    BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_NET_F_MRG_RXBUF) |
+				    BIT(VHOST_F_LOG_ALL);
+		be.vhost.fake_ioctl = fake_vhost;
+	}
 	TEST_ASSERT(virtio_net__new(&f->kvm, &o, &be, &f->dev, &err) == 0, "net: %s", err.msg);
 	TEST_ASSERT_EQ(be.tap_fd, -1);	/* the device took it */
+	TEST_ASSERT(!vhost__is_open(&be.vhost), "the device took the vhost");
 	TEST_ASSERT(virtio_mmio__new(&f->kvm, f->dev, MMIO_BASE, 16, &f->vm, &err) == 0, "mmio: %s",
 		    err.msg);
+}
+
+static void fx_init(struct fx *f, const char *mac)
+{
+	fx_setup(f, mac, false);
 }
 
 static void fx_fini(struct fx *f)
@@ -560,6 +584,284 @@ static void test_reset_mid_frame(void)
 	fx_fini(&f);
 }
 
+/* ---- vhost-net, against a fake vhost -------------------------------------- */
+
+/* One ioctl the device made on its vhost, with what it passed. */
+struct vcall {
+	unsigned long req;
+	unsigned int index;
+	s64 val;		/* features, num, or fd */
+	u64 desc, avail, used;	/* VHOST_SET_VRING_ADDR */
+};
+
+static struct {
+	struct vcall c[128];
+	unsigned int n;
+	struct vhost_memory_region mem[4];
+	unsigned int nr_mem;
+	unsigned long fail_req;	/* this ioctl on fail_index fails once with EIO (0: none) */
+	unsigned int fail_index;
+} fv;
+
+static int fake_vhost(struct vhost_dev *v, unsigned long req, void *arg)
+{
+	struct vcall *c = &fv.c[fv.n];
+
+	TEST_ASSERT(v->fd >= 0, "ioctl %#lx on a closed vhost", req);
+	TEST_ASSERT(fv.n < ARRAY_SIZE(fv.c), "too many vhost ioctls");
+	fv.n++;
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	if (req == VHOST_SET_FEATURES) {
+		c->val = (s64)*(u64 *)arg;
+	} else if (req == VHOST_SET_MEM_TABLE) {
+		const struct vhost_memory *m = arg;
+
+		TEST_ASSERT(m->nregions <= ARRAY_SIZE(fv.mem), "%u regions", m->nregions);
+		fv.nr_mem = m->nregions;
+		memcpy(fv.mem, m->regions, m->nregions * sizeof(m->regions[0]));
+	} else if (req == VHOST_SET_VRING_NUM || req == VHOST_SET_VRING_BASE ||
+		   req == VHOST_GET_VRING_BASE) {
+		struct vhost_vring_state *st = arg;
+
+		c->index = st->index;
+		c->val = st->num;
+		if (req == VHOST_GET_VRING_BASE)
+			st->num = 7;
+	} else if (req == VHOST_SET_VRING_ADDR) {
+		const struct vhost_vring_addr *a = arg;
+
+		c->index = a->index;
+		c->val = a->flags;
+		c->desc = a->desc_user_addr;
+		c->avail = a->avail_user_addr;
+		c->used = a->used_user_addr;
+	} else if (req == VHOST_SET_VRING_KICK || req == VHOST_SET_VRING_CALL ||
+		   req == VHOST_NET_SET_BACKEND) {
+		const struct vhost_vring_file *fl = arg;
+
+		c->index = fl->index;
+		c->val = fl->fd;
+	} else {
+		TEST_ASSERT(0, "unexpected vhost ioctl %#lx", req);
+	}
+	if (fv.fail_req == req && fv.fail_index == c->index) {
+		fv.fail_req = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void fx_init_vhost(struct fx *f)
+{
+	memset(&fv, 0, sizeof(fv));
+	fx_setup(f, "mode=tap", true);
+}
+
+/* Checks ioctl @k of the record; returns it. */
+static const struct vcall *vc(unsigned int k, unsigned long req, unsigned int index)
+{
+	const struct vcall *c = &fv.c[k];
+
+	TEST_ASSERT(k < fv.n, "ioctl %u (%#lx) missing: only %u made", k, req, fv.n);
+	TEST_ASSERT(c->req == req && c->index == index, "ioctl %u: %#lx on ring %u, expected "
+		    "%#lx on ring %u", k, c->req, c->index, req, index);
+	return c;
+}
+
+/* How many recorded ioctls are @req with an fd >= 0 (attach) or -1 (detach). */
+static unsigned int count(unsigned long req, bool attach)
+{
+	unsigned int n = 0;
+
+	for (unsigned int k = 0; k < fv.n; k++)
+		if (fv.c[k].req == req && (fv.c[k].val >= 0) == attach)
+			n++;
+	return n;
+}
+
+/* The detach sequence from ioctl @k on: backend off both rings, then each ring back. */
+static void check_stop(unsigned int k, bool backend)
+{
+	if (backend) {
+		TEST_ASSERT_EQ(vc(k++, VHOST_NET_SET_BACKEND, 0)->val, -1);
+		TEST_ASSERT_EQ(vc(k++, VHOST_NET_SET_BACKEND, 1)->val, -1);
+	}
+	for (unsigned int q = 0; q < 2; q++) {
+		vc(k++, VHOST_GET_VRING_BASE, q);
+		TEST_ASSERT_EQ(vc(k++, VHOST_SET_VRING_KICK, q)->val, -1);
+		TEST_ASSERT_EQ(vc(k++, VHOST_SET_VRING_CALL, q)->val, -1);
+	}
+	TEST_ASSERT_EQ(fv.n, k);
+}
+
+/* A transmit chain the userspace datapath would send at once. */
+static void tx_frame(struct fx *f, u16 d)
+{
+	memset(gp(f, BUF + 0x800ULL * d, 64), 0, 64);
+	set_desc(f, TXQ, d, BUF + 0x800ULL * d, 64, 0, 0);
+	offer(f, TXQ, d);
+	kick(f, TXQ);
+}
+
+/*
+ * DRIVER_OK hands both rings over: features (what the driver took that
+ * vhost offers), guest RAM, each ring's size, start and host addresses,
+ * the transport's kick and call eventfds, then the tap.  lkvm then moves
+ * nothing; the guest's kicks reach vhost's kick fd and vhost's calls
+ * raise the interrupt.  A reset takes it all back, and the next
+ * DRIVER_OK hands it over again.
+ */
+static void test_vhost_handover(void)
+{
+	const u64 acked = F_VERSION_1 | F_MRG | F_EVENT_IDX;
+	struct fx f;
+	int kick[2], call[2];
+	unsigned int k = 0;
+	u64 cnt;
+
+	fx_init_vhost(&f);
+	driver_up(&f, acked | F_MAC | F_CSUM);
+	TEST_ASSERT_EQ(vc(k++, VHOST_SET_FEATURES, 0)->val, acked);
+	vc(k++, VHOST_SET_MEM_TABLE, 0);
+	TEST_ASSERT_EQ(fv.nr_mem, 1);
+	TEST_ASSERT_EQ(fv.mem[0].guest_phys_addr, RAM);
+	TEST_ASSERT_EQ(fv.mem[0].memory_size, RAM_SIZE);
+	TEST_ASSERT_EQ(fv.mem[0].userspace_addr, (u64)(uintptr_t)f.ram);
+	for (unsigned int q = 0; q < 2; q++) {
+		const struct vcall *a;
+
+		TEST_ASSERT_EQ(vc(k++, VHOST_SET_VRING_NUM, q)->val, QNUM);
+		TEST_ASSERT_EQ(vc(k++, VHOST_SET_VRING_BASE, q)->val, 0);
+		a = vc(k++, VHOST_SET_VRING_ADDR, q);
+		TEST_ASSERT_EQ(a->val, 0);	/* no logging */
+		TEST_ASSERT_EQ(a->desc, (u64)(uintptr_t)gp(&f, DESC(q), 1));
+		TEST_ASSERT_EQ(a->avail, (u64)(uintptr_t)gp(&f, AVAIL(q), 1));
+		TEST_ASSERT_EQ(a->used, (u64)(uintptr_t)gp(&f, USED(q), 1));
+	}
+	for (unsigned int q = 0; q < 2; q++) {
+		kick[q] = (int)vc(k++, VHOST_SET_VRING_KICK, q)->val;
+		call[q] = (int)vc(k++, VHOST_SET_VRING_CALL, q)->val;
+		TEST_ASSERT(kick[q] >= 0 && call[q] >= 0, "ring %u: kick %d call %d", q, kick[q],
+			    call[q]);
+	}
+	TEST_ASSERT_EQ(vc(k++, VHOST_NET_SET_BACKEND, 0)->val, f.tap);
+	TEST_ASSERT_EQ(vc(k++, VHOST_NET_SET_BACKEND, 1)->val, f.tap);
+	TEST_ASSERT_EQ(fv.n, k);
+	TEST_ASSERT(!needs_reset(&f), "vhost took the rings");
+
+	/* The rings are vhost's: a transmitted frame is not lkvm's to send. */
+	tx_frame(&f, 0);
+	for (int i = 0; i < 5; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, TXQ), 0);
+	TEST_ASSERT_EQ(recv(f.host, (u8[128]){ 0 }, 128, 0), -1);
+	TEST_ASSERT_EQ(read(kick[TXQ], &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	TEST_ASSERT(cnt >= 1, "the guest's kick reached vhost's kick fd");
+	/* Nor is the tap lkvm's to read. */
+	host_send(&f, 60, 1);
+	for (int i = 0; i < 5; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(tap_pending(&f), HDR + 60);
+	/* vhost's call: the transport raises the queue's interrupt. */
+	cnt = 1;
+	TEST_ASSERT_EQ(write(call[RXQ], &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	for (int i = 0; i < 5 && !(rd(&f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+	     i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(rd(&f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
+		    "a write to the call fd raised the used-buffer interrupt");
+
+	/* Reset: the tap off both rings, then each ring back with its eventfds detached. */
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	check_stop(k, true);
+
+	/* The next driver gets vhost again, with the rings it sets up. */
+	fv.n = 0;
+	driver_up(&f, acked);
+	TEST_ASSERT_EQ(count(VHOST_NET_SET_BACKEND, true), 2);
+	TEST_ASSERT_EQ(count(VHOST_SET_VRING_KICK, true), 2);
+	TEST_ASSERT(!needs_reset(&f), "second hand-over");
+	fx_fini(&f);
+}
+
+/* vhost refuses a ring before any queue left the transport: lkvm's datapath serves the driver. */
+static void test_vhost_fallback(void)
+{
+	static const unsigned long reqs[] = { VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE,
+					      VHOST_SET_VRING_NUM, VHOST_SET_VRING_ADDR };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(reqs); i++) {
+		struct fx f;
+
+		fx_init_vhost(&f);
+		fv.fail_req = reqs[i];
+		fv.fail_index = reqs[i] == VHOST_SET_VRING_ADDR ? 1 : 0;
+		driver_up(&f, F_VERSION_1 | F_MRG);
+		TEST_ASSERT(fv.fail_req == 0, "case %u: the failing ioctl was made", i);
+		TEST_ASSERT_EQ(count(VHOST_SET_VRING_KICK, true), 0);
+		TEST_ASSERT_EQ(count(VHOST_NET_SET_BACKEND, true), 0);
+		TEST_ASSERT(!needs_reset(&f), "case %u: a fallback is no failure", i);
+		tx_frame(&f, 0);
+		wait_used(&f, TXQ, 1);
+		TEST_ASSERT_EQ(recv(f.host, (u8[128]){ 0 }, 128, 0), 64);
+		rx_buffer(&f, 0, BUF + 0x4000, 2048);
+		kick(&f, RXQ);
+		virtio_mmio__poll(f.vm, 0);
+		host_send(&f, 50, 3);
+		wait_used(&f, RXQ, 1);
+		TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 50);
+		/* A reset with the userspace datapath in charge: no vhost ioctl. */
+		fv.n = 0;
+		wr(&f, VIRTIO_MMIO_STATUS, 0);
+		TEST_ASSERT_EQ(fv.n, 0);
+		fx_fini(&f);
+	}
+}
+
+/* vhost refuses a ring's eventfd after the hand-over began: the rings come back, the device fails. */
+static void test_vhost_refused_after_handover(void)
+{
+	struct fx f;
+	unsigned int k;
+
+	fx_init_vhost(&f);
+	fv.fail_req = VHOST_SET_VRING_CALL;
+	fv.fail_index = 1;
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	TEST_ASSERT(needs_reset(&f), "the device failed");
+	TEST_ASSERT_EQ(count(VHOST_NET_SET_BACKEND, true), 0);
+	/* SET_FEATURES, MEM_TABLE, 3 per ring, KICK+CALL ring 0, KICK+CALL(refused) ring 1. */
+	k = 2 + 3 * 2 + 4;
+	vc(k - 1, VHOST_SET_VRING_CALL, 1);
+	check_stop(k, false);
+	/* The reset that follows makes no further vhost ioctl; the next driver gets vhost. */
+	fv.n = 0;
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	TEST_ASSERT_EQ(fv.n, 0);
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	TEST_ASSERT(!needs_reset(&f), "a reset brings it back");
+	TEST_ASSERT_EQ(count(VHOST_NET_SET_BACKEND, true), 2);
+	fx_fini(&f);
+}
+
+/* vhost-net refuses the tap: the backend comes off again, the rings come back, the device fails. */
+static void test_vhost_backend_refused(void)
+{
+	struct fx f;
+	unsigned int k;
+
+	fx_init_vhost(&f);
+	fv.fail_req = VHOST_NET_SET_BACKEND;
+	fv.fail_index = 0;
+	driver_up(&f, F_VERSION_1 | F_MRG);
+	TEST_ASSERT(needs_reset(&f), "the device failed");
+	k = 2 + 3 * 2 + 4 + 1;
+	TEST_ASSERT_EQ(vc(k - 1, VHOST_NET_SET_BACKEND, 0)->val, f.tap);
+	check_stop(k, true);
+	fx_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_identity),
 	TEST_CASE(test_transmit),
@@ -570,6 +872,10 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_receive_too_big),
 	TEST_CASE(test_hostile_rings),
 	TEST_CASE(test_reset_mid_frame),
+	TEST_CASE(test_vhost_handover),
+	TEST_CASE(test_vhost_fallback),
+	TEST_CASE(test_vhost_refused_after_handover),
+	TEST_CASE(test_vhost_backend_refused),
 };
 
 TEST_MAIN(tests)
