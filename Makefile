@@ -31,7 +31,7 @@ CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-lin
 LIBS		:= -lfdt -lz -luring -laio -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
-PURE_SRCS	:= config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
+PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c util/util.c util/log.c util/file.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * "lkvm run" option parsing and validation (config.c): every -m form,
- * counts, option combinations that make no sense, kvmtool options lkvm
- * refuses by name, and the error messages that tell the user the fix.
+ * "lkvm run" option parsing and validation (config.c, and arm/config.c
+ * for the arch's options): every -m form, counts, option combinations
+ * that make no sense, kvmtool options lkvm refuses by name, ID register
+ * assignments and --cpu-features files, and the error messages that tell
+ * the user the fix.  All of it without /dev/kvm: a command-line mistake
+ * must be found before any host is asked.
  */
 #include <fcntl.h>
 
@@ -66,14 +69,14 @@ static void test_defaults(void)
 	TEST_ASSERT_EQ(cfg.nr_cpus, 1);
 	config__defaults(&cfg, 6);
 	TEST_ASSERT_EQ(cfg.nr_cpus, 6);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_AUTO);
 	TEST_ASSERT_EQ(cfg.console, CONSOLE_SERIAL);
 	TEST_ASSERT_EQ(cfg.loglevel, LOG_WARN);
 	TEST_ASSERT_EQ(cfg.nr_mem, 0);
 	TEST_ASSERT_EQ(cfg.ipa_bits, 0);
 	TEST_ASSERT_EQ(config__ram_size(&cfg), LKVM_DEFAULT_MEM);
-	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV3_ITS), "gicv3-its");
-	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV2), "gicv2");
+	TEST_ASSERT_STR_EQ(arch_config__irqchip_name(IRQCHIP_GICV3_ITS), "gicv3-its");
+	TEST_ASSERT_STR_EQ(arch_config__irqchip_name(IRQCHIP_GICV2), "gicv2");
 }
 
 static void test_mem_bare_number_is_mib(void)
@@ -420,7 +423,7 @@ static void test_e2h0_needs_nested(void)
 	TEST_ASSERT_STR_CONTAINS(err.msg, "--nested");
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--e2h0"), 0);
-	TEST_ASSERT(cfg.nested && cfg.e2h0, "both set");
+	TEST_ASSERT(cfg.arch.nested && cfg.arch.e2h0, "both set");
 }
 
 static void test_nested_gicv2(void)
@@ -435,9 +438,9 @@ static void test_nested_gicv2(void)
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--irqchip=gicv3"),
 		       0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3);
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_AUTO);
 }
 
 static void test_irqchip_values(void)
@@ -446,9 +449,9 @@ static void test_irqchip_values(void)
 	struct lkvm_err err;
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv3-its"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3_ITS);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3_ITS);
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV2);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV2);
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2m"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "gicv2m");
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv4"), -EINVAL);
@@ -465,12 +468,12 @@ static void test_pmu_counters(void)
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "4"),
 		       0);
-	TEST_ASSERT(cfg.pmu && cfg.has_pmu_counters, "flags set");
-	TEST_ASSERT_EQ(cfg.pmu_counters, 4);
+	TEST_ASSERT(cfg.arch.pmu && cfg.arch.has_pmu_counters, "flags set");
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 4);
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "0"),
 		       0);
-	TEST_ASSERT_EQ(cfg.pmu_counters, 0);
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 0);
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--pmu", "--pmu-counters", "32"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 31");
@@ -478,13 +481,19 @@ static void test_pmu_counters(void)
 
 static void test_ipa_bits(void)
 {
+	static const char range[] = "between 32 and 52";
+	static const char parange[] = "use 32, 36, 40, 42, 44, 48 or 52";
 	static const struct {
 		const char *bits;
 		int parse, validate;
+		const char *msg;
 	} cases[] = {
-		{ "31", 0, -EINVAL }, { "32", 0, 0 }, { "40", 0, 0 }, { "52", 0, 0 },
-		{ "53", 0, -EINVAL }, { "64", 0, -EINVAL }, { "65", -EINVAL, 0 },
-		{ "forty", -EINVAL, 0 },
+		{ "31", 0, -EINVAL, range }, { "32", 0, 0, NULL }, { "40", 0, 0, NULL },
+		{ "52", 0, 0, NULL }, { "53", 0, -EINVAL, range }, { "64", 0, -EINVAL, range },
+		{ "65", -EINVAL, 0, NULL }, { "forty", -EINVAL, 0, NULL },
+		/* Not a size ID_AA64MMFR0_EL1.PARange can express: the arch's memory plan says so. */
+		{ "33", 0, -EINVAL, parange }, { "41", 0, -EINVAL, parange },
+		{ "50", 0, -EINVAL, parange },
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -500,7 +509,7 @@ static void test_ipa_bits(void)
 		TEST_ASSERT(r == cases[i].validate, "--ipa-bits %s: validate %d, expected %d (%s)",
 			    cases[i].bits, r, cases[i].validate, err.msg);
 		if (r)
-			TEST_ASSERT_STR_CONTAINS(err.msg, "between 32 and 52");
+			TEST_ASSERT_STR_CONTAINS(err.msg, cases[i].msg);
 		else
 			TEST_ASSERT_EQ(cfg.ipa_bits, strtoul(cases[i].bits, NULL, 10));
 	}
@@ -518,6 +527,9 @@ static void test_unsupported_kvmtool_options(void)
 		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
+		{ { "--vcpu-affinity", "0-3" }, "--vcpu-affinity" },
+		{ { "--psci" }, "--psci" },
+		{ { "--protected" }, "--protected" },
 		{ { "-F", "flash.img" }, "-F flash.img" },
 		{ { "--virtio-transport", "pci-legacy" }, "use --virtio-transport pci" },
 		{ { "--virtio-transport", "mmio-legacy" }, "use --virtio-transport mmio" },
@@ -704,9 +716,9 @@ static void test_seeds_and_offsets(void)
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0xffffffffffffffff",
 			     "--counter-offset", "12345", "--dump-dtb", "out.dtb"), 0);
-	TEST_ASSERT(cfg.has_kaslr_seed && cfg.has_counter_offset, "flags set");
-	TEST_ASSERT_EQ(cfg.kaslr_seed, UINT64_MAX);
-	TEST_ASSERT_EQ(cfg.counter_offset, 12345);
+	TEST_ASSERT(cfg.arch.has_kaslr_seed && cfg.arch.has_counter_offset, "flags set");
+	TEST_ASSERT_EQ(cfg.arch.kaslr_seed, UINT64_MAX);
+	TEST_ASSERT_EQ(cfg.arch.counter_offset, 12345);
 	TEST_ASSERT_STR_EQ(cfg.dump_dtb, "out.dtb");
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0x1ffffffffffffffff"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "--kaslr-seed");
