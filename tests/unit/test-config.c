@@ -767,6 +767,338 @@ static void test_repeated_parse(void)
 	TEST_ASSERT_EQ(cfg.nr_cpus, 4);
 }
 
+/* ---- The arch's options (arm/config.c), checked with the config ---------- */
+
+/*
+ * Every refusal of an arch option: parse or validate returns -EINVAL and
+ * the message names the culprit and the fix.  No /dev/kvm is involved,
+ * so "lkvm run" exits 2 for each, the same on a host without KVM.
+ */
+static void test_arch_refusals(void)
+{
+	static const struct {
+		const char *args[6];
+		const char *named;
+	} cases[] = {
+		{ { "--irqchip", "gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+		{ { "--irqchip=gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+		{ { "--irqchip=gicv2m" }, "no GICv2m MSI frame" },
+		{ { "--irqchip=" }, "--irqchip : use" },
+		{ { "--nested", "--irqchip=gicv2" }, "needs a GICv3" },
+		{ { "--pmu-counters", "4" }, "--pmu-counters needs --pmu" },
+		{ { "--pmu", "--pmu-counters", "many" }, "--pmu-counters many: expected a number" },
+		{ { "--e2h0" }, "--e2h0 only makes sense with --nested" },
+		{ { "--counter-offset", "-1" }, "--counter-offset -1: expected a number" },
+		{ { "--kaslr-seed", "seed" }, "--kaslr-seed seed: expected a number" },
+		{ { "--cpu-feature", "BOGUS_EL1.X=1" }, "unknown ID register 'BOGUS_EL1'" },
+		{ { "--cpu-feature", "ID_AA64PFR0.SVE=0,ID_AA64MMFR0_EL1.Nope=1" },
+		  "ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: " },
+		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=16" }, "the field is 4 bits: 0..15" },
+		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=-1" }, "ID_AA64PFR0_EL1.SVE = -1" },
+		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE" }, "expected REG.FIELD=VALUE or REG=VALUE" },
+		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=zero" }, "expected a number" },
+		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0,,ID_AA64PFR0_EL1.SVE=0" },
+		  "empty item" },
+		{ { "--cpu-feature", "" }, "--cpu-feature : empty list" },
+		{ { "--id-reg", "ID_AA64PFR0_EL1.SVE=0" },
+		  "--id-reg takes REG=VALUE; for one field use --cpu-feature ID_AA64PFR0_EL1.SVE=0" },
+		{ { "--id-reg", "MIDR_EL1=0x1ffffffffffffffff" }, "expected a 64-bit number" },
+		{ { "--id-reg", "NOPE_EL1=0" }, "--id-reg NOPE_EL1=0: unknown ID register" },
+		/* Contradictions the command line shows without asking KVM. */
+		{ { "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=0" },
+		  "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each other" },
+		{ { "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1" },
+		  "ID_AA64DFR0_EL1.PMUVer=1 needs --pmu" },
+		{ { "--disable-sve", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=1" },
+		  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+		{ { "--disable-ptrauth", "--cpu-feature", "ID_AA64ISAR1_EL1.GPI=1" },
+		  "ID_AA64ISAR1_EL1.GPI=1 contradicts --disable-ptrauth" },
+		{ { "--cpu-feature", "ID_AA64ISAR1_EL1.API=0,ID_AA64ISAR1_EL1.GPA=1" },
+		  "ID_AA64ISAR1_EL1.GPA=1 contradicts ID_AA64ISAR1_EL1.API=0" },
+		/* A whole-register write sets the SVE field too (here to 1). */
+		{ { "--disable-sve", "--id-reg", "ID_AA64PFR0_EL1=0x100000011" },
+		  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *args[ARRAY_SIZE(cases[0].args) + 3] = { "-k", "Image" };
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		for (unsigned int k = 0; cases[i].args[k]; k++)
+			args[2 + k] = cases[i].args[k];
+		r = parse_args(&cfg, &err, args);
+		if (!r)
+			r = config__validate(&cfg, &err);
+		TEST_ASSERT(r == -EINVAL, "%s %s: %d, expected -EINVAL (%s)", cases[i].args[0],
+			    cases[i].args[1] ? cases[i].args[1] : "", r, err.msg);
+		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s %s: '%s' does not contain '%s'",
+			    cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "", err.msg,
+			    cases[i].named);
+	}
+}
+
+static void test_arch_counts(void)
+{
+	const char *args[80];
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	char list[4096];
+	unsigned int n = 0;
+	size_t used = 0;
+
+	/* 17 --cpu-feature: refused while parsing, with the way out. */
+	for (unsigned int i = 0; i < 17; i++) {
+		args[n++] = "--cpu-feature";
+		args[n++] = "ID_AA64PFR0_EL1.SVE=0";
+	}
+	args[n] = NULL;
+	TEST_ASSERT_EQ(parse_args(&cfg, &err, args), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--cpu-feature: at most 16 (use commas");
+
+	n = 0;
+	for (unsigned int i = 0; i < 17; i++) {
+		args[n++] = "--id-reg";
+		args[n++] = "MIDR_EL1=0";
+	}
+	args[n] = NULL;
+	TEST_ASSERT_EQ(parse_args(&cfg, &err, args), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--id-reg: at most 16");
+
+	/* More than 128 assignments in all: refused by validate. */
+	for (unsigned int i = 0; i < 129; i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%sMIDR_EL1=%u",
+					 i ? "," : "", i);
+	TEST_ASSERT(used < sizeof(list), "list fits");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature", list), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "too many ID register assignments");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--cpu-features", "a", "--cpu-features", "b"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--cpu-features b: already given (a)");
+}
+
+/* What the arch options set, and the assignments validate() derives from them. */
+static void test_arch_accepted(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--e2h0", "--pmu",
+				      "--pmu-counters=6", "--irqchip=gicv3", "--disable-sve",
+				      "--disable-ptrauth", "--counter-offset", "7", "--disable-mte",
+				      "--no-pvtime"), 0);
+	TEST_ASSERT(cfg.arch.nested && cfg.arch.e2h0 && cfg.arch.pmu, "flags");
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 6);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT(cfg.arch.no_sve && !cfg.arch.want_sve, "--disable-sve");
+	TEST_ASSERT(cfg.arch.no_ptrauth && !cfg.arch.want_ptrauth, "--disable-ptrauth");
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 0);
+
+	/* Defaults: ask for SVE and pointer auth wherever KVM has them. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image"), 0);
+	TEST_ASSERT(cfg.arch.want_sve && cfg.arch.want_ptrauth, "defaults");
+
+	/* Lists and raw registers, in order; a field left 0 hides the feature. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--id-reg", "MIDR_EL1=0x410fd083",
+				      "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0, id_aa64isar1.apa=0",
+				      "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1"), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 4);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].reg->name, "ID_AA64PFR0_EL1");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].field->name, "SVE");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[1].field->name, "APA");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[2].field->name, "PMUVer");
+	TEST_ASSERT_EQ(cfg.arch.assigns[2].value, 1);
+	TEST_ASSERT(!cfg.arch.assigns[3].field, "--id-reg is whole (and after --cpu-feature)");
+	TEST_ASSERT_EQ(cfg.arch.assigns[3].value, 0x410fd083ULL);
+	TEST_ASSERT(!cfg.arch.want_sve, "SVE=0 hides SVE");
+	TEST_ASSERT(!cfg.arch.want_ptrauth, "APA=0 hides pointer auth");
+
+	/* The last assignment wins: SVE=0 then SVE=1 keeps SVE. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=0", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=1"), 0);
+	TEST_ASSERT(cfg.arch.want_sve, "SVE back to 1");
+	/* A whole-register write with SVE 0 hides it as well. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--id-reg",
+				      "ID_AA64PFR0_EL1=0x11"), 0);
+	TEST_ASSERT(!cfg.arch.want_sve, "raw SVE 0");
+	TEST_ASSERT(cfg.arch.want_ptrauth, "pointer auth untouched");
+
+	/* Validating again starts over rather than adding the assignments twice. */
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 1);
+}
+
+/* Writes @len bytes of @text to a new file in TEST_TMPDIR; returns its path (static storage). */
+static const char *write_tmp(const char *name, const void *text, size_t len)
+{
+	static char paths[8][512];
+	static unsigned int n;
+	char *path;
+	FILE *f;
+
+	TEST_ASSERT(n < ARRAY_SIZE(paths), "too many temp files");
+	path = paths[n++];
+	snprintf(path, sizeof(paths[0]), "%s/%s", TEST_TMPDIR, name);
+	f = fopen(path, "wb");
+	TEST_ASSERT(f, "fopen %s: %s", path, strerror(errno));
+	TEST_ASSERT(fwrite(text, 1, len, f) == len, "fwrite %s", path);
+	TEST_ASSERT(fclose(f) == 0, "fclose %s", path);
+	return path;
+}
+
+#define WRITE_TMP(name, lit)	write_tmp(name, lit, sizeof(lit) - 1)
+
+/* --cpu-features FILE: read and parsed by validate(), before any KVM. */
+static void test_cpu_features_file(void)
+{
+	const char *good = WRITE_TMP("good.conf",
+				     "# lower what the guest sees\n"
+				     "ID_AA64DFR0_EL1.DebugVer = 8   # Armv8.2 debug\n"
+				     "\n"
+				     "ID_AA64MMFR0_EL1.PARange=2, ID_AA64PFR0_EL1.SVE=0\n");
+	const char *empty = WRITE_TMP("empty.conf", "");
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=1", "--cpu-features", good), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 4);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].field->name, "DebugVer");
+	TEST_ASSERT_EQ(cfg.arch.assigns[0].value, 8);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[2].field->name, "SVE");
+	/* The file comes first, so the command line's SVE=1 wins. */
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[3].field->name, "SVE");
+	TEST_ASSERT_EQ(cfg.arch.assigns[3].value, 1);
+	TEST_ASSERT(cfg.arch.want_sve, "SVE=1 last");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-features", empty), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 0);
+}
+
+static void test_cpu_features_file_refused(void)
+{
+	static const char nul[] = "ID_AA64PFR0_EL1.SVE=0\nID_AA64DFR0_EL1.DebugVer=8\0"
+				  "ID_AA64PFR0_EL1.SVE=junk\n";
+	static const char binary[] = "\0\0\0\x7f" "ELF\x02\x01";
+	const struct {
+		const char *path;
+		const char *named[2];
+	} cases[] = {
+		{ WRITE_TMP("syntax.conf", "# ok\nID_AA64PFR0_EL1.SVE=0\nID_AA64PFR0_EL1.SVE\n"),
+		  { "--cpu-features ", "syntax.conf:3: 'ID_AA64PFR0_EL1.SVE': expected REG.FIELD=VALUE" } },
+		{ WRITE_TMP("unknown.conf", "\nBOGUS_EL1=1\n"),
+		  { "--cpu-features ", "unknown.conf:2: unknown ID register 'BOGUS_EL1'; closest" } },
+		{ WRITE_TMP("field.conf", "ID_AA64MMFR0_EL1.Nope=1"),
+		  { "field.conf:1: ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: ", "PARange" } },
+		{ WRITE_TMP("wide.conf", "ID_AA64PFR0_EL1.SVE=0\n\nID_AA64PFR0_EL1.SVE=99\n"),
+		  { "wide.conf:3: ", "0..15" } },
+		{ WRITE_TMP("contradiction.conf", "ID_AA64DFR0_EL1.PMUVer=0\n"),
+		  { "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict", "drop one" } },
+		/* A NUL byte must not end the file early (the junk after it would be missed). */
+		{ write_tmp("nul.conf", nul, sizeof(nul) - 1),
+		  { "--cpu-features ", "nul.conf:2: a NUL byte: this is not a text file" } },
+		/* Nor may a binary file read as an empty one. */
+		{ write_tmp("binary.bin", binary, sizeof(binary) - 1),
+		  { "--cpu-features ", "binary.bin:1: a NUL byte: this is not a text file" } },
+		{ "/nonexistent/cpu.conf",
+		  { "--cpu-features: /nonexistent/cpu.conf", "No such file or directory" } },
+		{ TEST_TMPDIR, { "--cpu-features: ", "not a regular file" } },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		r = PARSE(&cfg, &err, "-k", "Image", "--pmu", "--cpu-features", cases[i].path);
+		TEST_ASSERT(r == 0, "%s: parse %d (%s)", cases[i].path, r, err.msg);
+		r = config__validate(&cfg, &err);
+		TEST_ASSERT(r == -EINVAL, "%s: validate %d, expected -EINVAL (%s)", cases[i].path,
+			    r, err.msg);
+		for (unsigned int k = 0; k < 2; k++)
+			TEST_ASSERT(strstr(err.msg, cases[i].named[k]),
+				    "%s: '%s' does not contain '%s'", cases[i].path, err.msg,
+				    cases[i].named[k]);
+	}
+}
+
+/* "lkvm run --help" lists the arch's options in their place, between the generic ones. */
+static void test_help_lists_arch_options(void)
+{
+	char path[512], text[8192];
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	const char *console, *irqchip, *cpu_feature, *dump_dtb;
+	int saved, fd, r;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/help.txt", TEST_TMPDIR);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	TEST_ASSERT(saved >= 0 && fd >= 0, "dup/open: %s", strerror(errno));
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	r = PARSE(&cfg, &err, "--help");
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	TEST_ASSERT_EQ(r, 1);
+
+	fd = open(path, O_RDONLY);
+	TEST_ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	TEST_ASSERT(n > 0, "usage written");
+	text[n] = '\0';
+	console = strstr(text, "--console virtio");
+	irqchip = strstr(text, "--irqchip TYPE");
+	cpu_feature = strstr(text, "--cpu-feature REG.FIELD=V");
+	dump_dtb = strstr(text, "--dump-dtb FILE");
+	TEST_ASSERT(console && irqchip && cpu_feature && dump_dtb, "all listed:\n%s", text);
+	TEST_ASSERT(console < irqchip && irqchip < cpu_feature && cpu_feature < dump_dtb,
+		    "arch options between --console and --dump-dtb");
+	TEST_ASSERT_STR_CONTAINS(text, "--disable-ptrauth");
+	TEST_ASSERT_STR_CONTAINS(text, "--ipa-bits N");
+}
+
+/* config__validate_machine(): everything but the boot source ("lkvm cpu"). */
+static void test_validate_machine(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--nested", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "no kernel");
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 1);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--cpu-feature", "ID_AA64PFR0_EL1.Nope=0"), 0);
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "no field 'Nope'");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--ipa-bits", "33"), 0);
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--ipa-bits 33: use 32, 36");
+}
+
+/* The memory map is checked from the config alone too (KVM's IPA limit comes later). */
+static void test_validate_memory_map(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64", "-m",
+				      "2M@0xffffe00000", "--ipa-bits", "36"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "needs 40 bits");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64@0x08000000"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "overlaps the device region");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64", "-m", "64@0x80000000"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "overlap");
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_mem_bare_number_is_mib),
@@ -802,6 +1134,14 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_seeds_and_offsets),
 	TEST_CASE(test_help),
 	TEST_CASE(test_repeated_parse),
+	TEST_CASE(test_arch_refusals),
+	TEST_CASE(test_arch_counts),
+	TEST_CASE(test_arch_accepted),
+	TEST_CASE(test_cpu_features_file),
+	TEST_CASE(test_cpu_features_file_refused),
+	TEST_CASE(test_help_lists_arch_options),
+	TEST_CASE(test_validate_machine),
+	TEST_CASE(test_validate_memory_map),
 };
 
 TEST_MAIN(tests)
