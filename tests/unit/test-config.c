@@ -8,9 +8,62 @@
  * must be found before any host is asked.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 
 #include "lkvm/config.h"
 #include "test.h"
+
+/*
+ * "lkvm run" itself (builtin-run.c, VMM code otherwise built only for
+ * arm64) is compiled into this test, with the VM lifecycle below it
+ * stubbed, so that its exit status for a bad command line is checked
+ * natively: 2, and /dev/kvm never opened (kvm__open() not even called).
+ */
+#include "../../builtin-run.c"
+
+static char run_msg[1024];	/* the last "lkvm: ..." message cmd_run printed */
+static bool run_opened_kvm;
+
+void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(run_msg, sizeof(run_msg), fmt, ap);
+	va_end(ap);
+}
+
+void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
+{
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->cfg = cfg;
+}
+
+/* What a host without KVM answers. */
+int kvm__open(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	run_opened_kvm = true;
+	return seterr(err, ENOENT, "/dev/kvm: no such device (test stub)");
+}
+
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	(void)err;
+	TEST_FAIL("kvm__create_vm() after a failed kvm__open()");
+}
+
+int kvm__run(struct kvm *kvm)
+{
+	(void)kvm;
+	TEST_FAIL("kvm__run() without a VM");
+}
+
+void kvm__close(struct kvm *kvm)
+{
+	(void)kvm;
+}
 
 /*
  * config__parse_run() keeps pointers into argv and getopt may write to it,
@@ -49,6 +102,25 @@ static int parse_args(struct lkvm_config *cfg, struct lkvm_err *err, const char 
 	config__defaults(cfg, 4);
 	memset(err, 0, sizeof(*err));
 	return config__parse_run(cfg, argc, argv, err);
+}
+
+/* Runs cmd_run() on "lkvm run @args..." (NULL-terminated); returns its exit status. */
+static int run_args(const char *const *args)
+{
+	char **argv;
+	int argc = 0;
+
+	TEST_ASSERT(argv_used < ARRAY_SIZE(argv_store), "too many parses in one case");
+	argv = argv_store[argv_used++];
+	argv[argc++] = arg_dup("run");
+	for (; *args; args++) {
+		TEST_ASSERT(argc + 1 < (int)ARRAY_SIZE(argv_store[0]), "too many arguments");
+		argv[argc++] = arg_dup(*args);
+	}
+	argv[argc] = NULL;
+	run_msg[0] = '\0';
+	run_opened_kvm = false;
+	return cmd_run(argc, argv);
 }
 
 /* PARSE(&cfg, &err, "-m", "512") parses "lkvm run -m 512"; PARSE(&cfg, &err, NULL): no options. */
@@ -772,70 +844,73 @@ static void test_repeated_parse(void)
 /*
  * Every refusal of an arch option: parse or validate returns -EINVAL and
  * the message names the culprit and the fix.  No /dev/kvm is involved,
- * so "lkvm run" exits 2 for each, the same on a host without KVM.
+ * so "lkvm run" exits 2 for each, the same on a host without KVM
+ * (test_run_exit_status checks that on cmd_run itself).
  */
+static const struct {
+	const char *args[6];
+	const char *named;
+} arch_refusals[] = {
+	{ { "--irqchip", "gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+	{ { "--irqchip=gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+	{ { "--irqchip=gicv2m" }, "no GICv2m MSI frame" },
+	{ { "--irqchip=" }, "--irqchip : use" },
+	{ { "--nested", "--irqchip=gicv2" }, "needs a GICv3" },
+	{ { "--pmu-counters", "4" }, "--pmu-counters needs --pmu" },
+	{ { "--pmu", "--pmu-counters", "many" }, "--pmu-counters many: expected a number" },
+	{ { "--e2h0" }, "--e2h0 only makes sense with --nested" },
+	{ { "--counter-offset", "-1" }, "--counter-offset -1: expected a number" },
+	{ { "--kaslr-seed", "seed" }, "--kaslr-seed seed: expected a number" },
+	{ { "--cpu-feature", "BOGUS_EL1.X=1" }, "unknown ID register 'BOGUS_EL1'" },
+	{ { "--cpu-feature", "ID_AA64PFR0.SVE=0,ID_AA64MMFR0_EL1.Nope=1" },
+	  "ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: " },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=16" }, "the field is 4 bits: 0..15" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=-1" }, "ID_AA64PFR0_EL1.SVE = -1" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE" }, "expected REG.FIELD=VALUE or REG=VALUE" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=zero" }, "expected a number" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0,,ID_AA64PFR0_EL1.SVE=0" },
+	  "empty item" },
+	{ { "--cpu-feature", "" }, "--cpu-feature : empty list" },
+	{ { "--id-reg", "ID_AA64PFR0_EL1.SVE=0" },
+	  "--id-reg takes REG=VALUE; for one field use --cpu-feature ID_AA64PFR0_EL1.SVE=0" },
+	{ { "--id-reg", "MIDR_EL1=0x1ffffffffffffffff" }, "expected a 64-bit number" },
+	{ { "--id-reg", "NOPE_EL1=0" }, "--id-reg NOPE_EL1=0: unknown ID register" },
+	/* Contradictions the command line shows without asking KVM. */
+	{ { "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=0" },
+	  "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each other" },
+	{ { "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1" },
+	  "ID_AA64DFR0_EL1.PMUVer=1 needs --pmu" },
+	{ { "--disable-sve", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=1" },
+	  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+	{ { "--disable-ptrauth", "--cpu-feature", "ID_AA64ISAR1_EL1.GPI=1" },
+	  "ID_AA64ISAR1_EL1.GPI=1 contradicts --disable-ptrauth" },
+	{ { "--cpu-feature", "ID_AA64ISAR1_EL1.API=0,ID_AA64ISAR1_EL1.GPA=1" },
+	  "ID_AA64ISAR1_EL1.GPA=1 contradicts ID_AA64ISAR1_EL1.API=0" },
+	/* A whole-register write sets the SVE field too (here to 1). */
+	{ { "--disable-sve", "--id-reg", "ID_AA64PFR0_EL1=0x100000011" },
+	  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+};
+
 static void test_arch_refusals(void)
 {
-	static const struct {
-		const char *args[6];
-		const char *named;
-	} cases[] = {
-		{ { "--irqchip", "gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
-		{ { "--irqchip=gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
-		{ { "--irqchip=gicv2m" }, "no GICv2m MSI frame" },
-		{ { "--irqchip=" }, "--irqchip : use" },
-		{ { "--nested", "--irqchip=gicv2" }, "needs a GICv3" },
-		{ { "--pmu-counters", "4" }, "--pmu-counters needs --pmu" },
-		{ { "--pmu", "--pmu-counters", "many" }, "--pmu-counters many: expected a number" },
-		{ { "--e2h0" }, "--e2h0 only makes sense with --nested" },
-		{ { "--counter-offset", "-1" }, "--counter-offset -1: expected a number" },
-		{ { "--kaslr-seed", "seed" }, "--kaslr-seed seed: expected a number" },
-		{ { "--cpu-feature", "BOGUS_EL1.X=1" }, "unknown ID register 'BOGUS_EL1'" },
-		{ { "--cpu-feature", "ID_AA64PFR0.SVE=0,ID_AA64MMFR0_EL1.Nope=1" },
-		  "ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: " },
-		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=16" }, "the field is 4 bits: 0..15" },
-		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=-1" }, "ID_AA64PFR0_EL1.SVE = -1" },
-		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE" }, "expected REG.FIELD=VALUE or REG=VALUE" },
-		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=zero" }, "expected a number" },
-		{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0,,ID_AA64PFR0_EL1.SVE=0" },
-		  "empty item" },
-		{ { "--cpu-feature", "" }, "--cpu-feature : empty list" },
-		{ { "--id-reg", "ID_AA64PFR0_EL1.SVE=0" },
-		  "--id-reg takes REG=VALUE; for one field use --cpu-feature ID_AA64PFR0_EL1.SVE=0" },
-		{ { "--id-reg", "MIDR_EL1=0x1ffffffffffffffff" }, "expected a 64-bit number" },
-		{ { "--id-reg", "NOPE_EL1=0" }, "--id-reg NOPE_EL1=0: unknown ID register" },
-		/* Contradictions the command line shows without asking KVM. */
-		{ { "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=0" },
-		  "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each other" },
-		{ { "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1" },
-		  "ID_AA64DFR0_EL1.PMUVer=1 needs --pmu" },
-		{ { "--disable-sve", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=1" },
-		  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
-		{ { "--disable-ptrauth", "--cpu-feature", "ID_AA64ISAR1_EL1.GPI=1" },
-		  "ID_AA64ISAR1_EL1.GPI=1 contradicts --disable-ptrauth" },
-		{ { "--cpu-feature", "ID_AA64ISAR1_EL1.API=0,ID_AA64ISAR1_EL1.GPA=1" },
-		  "ID_AA64ISAR1_EL1.GPA=1 contradicts ID_AA64ISAR1_EL1.API=0" },
-		/* A whole-register write sets the SVE field too (here to 1). */
-		{ { "--disable-sve", "--id-reg", "ID_AA64PFR0_EL1=0x100000011" },
-		  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
-	};
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
-		const char *args[ARRAY_SIZE(cases[0].args) + 3] = { "-k", "Image" };
+	for (unsigned int i = 0; i < ARRAY_SIZE(arch_refusals); i++) {
+		const char *const *a = arch_refusals[i].args;
+		const char *args[ARRAY_SIZE(arch_refusals[0].args) + 3] = { "-k", "Image" };
 		struct lkvm_config cfg;
 		struct lkvm_err err;
 		int r;
 
-		for (unsigned int k = 0; cases[i].args[k]; k++)
-			args[2 + k] = cases[i].args[k];
+		for (unsigned int k = 0; a[k]; k++)
+			args[2 + k] = a[k];
 		r = parse_args(&cfg, &err, args);
 		if (!r)
 			r = config__validate(&cfg, &err);
-		TEST_ASSERT(r == -EINVAL, "%s %s: %d, expected -EINVAL (%s)", cases[i].args[0],
-			    cases[i].args[1] ? cases[i].args[1] : "", r, err.msg);
-		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s %s: '%s' does not contain '%s'",
-			    cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "", err.msg,
-			    cases[i].named);
+		TEST_ASSERT(r == -EINVAL, "%s %s: %d, expected -EINVAL (%s)", a[0], a[1] ? a[1] : "",
+			    r, err.msg);
+		TEST_ASSERT(strstr(err.msg, arch_refusals[i].named),
+			    "%s %s: '%s' does not contain '%s'", a[0], a[1] ? a[1] : "", err.msg,
+			    arch_refusals[i].named);
 	}
 }
 
@@ -1099,6 +1174,56 @@ static void test_validate_memory_map(void)
 	TEST_ASSERT_STR_CONTAINS(err.msg, "overlap");
 }
 
+/*
+ * cmd_run(): every arch refusal above exits 2 with its message, before
+ * kvm__open(), so a host without /dev/kvm says the same; a good command
+ * line gets as far as /dev/kvm and exits 1 there (the host step).
+ */
+static void test_run_exit_status(void)
+{
+	const char *kernel = WRITE_TMP("Image", "not really a kernel");
+	const char *bad_file = WRITE_TMP("bad.conf", "ID_AA64PFR0_EL1.SVE=0\nID_AA64PFR0_EL1.Nope=1\n");
+	const char *args[12];
+	int st;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(arch_refusals); i++) {
+		const char *const *a = arch_refusals[i].args;
+
+		args[0] = "-k";
+		args[1] = kernel;
+		for (unsigned int k = 0; k < ARRAY_SIZE(arch_refusals[0].args); k++)
+			args[2 + k] = a[k];
+		args[2 + ARRAY_SIZE(arch_refusals[0].args)] = NULL;
+		st = run_args(args);
+		TEST_ASSERT(st == 2, "lkvm run %s %s: exit %d, expected 2 (%s)", a[0],
+			    a[1] ? a[1] : "", st, run_msg);
+		TEST_ASSERT(!run_opened_kvm, "lkvm run %s %s: /dev/kvm opened", a[0],
+			    a[1] ? a[1] : "");
+		TEST_ASSERT(strstr(run_msg, arch_refusals[i].named),
+			    "lkvm run %s %s: '%s' does not contain '%s'", a[0], a[1] ? a[1] : "",
+			    run_msg, arch_refusals[i].named);
+	}
+
+	st = run_args((const char *const[]){ "-k", kernel, "--cpu-features", bad_file, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "bad.conf:2: ID_AA64PFR0_EL1 has no field 'Nope'");
+	st = run_args((const char *const[]){ "-k", kernel, "--cpu-features", "/nonexistent", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--cpu-features: /nonexistent: No such file");
+	st = run_args((const char *const[]){ "-k", kernel, "--ipa-bits", "33", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+
+	/* Nothing wrong with the command line: the host is asked, and has no KVM. */
+	st = run_args((const char *const[]){ "-k", kernel, "--nested", "--pmu", "--cpu-feature",
+					     "ID_AA64PFR0_EL1.SVE=0", NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT(run_opened_kvm, "/dev/kvm asked");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "/dev/kvm: no such device");
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_mem_bare_number_is_mib),
@@ -1142,6 +1267,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_help_lists_arch_options),
 	TEST_CASE(test_validate_machine),
 	TEST_CASE(test_validate_memory_map),
+	TEST_CASE(test_run_exit_status),
 };
 
 TEST_MAIN(tests)
