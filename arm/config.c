@@ -357,7 +357,6 @@ static int check_gates(struct arch_config *a, struct lkvm_err *err)
 		{ "ID_AA64ISAR2_EL1", "APA3", false, 0 }, { "ID_AA64ISAR2_EL1", "GPA3", false, 0 },
 	};
 	const struct gate *pauth_zero = NULL;
-	char why[64];
 	int r;
 
 	gate_eval(a, &sve);
@@ -385,6 +384,8 @@ static int check_gates(struct arch_config *a, struct lkvm_err *err)
 
 	a->want_ptrauth = !a->no_ptrauth && !pauth_zero;
 	if (!a->want_ptrauth) {
+		char why[64];
+
 		if (a->no_ptrauth)
 			snprintf(why, sizeof(why), "--disable-ptrauth");
 		else

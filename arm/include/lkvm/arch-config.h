@@ -100,7 +100,8 @@ int arch_config__parse_opt(struct arch_config *a, int code, const char *arg,
  * syntax, register and field names, and values that fit their fields.
  * Fills the derived part of cfg->arch; nothing else of @cfg is changed.
  * Can be called again on the same config (it starts over).  Returns 0
- * or -EINVAL with @err saying what is wrong and what to do instead.
+ * or -EINVAL with @err saying what is wrong and what to do instead
+ * (-ENOMEM if the file's text cannot be copied).
  */
 int arch_config__validate(struct lkvm_config *cfg, struct lkvm_err *err);
 
