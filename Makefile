@@ -31,7 +31,7 @@ CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-lin
 LIBS		:= -lfdt -lz -luring -laio -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
-PURE_SRCS	:= config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c \
+PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/fdt.c arm/irq.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
@@ -68,6 +68,9 @@ $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
 		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread
+
+# test-config includes builtin-run.c (the command's exit statuses, with the VM stubbed).
+$(BUILD)/host/tests/test-config: builtin-run.c
 
 # blkbench's option parser is not VMM code: its test links it alone.
 $(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c tests/unit/test.h \

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * "lkvm run" options: kvmtool's names and meanings (shared/KVMTOOL-CLI.md),
- * parsed into struct lkvm_config and validated once.  An option lkvm does
- * not implement is refused by name, never silently ignored.
+ * parsed into struct lkvm_config and validated once.  The arch's options
+ * (arch_config__options) join the table here and go to the arch's parser;
+ * validation asks the arch about its part and about the memory map.  An
+ * option lkvm does not implement is refused by name, never silently ignored.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lkvm/arch.h"
 #include "lkvm/config.h"
 
 enum {
@@ -17,24 +20,10 @@ enum {
 	OPT_NODEFAULTS,
 	OPT_LOGLEVEL,
 	OPT_DEBUG,
-	OPT_IRQCHIP,
-	OPT_PMU,
-	OPT_PMU_COUNTERS,
-	OPT_NESTED,
-	OPT_E2H0,
 	OPT_DUMP_DTB,
-	OPT_KASLR_SEED,
-	OPT_COUNTER_OFFSET,
 	OPT_IPA_BITS,
 	OPT_FIRMWARE_ADDR,
-	OPT_DISABLE_MTE,
-	OPT_NO_PVTIME,
 	OPT_VIRTIO_TRANSPORT,
-	OPT_CPU_FEATURE,
-	OPT_CPU_FEATURES,
-	OPT_ID_REG,
-	OPT_DISABLE_SVE,
-	OPT_DISABLE_PTRAUTH,
 	OPT_RNG,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
@@ -53,23 +42,9 @@ static const struct option run_options[] = {
 	{ "nodefaults",		no_argument,	   NULL, OPT_NODEFAULTS },
 	{ "loglevel",		required_argument, NULL, OPT_LOGLEVEL },
 	{ "debug",		no_argument,	   NULL, OPT_DEBUG },
-	{ "irqchip",		required_argument, NULL, OPT_IRQCHIP },
-	{ "pmu",		no_argument,	   NULL, OPT_PMU },
-	{ "pmu-counters",	required_argument, NULL, OPT_PMU_COUNTERS },
-	{ "nested",		no_argument,	   NULL, OPT_NESTED },
-	{ "e2h0",		no_argument,	   NULL, OPT_E2H0 },
 	{ "dump-dtb",		required_argument, NULL, OPT_DUMP_DTB },
-	{ "kaslr-seed",		required_argument, NULL, OPT_KASLR_SEED },
-	{ "counter-offset",	required_argument, NULL, OPT_COUNTER_OFFSET },
 	{ "ipa-bits",		required_argument, NULL, OPT_IPA_BITS },
-	{ "disable-mte",	no_argument,	   NULL, OPT_DISABLE_MTE },
-	{ "no-pvtime",		no_argument,	   NULL, OPT_NO_PVTIME },
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
-	{ "cpu-feature",	required_argument, NULL, OPT_CPU_FEATURE },
-	{ "cpu-features",	required_argument, NULL, OPT_CPU_FEATURES },
-	{ "id-reg",		required_argument, NULL, OPT_ID_REG },
-	{ "disable-sve",	no_argument,	   NULL, OPT_DISABLE_SVE },
-	{ "disable-ptrauth",	no_argument,	   NULL, OPT_DISABLE_PTRAUTH },
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -81,12 +56,6 @@ static const struct option run_options[] = {
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-single-step",	no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "sve-max-vl",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "vcpu-affinity",	required_argument, NULL, OPT_UNSUPPORTED },
-	{ "aarch32",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "psci",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "protected",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ NULL, 0, NULL, 0 },
 };
 
 /* ":": report a missing value as ':'.  Options may follow the kernel (GNU order). */
@@ -125,21 +94,10 @@ void config__usage_run(void)
 	      "      --console serial     8250 UART on stdin/stdout (default)\n"
 	      "      --console virtio     virtio-console (hvc0) on stdin/stdout, console=hvc0;\n"
 	      "                           the 8250 stays (its output also goes to stdout)\n"
-	      "      --irqchip TYPE       gicv3-its, gicv3 or gicv2 (default: best the host has)\n"
-	      "      --pmu                give the guest PMUv3\n"
-	      "      --pmu-counters N     number of PMU event counters (with --pmu)\n"
-	      "      --nested             vCPUs start at EL2: the guest can be a hypervisor\n"
-	      "      --e2h0               with --nested: an EL2 without VHE (E2H RES0)\n"
-	      "      --ipa-bits N         guest physical address size (default: what the map needs)\n"
-	      "      --kaslr-seed N       /chosen/kaslr-seed (default: random)\n"
-	      "      --counter-offset N   offset subtracted from the guest's counter\n"
-	      "      --cpu-feature REG.FIELD=V[,...]  set ID register fields on every vCPU\n"
-	      "                           (e.g. ID_AA64MMFR0_EL1.PARange=2); see lkvm cpu\n"
-	      "      --cpu-features FILE  the same, one per line, # comments\n"
-	      "      --id-reg REG=VALUE   set a whole ID register (raw 64-bit value)\n"
-	      "      --disable-sve        no SVE for the guest (default: on where KVM has it)\n"
-	      "      --disable-ptrauth    no pointer authentication (default: on where KVM has it)\n"
-	      "      --dump-dtb FILE      write the generated device tree\n"
+	      "      --ipa-bits N         guest physical address size (default: what the map needs)\n",
+	      stdout);
+	arch_config__usage(stdout);
+	fputs("      --dump-dtb FILE      write the generated device tree\n"
 	      "      --nodefaults         no implicit console= (ttyS0 or hvc0) in the command line\n"
 	      "      --loglevel LEVEL     error, warning, info or debug\n"
 	      "      --debug              same as --loglevel debug\n"
@@ -153,20 +111,9 @@ void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->nr_cpus = host_cpus ? host_cpus : 1;
-	cfg->irqchip = IRQCHIP_AUTO;
 	cfg->console = CONSOLE_SERIAL;
 	cfg->loglevel = LOG_WARN;
-}
-
-const char *irqchip_name(enum irqchip_type t)
-{
-	switch (t) {
-	case IRQCHIP_AUTO: return "auto";
-	case IRQCHIP_GICV2: return "gicv2";
-	case IRQCHIP_GICV3: return "gicv3";
-	case IRQCHIP_GICV3_ITS: return "gicv3-its";
-	}
-	return "?";
+	arch_config__defaults(&cfg->arch);
 }
 
 /* SIZE[@ADDR]: a bare number is MiB; a bare 0x address is bytes. */
@@ -219,23 +166,6 @@ static int parse_loglevel(struct lkvm_config *cfg, const char *arg, struct lkvm_
 	return seterr(err, EINVAL, "--loglevel %s: use error, warning, info or debug", arg);
 }
 
-static int parse_irqchip(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
-{
-	if (!strcmp(arg, "gicv3-its"))
-		cfg->irqchip = IRQCHIP_GICV3_ITS;
-	else if (!strcmp(arg, "gicv3"))
-		cfg->irqchip = IRQCHIP_GICV3;
-	else if (!strcmp(arg, "gicv2"))
-		cfg->irqchip = IRQCHIP_GICV2;
-	else if (!strcmp(arg, "gicv2m"))
-		return seterr(err, EINVAL,
-			      "--irqchip gicv2m: lkvm has no GICv2m MSI frame; use gicv2, gicv3 "
-			      "or gicv3-its");
-	else
-		return seterr(err, EINVAL, "--irqchip %s: use gicv3-its, gicv3 or gicv2", arg);
-	return 0;
-}
-
 static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct lkvm_err *err)
 {
 	int r = parse_uint(arg, max, out);
@@ -247,17 +177,18 @@ static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct
 	return 0;
 }
 
-static const char *option_name(int idx, int c, char *buf, size_t len)
+static const char *option_name(const struct option *opts, int idx, int c, char *buf,
+			       size_t len)
 {
 	if (idx >= 0)
-		snprintf(buf, len, "--%s", run_options[idx].name);
+		snprintf(buf, len, "--%s", opts[idx].name);
 	else
 		snprintf(buf, len, "-%c", c);
 	return buf;
 }
 
-static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
-		     struct lkvm_err *err)
+static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, int idx,
+		     const char *arg, struct lkvm_err *err)
 {
 	char name[40];
 	u64 v = 0;
@@ -316,44 +247,12 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 	case OPT_NODEFAULTS: cfg->nodefaults = true; return 0;
 	case OPT_LOGLEVEL: return parse_loglevel(cfg, arg, err);
 	case OPT_DEBUG: cfg->loglevel = LOG_DEBUG; return 0;
-	case OPT_IRQCHIP: return parse_irqchip(cfg, arg, err);
-	case OPT_PMU: cfg->pmu = true; return 0;
-	case OPT_PMU_COUNTERS:
-		cfg->has_pmu_counters = true;
-		r = parse_num("--pmu-counters", arg, 31, &v, err);
-		cfg->pmu_counters = (unsigned int)v;
-		return r;
-	case OPT_NESTED: cfg->nested = true; return 0;
-	case OPT_E2H0: cfg->e2h0 = true; return 0;
 	case OPT_DUMP_DTB: cfg->dump_dtb = arg; return 0;
-	case OPT_KASLR_SEED:
-		cfg->has_kaslr_seed = true;
-		return parse_num("--kaslr-seed", arg, UINT64_MAX, &cfg->kaslr_seed, err);
-	case OPT_COUNTER_OFFSET:
-		cfg->has_counter_offset = true;
-		return parse_num("--counter-offset", arg, UINT64_MAX, &cfg->counter_offset, err);
 	case OPT_IPA_BITS:
 		r = parse_num("--ipa-bits", arg, 64, &v, err);
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
-	case OPT_CPU_FEATURE:
-		if (cfg->nr_cpu_feature == LKVM_MAX_ID_ARGS)
-			return seterr(err, EINVAL, "--cpu-feature: at most %d (use commas, or a file "
-				      "with --cpu-features)", LKVM_MAX_ID_ARGS);
-		cfg->cpu_feature[cfg->nr_cpu_feature++] = arg;
-		return 0;
-	case OPT_CPU_FEATURES: cfg->cpu_features_file = arg; return 0;
-	case OPT_ID_REG:
-		if (cfg->nr_id_reg == LKVM_MAX_ID_ARGS)
-			return seterr(err, EINVAL, "--id-reg: at most %d", LKVM_MAX_ID_ARGS);
-		cfg->id_reg[cfg->nr_id_reg++] = arg;
-		return 0;
 	case OPT_RNG: cfg->rng = true; return 0;
-	case OPT_DISABLE_SVE: cfg->no_sve = true; return 0;
-	case OPT_DISABLE_PTRAUTH: cfg->no_ptrauth = true; return 0;
-	case OPT_DISABLE_MTE:	/* lkvm never enables MTE: already so */
-	case OPT_NO_PVTIME:	/* lkvm offers no stolen-time region: already so */
-		return 0;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
@@ -370,14 +269,29 @@ static int parse_one(struct lkvm_config *cfg, int c, int idx, const char *arg,
 		return seterr(err, EINVAL, "--virtio-transport %s: use pci or mmio", arg);
 	case OPT_UNSUPPORTED:
 		return seterr(err, EINVAL, "%s: not supported by this lkvm",
-			      option_name(idx, c, name, sizeof(name)));
+			      option_name(opts, idx, c, name, sizeof(name)));
 	}
+	if (c >= LKVM_OPT_ARCH_BASE)
+		return arch_config__parse_opt(&cfg->arch, c, arg, err);
 	return seterr(err, EINVAL, "unexpected option");
 }
 
 int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
 {
+	struct option opts[ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS + 1];
+	unsigned int n = 0;
 	int c, idx, r;
+
+	/* One table: the generic options, then the arch's, then the terminator. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(run_options); i++)
+		opts[n++] = run_options[i];
+	for (const struct option *o = arch_config__options; o->name; o++) {
+		if (n == ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS)
+			return seterr(err, E2BIG, "internal: more than %d arch options",
+				      LKVM_MAX_ARCH_OPTIONS);
+		opts[n++] = *o;
+	}
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* getopt keeps state in globals: reset it so several parses work (tests). */
 	optind = 0;
@@ -386,7 +300,7 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 		int at = optind ? optind : 1;
 
 		idx = -1;
-		c = getopt_long(argc, argv, run_shortopts, run_options, &idx);
+		c = getopt_long(argc, argv, run_shortopts, opts, &idx);
 		if (c == -1)
 			break;
 		if (c == 'h') {
@@ -404,7 +318,7 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 			return seterr(err, EINVAL, "unknown option '%s' (see lkvm run --help)",
 				      at < argc ? argv[at] : argv[optind - 1]);
 		}
-		r = parse_one(cfg, c, idx, optarg, err);
+		r = parse_one(cfg, opts, c, idx, optarg, err);
 		if (r)
 			return r;
 	}
@@ -427,7 +341,7 @@ u64 config__ram_size(const struct lkvm_config *cfg)
 	return cfg->nr_mem ? total : LKVM_DEFAULT_MEM;
 }
 
-int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
+int config__validate(struct lkvm_config *cfg, struct lkvm_err *err)
 {
 	if (!cfg->kernel && !cfg->firmware)
 		return seterr(err, EINVAL, "no kernel: give one with -k FILE (or -f FILE for firmware)");
@@ -437,6 +351,14 @@ int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
 		return seterr(err, EINVAL, "-i needs a kernel (-k) to hand the initrd to");
 	if (cfg->has_firmware_addr && !cfg->firmware)
 		return seterr(err, EINVAL, "--firmware-address needs -f FILE");
+	return config__validate_machine(cfg, err);
+}
+
+int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	struct mem_plan plan;
+	int r;
+
 	if (cfg->nr_cpus == 0)
 		return seterr(err, EINVAL, "-c 0: a VM needs at least one vCPU");
 	if (cfg->nr_cpus > LKVM_MAX_CPUS)
@@ -452,14 +374,6 @@ int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
 			return seterr(err, EINVAL, "-m: RAM bank %u address %#llx is not 2 MiB "
 				      "aligned", i, (unsigned long long)b->addr);
 	}
-	if (cfg->e2h0 && !cfg->nested)
-		return seterr(err, EINVAL, "--e2h0 only makes sense with --nested (it limits the "
-			      "guest's EL2 to non-VHE); add --nested");
-	if (cfg->nested && cfg->irqchip == IRQCHIP_GICV2)
-		return seterr(err, EINVAL, "--nested with --irqchip gicv2: KVM's nested "
-			      "virtualization needs a GICv3; use --irqchip gicv3 or gicv3-its");
-	if (cfg->has_pmu_counters && !cfg->pmu)
-		return seterr(err, EINVAL, "--pmu-counters needs --pmu");
 	if (cfg->no_net && cfg->nr_net)
 		return seterr(err, EINVAL, "-n mode=none with another -n: mode=none means no "
 			      "network at all; drop one of them");
@@ -479,5 +393,9 @@ int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err)
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);
-	return 0;
+	r = arch_config__validate(cfg, err);
+	if (r)
+		return r;
+	/* The map and the IPA size from the config alone; KVM's limit is checked later. */
+	return arch__plan_memory(cfg, 0, &plan, err);
 }

@@ -90,11 +90,11 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 		banks[i] = (struct mem_bank){ kvm->mem[i].size, kvm->mem[i].gpa, true };
 	if (getrandom(rng, sizeof(rng), 0) != sizeof(rng))
 		memset(rng, 0, sizeof(rng));
-	seed = cfg->has_kaslr_seed ? cfg->kaslr_seed : *(u64 *)(void *)rng;
+	seed = cfg->arch.has_kaslr_seed ? cfg->arch.kaslr_seed : *(u64 *)(void *)rng;
 	r = fdt__build(&(struct fdt_desc){
 			.banks = banks, .nr_banks = kvm->nr_mem,
 			.mpidr = mpidr, .nr_cpus = kvm->nr_cpus,
-			.gic = kvm->arch->gic, .el2 = cfg->nested, .pmu = cfg->pmu,
+			.gic = kvm->arch->gic, .el2 = cfg->arch.nested, .pmu = cfg->arch.pmu,
 			.bootargs = bootargs,
 			.initrd_addr = lay->initrd_addr, .initrd_size = lay->initrd_size,
 			.kaslr_seed = seed, .rng_seed = rng + 8, .rng_seed_len = sizeof(rng) - 8,

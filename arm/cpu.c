@@ -107,7 +107,7 @@ static int set_timer_irqs(struct kvm_cpu *vcpu, struct lkvm_err *err)
 		{ KVM_ARM_VCPU_TIMER_IRQ_HVTIMER, ARM_PPI_TIMER_HYP_VIRT, true, "HVTIMER" },
 		{ KVM_ARM_VCPU_TIMER_IRQ_HPTIMER, ARM_PPI_TIMER_HYP, true, "HPTIMER" },
 	};
-	bool el2 = vcpu->kvm->cfg->nested;
+	bool el2 = vcpu->kvm->cfg->arch.nested;
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(timers); i++) {
 		int intid = ARM_PPI_INTID(timers[i].ppi);
@@ -135,8 +135,8 @@ static int init_pmu(struct kvm_cpu *vcpu, struct lkvm_err *err)
 	if (r)
 		return seterr(err, -r, "KVM_ARM_VCPU_PMU_V3_IRQ (vCPU %u): %s", vcpu->id,
 			      strerror(-r));
-	if (cfg->has_pmu_counters) {
-		unsigned int n = cfg->pmu_counters;
+	if (cfg->arch.has_pmu_counters) {
+		unsigned int n = cfg->arch.pmu_counters;
 
 		r = vcpu_attr(vcpu, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_SET_NR_COUNTERS,
 			      &n, true);
@@ -159,7 +159,7 @@ int arm_cpu__finalize(struct kvm_cpu *vcpu, struct lkvm_err *err)
 {
 	int r = set_timer_irqs(vcpu, err);
 
-	if (!r && vcpu->kvm->cfg->pmu)
+	if (!r && vcpu->kvm->cfg->arch.pmu)
 		r = init_pmu(vcpu, err);
 	return r;
 }

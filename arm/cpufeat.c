@@ -1,99 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The guest's view of the CPU's ID registers: what the user asked for
- * (--cpu-feature, --cpu-features FILE, --id-reg) and what lkvm keeps
- * consistent by itself (PARange follows the VM's IPA size), written to
- * every vCPU before the first KVM_RUN and read back.  Writability comes
- * from KVM_ARM_GET_REG_WRITABLE_MASKS (KVM api.rst 4.139), and only
- * lowering a feature is allowed (KVM refuses raising with EINVAL).
- * Features KVM gates by vCPU feature bits (SVE, pointer auth, PMU) are
- * hidden by not requesting the bit, through the same syntax.
+ * (--cpu-feature, --cpu-features FILE, --id-reg: parsed and checked for
+ * syntax and names with the config, arm/config.c, into cfg->arch.assigns)
+ * and what lkvm keeps consistent by itself (PARange follows the VM's IPA
+ * size), written to every vCPU before the first KVM_RUN and read back.
+ * Writability comes from KVM_ARM_GET_REG_WRITABLE_MASKS (KVM api.rst
+ * 4.139), and only lowering a feature is allowed (KVM refuses raising
+ * with EINVAL).  Features KVM gates by vCPU feature bits (SVE, pointer
+ * auth, PMU) are hidden by not requesting the bit, through the same
+ * syntax (decided with the config: cfg->arch.want_sve, want_ptrauth).
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "arm/idreg.h"
 #include "arm/kvm-arch.h"
 #include "lkvm/arch.h"
-#include "lkvm/file.h"
 #include "lkvm/log.h"
-
-#define MAX_ASSIGNS	128
-
-static bool sets_zero(const struct idreg_assign *a, const char *reg, const char *field)
-{
-	return a->field && a->value == 0 && !strcasecmp(a->reg->name, reg) &&
-	       !strcasecmp(a->field->name, field);
-}
-
-int arm_cpufeat__parse(struct kvm *kvm, struct lkvm_err *err)
-{
-	const struct lkvm_config *cfg = kvm->cfg;
-	struct kvm_arch *a = kvm->arch;
-	struct lkvm_err e2;
-	unsigned int n;
-	int r;
-
-	a->assigns = calloc(MAX_ASSIGNS, sizeof(*a->assigns));
-	if (!a->assigns)
-		return seterr(err, ENOMEM, "out of memory");
-	if (cfg->cpu_features_file) {
-		u8 *text;
-		u64 len;
-		bool gz;
-
-		r = file__read(cfg->cpu_features_file, SZ_MiB, false, &text, &len, &gz, &e2);
-		if (r)
-			return seterr(err, -r, "--cpu-features: %s", e2.msg);
-		text = realloc(text, len + 1);
-		text[len] = '\0';
-		r = idreg__parse_file_text((char *)text, cfg->cpu_features_file, a->assigns,
-					   MAX_ASSIGNS, &n, &e2);
-		free(text);
-		if (r)
-			return seterr(err, -r, "--cpu-features %s", e2.msg);
-		a->nr_assigns += n;
-	}
-	for (unsigned int i = 0; i < cfg->nr_cpu_feature; i++) {
-		r = idreg__parse_list(cfg->cpu_feature[i], a->assigns + a->nr_assigns,
-				      MAX_ASSIGNS - a->nr_assigns, &n, &e2);
-		if (r)
-			return seterr(err, -r, "--cpu-feature %s: %s", cfg->cpu_feature[i], e2.msg);
-		a->nr_assigns += n;
-	}
-	for (unsigned int i = 0; i < cfg->nr_id_reg; i++) {
-		struct idreg_assign *as = &a->assigns[a->nr_assigns];
-
-		if (a->nr_assigns == MAX_ASSIGNS)
-			return seterr(err, E2BIG, "--id-reg: too many assignments");
-		r = idreg__parse_assignment(cfg->id_reg[i], as, &e2);
-		if (!r && as->field)
-			r = seterr(&e2, EINVAL, "--id-reg takes REG=VALUE; for one field use "
-				   "--cpu-feature %s", cfg->id_reg[i]);
-		if (r)
-			return seterr(err, -r, "--id-reg %s: %s", cfg->id_reg[i], e2.msg);
-		a->nr_assigns++;
-	}
-
-	/* Hidden by not asking KVM for the vCPU feature at all. */
-	for (unsigned int i = 0; i < a->nr_assigns; i++) {
-		const struct idreg_assign *as = &a->assigns[i];
-
-		if (sets_zero(as, "ID_AA64PFR0_EL1", "SVE"))
-			a->sve = false;
-		if (sets_zero(as, "ID_AA64ISAR1_EL1", "APA") || sets_zero(as, "ID_AA64ISAR1_EL1", "API") ||
-		    sets_zero(as, "ID_AA64ISAR1_EL1", "GPA") || sets_zero(as, "ID_AA64ISAR1_EL1", "GPI") ||
-		    sets_zero(as, "ID_AA64ISAR2_EL1", "APA3") || sets_zero(as, "ID_AA64ISAR2_EL1", "GPA3"))
-			a->ptrauth = false;	/* KVM takes address and generic together */
-		if (sets_zero(as, "ID_AA64DFR0_EL1", "PMUVer") && cfg->pmu)
-			return seterr(err, EINVAL, "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each "
-				      "other; drop one");
-	}
-	return 0;
-}
 
 static int get_masks(struct kvm *kvm, struct lkvm_err *err)
 {
@@ -150,11 +76,11 @@ static struct reg_plan *plan_of(struct reg_plan *p, unsigned int *n, const struc
 
 int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err)
 {
-	struct kvm_arch *a = kvm->arch;
+	const struct arch_config *a = &kvm->cfg->arch;
 	struct kvm_cpu *vcpu0 = &kvm->cpus[0];
 	const struct idreg_desc *mmfr0 = idreg__find("ID_AA64MMFR0_EL1");
 	const struct idreg_field *pa = idreg__field(mmfr0, "PARange");
-	struct reg_plan plan[MAX_ASSIGNS + 1];
+	struct reg_plan plan[ARM_MAX_ID_ASSIGNS + 1];
 	unsigned int nplan = 0;
 	struct reg_plan *p;
 	int want = arch__parange_of(kvm->ipa_bits);
@@ -170,7 +96,7 @@ int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err)
 		return seterr(err, EINVAL, "the VM's IPA is %u bits but the vCPU's PARange is %u bits"
 			      "%s; use --ipa-bits %u or less (or move RAM lower)", kvm->ipa_bits,
 			      arch__parange_bits((unsigned int)cur),
-			      kvm->cfg->nested ? " (KVM caps PARange for --nested guests)" : "",
+			      a->nested ? " (KVM caps PARange for --nested guests)" : "",
 			      arch__parange_bits((unsigned int)cur));
 	if (want >= 0 && cur > (u64)want)
 		p->value = idreg__set_field(p->value, pa, (u64)want);
@@ -246,7 +172,7 @@ int arch__cpu_report(struct kvm *kvm, bool json, struct lkvm_err *err)
 	if (r)
 		return r;
 	if (json)
-		printf("{\"el2\":%s,\"registers\":[", kvm->cfg->nested ? "true" : "false");
+		printf("{\"el2\":%s,\"registers\":[", kvm->cfg->arch.nested ? "true" : "false");
 	for (unsigned int i = 0; i < idreg__count(); i++) {
 		const struct idreg_desc *d = idreg__at(i);
 		struct report_ctx c = { json, true };

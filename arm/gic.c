@@ -47,7 +47,7 @@ static int resolve(struct kvm *kvm, struct lkvm_err *err)
 	bool v2 = create_device(kvm, KVM_DEV_TYPE_ARM_VGIC_V2, true) == 0;
 	const struct lkvm_config *cfg = kvm->cfg;
 
-	switch (cfg->irqchip) {
+	switch (cfg->arch.irqchip) {
 	case IRQCHIP_AUTO:
 		a->gic = its ? IRQCHIP_GICV3_ITS : v3 ? IRQCHIP_GICV3 : IRQCHIP_GICV2;
 		if (!v3 && !v2)
@@ -75,7 +75,7 @@ static int resolve(struct kvm *kvm, struct lkvm_err *err)
 		a->gic = IRQCHIP_GICV2;
 		break;
 	}
-	if (cfg->nested && a->gic == IRQCHIP_GICV2)
+	if (cfg->arch.nested && a->gic == IRQCHIP_GICV2)
 		return seterr(err, ENODEV, "--nested: this host's KVM has no GICv3, which a guest "
 			      "hypervisor needs");
 	return 0;
@@ -122,7 +122,7 @@ int gic__create(struct kvm *kvm, struct lkvm_err *err)
 	r = set_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs);
 	if (r)
 		return seterr(err, -r, "KVM_DEV_ARM_VGIC_GRP_NR_IRQS: %s", strerror(-r));
-	if (kvm->cfg->nested) {
+	if (kvm->cfg->arch.nested) {
 		u32 intid = ARM_PPI_INTID(ARM_PPI_GIC_MAINT);
 
 		r = set_attr(a->gic_fd, KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ, 0, &intid);

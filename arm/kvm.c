@@ -15,9 +15,14 @@
 #include "lkvm/arch.h"
 #include "lkvm/log.h"
 
+/*
+ * Only asks KVM: the config was checked, ID register assignments and all,
+ * by arch_config__validate() before /dev/kvm was opened.  The answers go
+ * into kvm->arch, allocated here (freed by arch__close()).
+ */
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 {
-	const struct lkvm_config *cfg = kvm->cfg;
+	const struct arch_config *cfg = &kvm->cfg->arch;
 	struct kvm_arch *a;
 
 	a = calloc(1, sizeof(*a));
@@ -41,10 +46,10 @@ int arch__check_host(struct kvm *kvm, struct lkvm_err *err)
 	if (cfg->pmu && kvm__check_cap(kvm, KVM_CAP_ARM_PMU_V3) <= 0)
 		return seterr(err, ENOTSUP, "--pmu: this host's KVM lacks KVM_CAP_ARM_PMU_V3 "
 			      "(no PMU on the host CPU, or it is not exposed); drop --pmu");
-	a->sve = !cfg->no_sve && kvm__check_cap(kvm, KVM_CAP_ARM_SVE) > 0;
-	a->ptrauth = !cfg->no_ptrauth && kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
+	a->sve = cfg->want_sve && kvm__check_cap(kvm, KVM_CAP_ARM_SVE) > 0;
+	a->ptrauth = cfg->want_ptrauth && kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_ADDRESS) > 0 &&
 		     kvm__check_cap(kvm, KVM_CAP_ARM_PTRAUTH_GENERIC) > 0;
-	return arm_cpufeat__parse(kvm, err);
+	return 0;
 }
 
 int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
@@ -55,20 +60,20 @@ int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
 	if (ioctl(kvm->vm_fd, KVM_ARM_PREFERRED_TARGET, &a->init) < 0)
 		return seterr(err, errno, "KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
 	a->init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
-	if (cfg->pmu)
+	if (cfg->arch.pmu)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_PMU_V3;
 	if (a->sve)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_SVE;
 	if (a->ptrauth)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_PTRAUTH_ADDRESS |
 				       1U << KVM_ARM_VCPU_PTRAUTH_GENERIC;
-	if (cfg->nested)
+	if (cfg->arch.nested)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2;
-	if (cfg->e2h0)
+	if (cfg->arch.e2h0)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2_E2H0;
 
-	if (cfg->has_counter_offset) {
-		struct kvm_arm_counter_offset off = { .counter_offset = cfg->counter_offset };
+	if (cfg->arch.has_counter_offset) {
+		struct kvm_arm_counter_offset off = { .counter_offset = cfg->arch.counter_offset };
 
 		if (kvm__check_cap(kvm, KVM_CAP_COUNTER_OFFSET) <= 0)
 			return seterr(err, ENOTSUP, "--counter-offset: this host's KVM lacks "
@@ -102,7 +107,6 @@ void arch__close(struct kvm *kvm)
 	if (!kvm->arch)
 		return;
 	gic__close(kvm);
-	free(kvm->arch->assigns);
 	free(kvm->arch);
 	kvm->arch = NULL;
 }

@@ -4,10 +4,16 @@
  * (kvmtool's option names, shared/KVMTOOL-CLI.md), then checked once by
  * config__validate(), and read-only afterwards.  Nothing here touches
  * /dev/kvm: facts about the host are checked later, against KVM.
+ *
+ * The arch's options live in cfg->arch, a struct arch_config that the
+ * arch's "lkvm/arch-config.h" defines with the pure hooks that parse and
+ * check it (kvmtool's kvm-config-arch.h split): generic code extends its
+ * option table with the arch's and hands their values over.
  */
 #ifndef LKVM_CONFIG_H
 #define LKVM_CONFIG_H
 
+#include "lkvm/arch-config.h"
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
 #include "lkvm/net.h"
@@ -18,15 +24,12 @@
 #define LKVM_DEFAULT_MEM	(256 * SZ_MiB)
 #define LKVM_MIN_IPA_BITS	32
 #define LKVM_MAX_IPA_BITS	52
-#define LKVM_MAX_ID_ARGS	16
 #define LKVM_MAX_DISKS		8
 
-enum irqchip_type {
-	IRQCHIP_AUTO,		/* best the host has: gicv3-its, gicv3, gicv2 */
-	IRQCHIP_GICV2,
-	IRQCHIP_GICV3,
-	IRQCHIP_GICV3_ITS,
-};
+/* getopt_long() codes from here up are the arch's (arch_config__options). */
+#define LKVM_OPT_ARCH_BASE	0x1000
+/* At most this many arch options: room kept for them in the combined tables. */
+#define LKVM_MAX_ARCH_OPTIONS	48
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -59,26 +62,10 @@ struct lkvm_config {
 	unsigned int nr_mem;
 
 	unsigned int nr_cpus;
-	enum irqchip_type irqchip;
 	enum console_type console;
 	enum log_level loglevel;
-	unsigned int ipa_bits;		/* 0: smallest that fits the map */
-
-	bool pmu;
-	unsigned int pmu_counters;	/* 0: KVM's default */
-	bool has_pmu_counters;
-	bool nested;
-	bool e2h0;
+	unsigned int ipa_bits;		/* 0: smallest that fits the map (checked by the arch) */
 	bool nodefaults;
-	bool no_sve;
-	bool no_ptrauth;
-
-	/* ID registers: "REG.FIELD=VALUE[,...]" lists, a file of them, raw "REG=VALUE". */
-	const char *cpu_feature[LKVM_MAX_ID_ARGS];
-	unsigned int nr_cpu_feature;
-	const char *cpu_features_file;
-	const char *id_reg[LKVM_MAX_ID_ARGS];
-	unsigned int nr_id_reg;
 
 	/* -d PATH[,ro][,direct][,engine=E]: parsed here, opened at VM creation. */
 	struct disk_opts disk[LKVM_MAX_DISKS];
@@ -90,19 +77,17 @@ struct lkvm_config {
 	unsigned int nr_net;
 	bool no_net;			/* -n mode=none */
 
-	u64 kaslr_seed;
-	bool has_kaslr_seed;
-	u64 counter_offset;
-	bool has_counter_offset;
+	struct arch_config arch;	/* the arch's options (lkvm/arch-config.h) */
 };
 
-/* Sets every default that does not depend on the host (nr_cpus = @host_cpus). */
+/* Sets every default that does not depend on the host (nr_cpus = @host_cpus), arch's too. */
 void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus);
 
 /*
- * Parses "lkvm run" arguments (argv[0] is "run").  Strings in @cfg point
- * into @argv.  Returns 0, 1 when --help was asked for (usage already
- * printed to stdout), or -EINVAL with @err naming the option and the fix.
+ * Parses "lkvm run" arguments (argv[0] is "run"), the arch's options
+ * included.  Strings in @cfg point into @argv.  Returns 0, 1 when --help
+ * was asked for (usage already printed to stdout), or -EINVAL with @err
+ * naming the option and the fix.
  */
 int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err);
 
@@ -111,14 +96,23 @@ void config__usage_run(void);
 
 /*
  * Checks the configuration for internal consistency (options that make
- * no sense together, sizes, counts), independent of the host.  Returns 0
- * or -EINVAL with @err saying what to use instead.
+ * no sense together, sizes, counts, the memory map), independent of the
+ * host: everything the command line alone shows, so that a mistake is
+ * reported the same with or without /dev/kvm.  The arch's part goes
+ * through arch_config__validate(), which also reads and parses the files
+ * its options name and fills cfg->arch's derived fields; nothing else is
+ * written.  Returns 0 or -EINVAL with @err saying what to use instead.
  */
-int config__validate(const struct lkvm_config *cfg, struct lkvm_err *err);
+int config__validate(struct lkvm_config *cfg, struct lkvm_err *err);
+
+/*
+ * config__validate() without the boot source (-k, -f, -i): the vCPUs,
+ * memory, devices and the arch's options, for a VM that only shows its
+ * vCPUs ("lkvm cpu").  Same contract.
+ */
+int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err);
 
 /* Total RAM over all banks. */
 u64 config__ram_size(const struct lkvm_config *cfg);
-
-const char *irqchip_name(enum irqchip_type t);
 
 #endif /* LKVM_CONFIG_H */

@@ -1,13 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * "lkvm run" option parsing and validation (config.c): every -m form,
- * counts, option combinations that make no sense, kvmtool options lkvm
- * refuses by name, and the error messages that tell the user the fix.
+ * "lkvm run" option parsing and validation (config.c, and arm/config.c
+ * for the arch's options): every -m form, counts, option combinations
+ * that make no sense, kvmtool options lkvm refuses by name, ID register
+ * assignments and --cpu-features files, and the error messages that tell
+ * the user the fix.  All of it without /dev/kvm: a command-line mistake
+ * must be found before any host is asked.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 
 #include "lkvm/config.h"
 #include "test.h"
+
+/*
+ * "lkvm run" itself (builtin-run.c, VMM code otherwise built only for
+ * arm64) is compiled into this test, with the VM lifecycle below it
+ * stubbed, so that its exit status for a bad command line is checked
+ * natively: 2, and /dev/kvm never opened (kvm__open() not even called).
+ */
+#include "../../builtin-run.c"
+
+static char run_msg[1024];	/* the last "lkvm: ..." message cmd_run printed */
+static bool run_opened_kvm;
+
+void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(run_msg, sizeof(run_msg), fmt, ap);
+	va_end(ap);
+}
+
+void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
+{
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->cfg = cfg;
+}
+
+/* What a host without KVM answers. */
+int kvm__open(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	run_opened_kvm = true;
+	return seterr(err, ENOENT, "/dev/kvm: no such device (test stub)");
+}
+
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	(void)err;
+	TEST_FAIL("kvm__create_vm() after a failed kvm__open()");
+}
+
+int kvm__run(struct kvm *kvm)
+{
+	(void)kvm;
+	TEST_FAIL("kvm__run() without a VM");
+}
+
+void kvm__close(struct kvm *kvm)
+{
+	(void)kvm;
+}
 
 /*
  * config__parse_run() keeps pointers into argv and getopt may write to it,
@@ -48,6 +104,25 @@ static int parse_args(struct lkvm_config *cfg, struct lkvm_err *err, const char 
 	return config__parse_run(cfg, argc, argv, err);
 }
 
+/* Runs cmd_run() on "lkvm run @args..." (NULL-terminated); returns its exit status. */
+static int run_args(const char *const *args)
+{
+	char **argv;
+	int argc = 0;
+
+	TEST_ASSERT(argv_used < ARRAY_SIZE(argv_store), "too many parses in one case");
+	argv = argv_store[argv_used++];
+	argv[argc++] = arg_dup("run");
+	for (; *args; args++) {
+		TEST_ASSERT(argc + 1 < (int)ARRAY_SIZE(argv_store[0]), "too many arguments");
+		argv[argc++] = arg_dup(*args);
+	}
+	argv[argc] = NULL;
+	run_msg[0] = '\0';
+	run_opened_kvm = false;
+	return cmd_run(argc, argv);
+}
+
 /* PARSE(&cfg, &err, "-m", "512") parses "lkvm run -m 512"; PARSE(&cfg, &err, NULL): no options. */
 #define PARSE(cfg, err, ...) parse_args(cfg, err, (const char *const[]){ __VA_ARGS__, NULL })
 
@@ -66,14 +141,14 @@ static void test_defaults(void)
 	TEST_ASSERT_EQ(cfg.nr_cpus, 1);
 	config__defaults(&cfg, 6);
 	TEST_ASSERT_EQ(cfg.nr_cpus, 6);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_AUTO);
 	TEST_ASSERT_EQ(cfg.console, CONSOLE_SERIAL);
 	TEST_ASSERT_EQ(cfg.loglevel, LOG_WARN);
 	TEST_ASSERT_EQ(cfg.nr_mem, 0);
 	TEST_ASSERT_EQ(cfg.ipa_bits, 0);
 	TEST_ASSERT_EQ(config__ram_size(&cfg), LKVM_DEFAULT_MEM);
-	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV3_ITS), "gicv3-its");
-	TEST_ASSERT_STR_EQ(irqchip_name(IRQCHIP_GICV2), "gicv2");
+	TEST_ASSERT_STR_EQ(arch_config__irqchip_name(IRQCHIP_GICV3_ITS), "gicv3-its");
+	TEST_ASSERT_STR_EQ(arch_config__irqchip_name(IRQCHIP_GICV2), "gicv2");
 }
 
 static void test_mem_bare_number_is_mib(void)
@@ -420,7 +495,7 @@ static void test_e2h0_needs_nested(void)
 	TEST_ASSERT_STR_CONTAINS(err.msg, "--nested");
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--e2h0"), 0);
-	TEST_ASSERT(cfg.nested && cfg.e2h0, "both set");
+	TEST_ASSERT(cfg.arch.nested && cfg.arch.e2h0, "both set");
 }
 
 static void test_nested_gicv2(void)
@@ -435,9 +510,9 @@ static void test_nested_gicv2(void)
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--irqchip=gicv3"),
 		       0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3);
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_AUTO);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_AUTO);
 }
 
 static void test_irqchip_values(void)
@@ -446,9 +521,9 @@ static void test_irqchip_values(void)
 	struct lkvm_err err;
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv3-its"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV3_ITS);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3_ITS);
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2"), 0);
-	TEST_ASSERT_EQ(cfg.irqchip, IRQCHIP_GICV2);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV2);
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv2m"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "gicv2m");
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--irqchip", "gicv4"), -EINVAL);
@@ -465,12 +540,12 @@ static void test_pmu_counters(void)
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "4"),
 		       0);
-	TEST_ASSERT(cfg.pmu && cfg.has_pmu_counters, "flags set");
-	TEST_ASSERT_EQ(cfg.pmu_counters, 4);
+	TEST_ASSERT(cfg.arch.pmu && cfg.arch.has_pmu_counters, "flags set");
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 4);
 
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--pmu", "--pmu-counters", "0"),
 		       0);
-	TEST_ASSERT_EQ(cfg.pmu_counters, 0);
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 0);
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--pmu", "--pmu-counters", "32"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 31");
@@ -478,13 +553,19 @@ static void test_pmu_counters(void)
 
 static void test_ipa_bits(void)
 {
+	static const char range[] = "between 32 and 52";
+	static const char parange[] = "use 32, 36, 40, 42, 44, 48 or 52";
 	static const struct {
 		const char *bits;
 		int parse, validate;
+		const char *msg;
 	} cases[] = {
-		{ "31", 0, -EINVAL }, { "32", 0, 0 }, { "40", 0, 0 }, { "52", 0, 0 },
-		{ "53", 0, -EINVAL }, { "64", 0, -EINVAL }, { "65", -EINVAL, 0 },
-		{ "forty", -EINVAL, 0 },
+		{ "31", 0, -EINVAL, range }, { "32", 0, 0, NULL }, { "40", 0, 0, NULL },
+		{ "52", 0, 0, NULL }, { "53", 0, -EINVAL, range }, { "64", 0, -EINVAL, range },
+		{ "65", -EINVAL, 0, NULL }, { "forty", -EINVAL, 0, NULL },
+		/* Not a size ID_AA64MMFR0_EL1.PARange can express: the arch's memory plan says so. */
+		{ "33", 0, -EINVAL, parange }, { "41", 0, -EINVAL, parange },
+		{ "50", 0, -EINVAL, parange },
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -500,7 +581,7 @@ static void test_ipa_bits(void)
 		TEST_ASSERT(r == cases[i].validate, "--ipa-bits %s: validate %d, expected %d (%s)",
 			    cases[i].bits, r, cases[i].validate, err.msg);
 		if (r)
-			TEST_ASSERT_STR_CONTAINS(err.msg, "between 32 and 52");
+			TEST_ASSERT_STR_CONTAINS(err.msg, cases[i].msg);
 		else
 			TEST_ASSERT_EQ(cfg.ipa_bits, strtoul(cases[i].bits, NULL, 10));
 	}
@@ -518,6 +599,9 @@ static void test_unsupported_kvmtool_options(void)
 		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
+		{ { "--vcpu-affinity", "0-3" }, "--vcpu-affinity" },
+		{ { "--psci" }, "--psci" },
+		{ { "--protected" }, "--protected" },
 		{ { "-F", "flash.img" }, "-F flash.img" },
 		{ { "--virtio-transport", "pci-legacy" }, "use --virtio-transport pci" },
 		{ { "--virtio-transport", "mmio-legacy" }, "use --virtio-transport mmio" },
@@ -704,9 +788,9 @@ static void test_seeds_and_offsets(void)
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0xffffffffffffffff",
 			     "--counter-offset", "12345", "--dump-dtb", "out.dtb"), 0);
-	TEST_ASSERT(cfg.has_kaslr_seed && cfg.has_counter_offset, "flags set");
-	TEST_ASSERT_EQ(cfg.kaslr_seed, UINT64_MAX);
-	TEST_ASSERT_EQ(cfg.counter_offset, 12345);
+	TEST_ASSERT(cfg.arch.has_kaslr_seed && cfg.arch.has_counter_offset, "flags set");
+	TEST_ASSERT_EQ(cfg.arch.kaslr_seed, UINT64_MAX);
+	TEST_ASSERT_EQ(cfg.arch.counter_offset, 12345);
 	TEST_ASSERT_STR_EQ(cfg.dump_dtb, "out.dtb");
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--kaslr-seed", "0x1ffffffffffffffff"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "--kaslr-seed");
@@ -755,6 +839,391 @@ static void test_repeated_parse(void)
 	TEST_ASSERT_EQ(cfg.nr_cpus, 4);
 }
 
+/* ---- The arch's options (arm/config.c), checked with the config ---------- */
+
+/*
+ * Every refusal of an arch option: parse or validate returns -EINVAL and
+ * the message names the culprit and the fix.  No /dev/kvm is involved,
+ * so "lkvm run" exits 2 for each, the same on a host without KVM
+ * (test_run_exit_status checks that on cmd_run itself).
+ */
+static const struct {
+	const char *args[6];
+	const char *named;
+} arch_refusals[] = {
+	{ { "--irqchip", "gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+	{ { "--irqchip=gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+	{ { "--irqchip=gicv2m" }, "no GICv2m MSI frame" },
+	{ { "--irqchip=" }, "--irqchip : use" },
+	{ { "--nested", "--irqchip=gicv2" }, "needs a GICv3" },
+	{ { "--pmu-counters", "4" }, "--pmu-counters needs --pmu" },
+	{ { "--pmu", "--pmu-counters", "many" }, "--pmu-counters many: expected a number" },
+	{ { "--e2h0" }, "--e2h0 only makes sense with --nested" },
+	{ { "--counter-offset", "-1" }, "--counter-offset -1: expected a number" },
+	{ { "--kaslr-seed", "seed" }, "--kaslr-seed seed: expected a number" },
+	{ { "--cpu-feature", "BOGUS_EL1.X=1" }, "unknown ID register 'BOGUS_EL1'" },
+	{ { "--cpu-feature", "ID_AA64PFR0.SVE=0,ID_AA64MMFR0_EL1.Nope=1" },
+	  "ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: " },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=16" }, "the field is 4 bits: 0..15" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=-1" }, "ID_AA64PFR0_EL1.SVE = -1" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE" }, "expected REG.FIELD=VALUE or REG=VALUE" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=zero" }, "expected a number" },
+	{ { "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0,,ID_AA64PFR0_EL1.SVE=0" },
+	  "empty item" },
+	{ { "--cpu-feature", "" }, "--cpu-feature : empty list" },
+	{ { "--id-reg", "ID_AA64PFR0_EL1.SVE=0" },
+	  "--id-reg takes REG=VALUE; for one field use --cpu-feature ID_AA64PFR0_EL1.SVE=0" },
+	{ { "--id-reg", "MIDR_EL1=0x1ffffffffffffffff" }, "expected a 64-bit number" },
+	{ { "--id-reg", "NOPE_EL1=0" }, "--id-reg NOPE_EL1=0: unknown ID register" },
+	/* Contradictions the command line shows without asking KVM. */
+	{ { "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=0" },
+	  "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each other" },
+	{ { "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1" },
+	  "ID_AA64DFR0_EL1.PMUVer=1 needs --pmu" },
+	{ { "--disable-sve", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=1" },
+	  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+	{ { "--disable-ptrauth", "--cpu-feature", "ID_AA64ISAR1_EL1.GPI=1" },
+	  "ID_AA64ISAR1_EL1.GPI=1 contradicts --disable-ptrauth" },
+	{ { "--cpu-feature", "ID_AA64ISAR1_EL1.API=0,ID_AA64ISAR1_EL1.GPA=1" },
+	  "ID_AA64ISAR1_EL1.GPA=1 contradicts ID_AA64ISAR1_EL1.API=0" },
+	/* A whole-register write sets the SVE field too (here to 1). */
+	{ { "--disable-sve", "--id-reg", "ID_AA64PFR0_EL1=0x100000011" },
+	  "ID_AA64PFR0_EL1.SVE=1 contradicts --disable-sve" },
+};
+
+static void test_arch_refusals(void)
+{
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(arch_refusals); i++) {
+		const char *const *a = arch_refusals[i].args;
+		const char *args[ARRAY_SIZE(arch_refusals[0].args) + 3] = { "-k", "Image" };
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		for (unsigned int k = 0; a[k]; k++)
+			args[2 + k] = a[k];
+		r = parse_args(&cfg, &err, args);
+		if (!r)
+			r = config__validate(&cfg, &err);
+		TEST_ASSERT(r == -EINVAL, "%s %s: %d, expected -EINVAL (%s)", a[0], a[1] ? a[1] : "",
+			    r, err.msg);
+		TEST_ASSERT(strstr(err.msg, arch_refusals[i].named),
+			    "%s %s: '%s' does not contain '%s'", a[0], a[1] ? a[1] : "", err.msg,
+			    arch_refusals[i].named);
+	}
+}
+
+static void test_arch_counts(void)
+{
+	const char *args[80];
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	char list[4096];
+	unsigned int n = 0;
+	size_t used = 0;
+
+	/* 17 --cpu-feature: refused while parsing, with the way out. */
+	for (unsigned int i = 0; i < 17; i++) {
+		args[n++] = "--cpu-feature";
+		args[n++] = "ID_AA64PFR0_EL1.SVE=0";
+	}
+	args[n] = NULL;
+	TEST_ASSERT_EQ(parse_args(&cfg, &err, args), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--cpu-feature: at most 16 (use commas");
+
+	n = 0;
+	for (unsigned int i = 0; i < 17; i++) {
+		args[n++] = "--id-reg";
+		args[n++] = "MIDR_EL1=0";
+	}
+	args[n] = NULL;
+	TEST_ASSERT_EQ(parse_args(&cfg, &err, args), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--id-reg: at most 16");
+
+	/* More than 128 assignments in all: refused by validate. */
+	for (unsigned int i = 0; i < 129; i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%sMIDR_EL1=%u",
+					 i ? "," : "", i);
+	TEST_ASSERT(used < sizeof(list), "list fits");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature", list), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "too many ID register assignments");
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--cpu-features", "a", "--cpu-features", "b"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--cpu-features b: already given (a)");
+}
+
+/* What the arch options set, and the assignments validate() derives from them. */
+static void test_arch_accepted(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--nested", "--e2h0", "--pmu",
+				      "--pmu-counters=6", "--irqchip=gicv3", "--disable-sve",
+				      "--disable-ptrauth", "--counter-offset", "7", "--disable-mte",
+				      "--no-pvtime"), 0);
+	TEST_ASSERT(cfg.arch.nested && cfg.arch.e2h0 && cfg.arch.pmu, "flags");
+	TEST_ASSERT_EQ(cfg.arch.pmu_counters, 6);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT(cfg.arch.no_sve && !cfg.arch.want_sve, "--disable-sve");
+	TEST_ASSERT(cfg.arch.no_ptrauth && !cfg.arch.want_ptrauth, "--disable-ptrauth");
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 0);
+
+	/* Defaults: ask for SVE and pointer auth wherever KVM has them. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image"), 0);
+	TEST_ASSERT(cfg.arch.want_sve && cfg.arch.want_ptrauth, "defaults");
+
+	/* Lists and raw registers, in order; a field left 0 hides the feature. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--id-reg", "MIDR_EL1=0x410fd083",
+				      "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0, id_aa64isar1.apa=0",
+				      "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=1"), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 4);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].reg->name, "ID_AA64PFR0_EL1");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].field->name, "SVE");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[1].field->name, "APA");
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[2].field->name, "PMUVer");
+	TEST_ASSERT_EQ(cfg.arch.assigns[2].value, 1);
+	TEST_ASSERT(!cfg.arch.assigns[3].field, "--id-reg is whole (and after --cpu-feature)");
+	TEST_ASSERT_EQ(cfg.arch.assigns[3].value, 0x410fd083ULL);
+	TEST_ASSERT(!cfg.arch.want_sve, "SVE=0 hides SVE");
+	TEST_ASSERT(!cfg.arch.want_ptrauth, "APA=0 hides pointer auth");
+
+	/* The last assignment wins: SVE=0 then SVE=1 keeps SVE. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=0", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=1"), 0);
+	TEST_ASSERT(cfg.arch.want_sve, "SVE back to 1");
+	/* A whole-register write with SVE 0 hides it as well. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--id-reg",
+				      "ID_AA64PFR0_EL1=0x11"), 0);
+	TEST_ASSERT(!cfg.arch.want_sve, "raw SVE 0");
+	TEST_ASSERT(cfg.arch.want_ptrauth, "pointer auth untouched");
+
+	/* Validating again starts over rather than adding the assignments twice. */
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 1);
+}
+
+/* Writes @len bytes of @text to a new file in TEST_TMPDIR; returns its path (static storage). */
+static const char *write_tmp(const char *name, const void *text, size_t len)
+{
+	static char paths[8][512];
+	static unsigned int n;
+	char *path;
+	FILE *f;
+
+	TEST_ASSERT(n < ARRAY_SIZE(paths), "too many temp files");
+	path = paths[n++];
+	snprintf(path, sizeof(paths[0]), "%s/%s", TEST_TMPDIR, name);
+	f = fopen(path, "wb");
+	TEST_ASSERT(f, "fopen %s: %s", path, strerror(errno));
+	TEST_ASSERT(fwrite(text, 1, len, f) == len, "fwrite %s", path);
+	TEST_ASSERT(fclose(f) == 0, "fclose %s", path);
+	return path;
+}
+
+#define WRITE_TMP(name, lit)	write_tmp(name, lit, sizeof(lit) - 1)
+
+/* --cpu-features FILE: read and parsed by validate(), before any KVM. */
+static void test_cpu_features_file(void)
+{
+	const char *good = WRITE_TMP("good.conf",
+				     "# lower what the guest sees\n"
+				     "ID_AA64DFR0_EL1.DebugVer = 8   # Armv8.2 debug\n"
+				     "\n"
+				     "ID_AA64MMFR0_EL1.PARange=2, ID_AA64PFR0_EL1.SVE=0\n");
+	const char *empty = WRITE_TMP("empty.conf", "");
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-feature",
+				      "ID_AA64PFR0_EL1.SVE=1", "--cpu-features", good), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 4);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[0].field->name, "DebugVer");
+	TEST_ASSERT_EQ(cfg.arch.assigns[0].value, 8);
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[2].field->name, "SVE");
+	/* The file comes first, so the command line's SVE=1 wins. */
+	TEST_ASSERT_STR_EQ(cfg.arch.assigns[3].field->name, "SVE");
+	TEST_ASSERT_EQ(cfg.arch.assigns[3].value, 1);
+	TEST_ASSERT(cfg.arch.want_sve, "SVE=1 last");
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--cpu-features", empty), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 0);
+}
+
+static void test_cpu_features_file_refused(void)
+{
+	static const char nul[] = "ID_AA64PFR0_EL1.SVE=0\nID_AA64DFR0_EL1.DebugVer=8\0"
+				  "ID_AA64PFR0_EL1.SVE=junk\n";
+	static const char binary[] = "\0\0\0\x7f" "ELF\x02\x01";
+	const struct {
+		const char *path;
+		const char *named[2];
+	} cases[] = {
+		{ WRITE_TMP("syntax.conf", "# ok\nID_AA64PFR0_EL1.SVE=0\nID_AA64PFR0_EL1.SVE\n"),
+		  { "--cpu-features ", "syntax.conf:3: 'ID_AA64PFR0_EL1.SVE': expected REG.FIELD=VALUE" } },
+		{ WRITE_TMP("unknown.conf", "\nBOGUS_EL1=1\n"),
+		  { "--cpu-features ", "unknown.conf:2: unknown ID register 'BOGUS_EL1'; closest" } },
+		{ WRITE_TMP("field.conf", "ID_AA64MMFR0_EL1.Nope=1"),
+		  { "field.conf:1: ID_AA64MMFR0_EL1 has no field 'Nope'; its fields: ", "PARange" } },
+		{ WRITE_TMP("wide.conf", "ID_AA64PFR0_EL1.SVE=0\n\nID_AA64PFR0_EL1.SVE=99\n"),
+		  { "wide.conf:3: ", "0..15" } },
+		{ WRITE_TMP("contradiction.conf", "ID_AA64DFR0_EL1.PMUVer=0\n"),
+		  { "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict", "drop one" } },
+		/* A NUL byte must not end the file early (the junk after it would be missed). */
+		{ write_tmp("nul.conf", nul, sizeof(nul) - 1),
+		  { "--cpu-features ", "nul.conf:2: a NUL byte: this is not a text file" } },
+		/* Nor may a binary file read as an empty one. */
+		{ write_tmp("binary.bin", binary, sizeof(binary) - 1),
+		  { "--cpu-features ", "binary.bin:1: a NUL byte: this is not a text file" } },
+		{ "/nonexistent/cpu.conf",
+		  { "--cpu-features: /nonexistent/cpu.conf", "No such file or directory" } },
+		{ TEST_TMPDIR, { "--cpu-features: ", "not a regular file" } },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lkvm_config cfg;
+		struct lkvm_err err;
+		int r;
+
+		r = PARSE(&cfg, &err, "-k", "Image", "--pmu", "--cpu-features", cases[i].path);
+		TEST_ASSERT(r == 0, "%s: parse %d (%s)", cases[i].path, r, err.msg);
+		r = config__validate(&cfg, &err);
+		TEST_ASSERT(r == -EINVAL, "%s: validate %d, expected -EINVAL (%s)", cases[i].path,
+			    r, err.msg);
+		for (unsigned int k = 0; k < 2; k++)
+			TEST_ASSERT(strstr(err.msg, cases[i].named[k]),
+				    "%s: '%s' does not contain '%s'", cases[i].path, err.msg,
+				    cases[i].named[k]);
+	}
+}
+
+/* "lkvm run --help" lists the arch's options in their place, between the generic ones. */
+static void test_help_lists_arch_options(void)
+{
+	char path[512], text[8192];
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	const char *console, *irqchip, *cpu_feature, *dump_dtb;
+	int saved, fd, r;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/help.txt", TEST_TMPDIR);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	TEST_ASSERT(saved >= 0 && fd >= 0, "dup/open: %s", strerror(errno));
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	r = PARSE(&cfg, &err, "--help");
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	TEST_ASSERT_EQ(r, 1);
+
+	fd = open(path, O_RDONLY);
+	TEST_ASSERT(fd >= 0, "open %s: %s", path, strerror(errno));
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	TEST_ASSERT(n > 0, "usage written");
+	text[n] = '\0';
+	console = strstr(text, "--console virtio");
+	irqchip = strstr(text, "--irqchip TYPE");
+	cpu_feature = strstr(text, "--cpu-feature REG.FIELD=V");
+	dump_dtb = strstr(text, "--dump-dtb FILE");
+	TEST_ASSERT(console && irqchip && cpu_feature && dump_dtb, "all listed:\n%s", text);
+	TEST_ASSERT(console < irqchip && irqchip < cpu_feature && cpu_feature < dump_dtb,
+		    "arch options between --console and --dump-dtb");
+	TEST_ASSERT_STR_CONTAINS(text, "--disable-ptrauth");
+	TEST_ASSERT_STR_CONTAINS(text, "--ipa-bits N");
+}
+
+/* config__validate_machine(): everything but the boot source ("lkvm cpu"). */
+static void test_validate_machine(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--nested", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=0"), 0);
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "no kernel");
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), 0);
+	TEST_ASSERT_EQ(cfg.arch.nr_assigns, 1);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--cpu-feature", "ID_AA64PFR0_EL1.Nope=0"), 0);
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "no field 'Nope'");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "--ipa-bits", "33"), 0);
+	TEST_ASSERT_EQ(config__validate_machine(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--ipa-bits 33: use 32, 36");
+}
+
+/* The memory map is checked from the config alone too (KVM's IPA limit comes later). */
+static void test_validate_memory_map(void)
+{
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64", "-m",
+				      "2M@0xffffe00000", "--ipa-bits", "36"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "needs 40 bits");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64@0x08000000"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "overlaps the device region");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-m", "64", "-m", "64@0x80000000"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "overlap");
+}
+
+/*
+ * cmd_run(): every arch refusal above exits 2 with its message, before
+ * kvm__open(), so a host without /dev/kvm says the same; a good command
+ * line gets as far as /dev/kvm and exits 1 there (the host step).
+ */
+static void test_run_exit_status(void)
+{
+	const char *kernel = WRITE_TMP("Image", "not really a kernel");
+	const char *bad_file = WRITE_TMP("bad.conf", "ID_AA64PFR0_EL1.SVE=0\nID_AA64PFR0_EL1.Nope=1\n");
+	const char *args[12];
+	int st;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(arch_refusals); i++) {
+		const char *const *a = arch_refusals[i].args;
+
+		args[0] = "-k";
+		args[1] = kernel;
+		for (unsigned int k = 0; k < ARRAY_SIZE(arch_refusals[0].args); k++)
+			args[2 + k] = a[k];
+		args[2 + ARRAY_SIZE(arch_refusals[0].args)] = NULL;
+		st = run_args(args);
+		TEST_ASSERT(st == 2, "lkvm run %s %s: exit %d, expected 2 (%s)", a[0],
+			    a[1] ? a[1] : "", st, run_msg);
+		TEST_ASSERT(!run_opened_kvm, "lkvm run %s %s: /dev/kvm opened", a[0],
+			    a[1] ? a[1] : "");
+		TEST_ASSERT(strstr(run_msg, arch_refusals[i].named),
+			    "lkvm run %s %s: '%s' does not contain '%s'", a[0], a[1] ? a[1] : "",
+			    run_msg, arch_refusals[i].named);
+	}
+
+	st = run_args((const char *const[]){ "-k", kernel, "--cpu-features", bad_file, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "bad.conf:2: ID_AA64PFR0_EL1 has no field 'Nope'");
+	st = run_args((const char *const[]){ "-k", kernel, "--cpu-features", "/nonexistent", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--cpu-features: /nonexistent: No such file");
+	st = run_args((const char *const[]){ "-k", kernel, "--ipa-bits", "33", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened");
+
+	/* Nothing wrong with the command line: the host is asked, and has no KVM. */
+	st = run_args((const char *const[]){ "-k", kernel, "--nested", "--pmu", "--cpu-feature",
+					     "ID_AA64PFR0_EL1.SVE=0", NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT(run_opened_kvm, "/dev/kvm asked");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "/dev/kvm: no such device");
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_mem_bare_number_is_mib),
@@ -790,6 +1259,15 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_seeds_and_offsets),
 	TEST_CASE(test_help),
 	TEST_CASE(test_repeated_parse),
+	TEST_CASE(test_arch_refusals),
+	TEST_CASE(test_arch_counts),
+	TEST_CASE(test_arch_accepted),
+	TEST_CASE(test_cpu_features_file),
+	TEST_CASE(test_cpu_features_file_refused),
+	TEST_CASE(test_help_lists_arch_options),
+	TEST_CASE(test_validate_machine),
+	TEST_CASE(test_validate_memory_map),
+	TEST_CASE(test_run_exit_status),
 };
 
 TEST_MAIN(tests)

@@ -310,7 +310,7 @@ static void check_golden(const char *name, enum irqchip_type gic, bool max,
 	TEST_ASSERT(fdt, "calloc");
 	TEST_ASSERT(fdt__build(&(struct fdt_desc){
 			.banks = &bank, .nr_banks = 1, .mpidr = mpidr, .nr_cpus = 2,
-			.gic = gic, .el2 = f.cfg.nested, .pmu = f.cfg.pmu,
+			.gic = gic, .el2 = f.cfg.arch.nested, .pmu = f.cfg.arch.pmu,
 			.bootargs = f.cfg.console == CONSOLE_VIRTIO ? "console=hvc0 lkvm.golden=1" :
 								       "console=ttyS0 lkvm.golden=1",
 			.kaslr_seed = 0x1234, .rng_seed = rng, .rng_seed_len = sizeof(rng),

@@ -21,9 +21,7 @@ struct kvm_arch {
 	bool sve;
 	bool ptrauth;
 
-	/* ID registers (arm/cpufeat.c) */
-	struct idreg_assign *assigns;
-	unsigned int nr_assigns;
+	/* ID registers (arm/cpufeat.c; the assignments are in cfg->arch) */
 	u64 masks[KVM_ARM_FEATURE_ID_RANGE_SIZE];
 	bool have_masks;
 
@@ -45,9 +43,12 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err);
 int arm_cpu__set_boot_regs(struct kvm_cpu *vcpu, struct lkvm_err *err);
 int arm_cpu__finalize(struct kvm_cpu *vcpu, struct lkvm_err *err);
 
-/* ID registers (arm/cpufeat.c): parse before vCPU init, apply before the first run. */
+/*
+ * ID registers (arm/cpufeat.c): cfg->arch.assigns (parsed with the config)
+ * checked against KVM's masks and the host's values and written to every
+ * vCPU, after vCPU init and before the first run.
+ */
 struct idreg_desc;
-int arm_cpufeat__parse(struct kvm *kvm, struct lkvm_err *err);
 int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err);
 u64 arm_cpufeat__mask(struct kvm *kvm, const struct idreg_desc *d);
 
