@@ -344,7 +344,7 @@ int kvm__run(struct kvm *kvm)
 	/* Blocked before threads start, so only the signalfd sees them. */
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (kvm->stop_fd < 0 || sig_fd < 0 || kvm_cpu__setup_kick_signal() < 0) {
+	if (kvm->stop_fd < 0 || sig_fd < 0) {
 		pr_err(kvm, "eventfd/signalfd: %s", strerror(errno));
 		r = 1;
 		goto out;
@@ -388,6 +388,7 @@ out:
 void kvm__close(struct kvm *kvm)
 {
 	u64 t0 = now_ns(), t1, t2;
+	struct gmem_range range;
 
 	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
 		kvm_cpu__destroy(&kvm->cpus[i]);
@@ -406,8 +407,8 @@ void kvm__close(struct kvm *kvm)
 		close(kvm->vm_fd);
 	kvm->vm_fd = -1;
 	t2 = now_ns();
-	for (unsigned int i = 0; i < kvm->nr_mem; i++)
-		munmap(kvm->mem[i].host, kvm->mem[i].size);
+	for (unsigned int it = 0; gmem__next(kvm, &it, &range);)
+		munmap(range.host, range.size);
 	kvm->nr_mem = 0;
 	mmio__free(&kvm->mmio);
 	if (kvm->stop_fd >= 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lkvm/builtin.h"
+#include "lkvm/kvm-cpu.h"
 
 #ifndef LKVM_VERSION
 #define LKVM_VERSION "unknown"
@@ -66,6 +67,11 @@ int main(int argc, char **argv)
 	 * the writer handles, rather than kill the VMM and its guest.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	/* vCPU threads are kicked out of KVM_RUN by a signal whose no-op handler is the program's. */
+	if (kvm_cpu__setup_kick_signal() < 0) {
+		die_msg("sigaction: %m");
+		return 1;
+	}
 	if (argc < 2)
 		return cmd_help(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))

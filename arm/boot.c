@@ -18,6 +18,7 @@
 #include "arm/boot.h"
 #include "arm/kvm-arch.h"
 #include "lkvm/file.h"
+#include "lkvm/gmem.h"
 #include "lkvm/log.h"
 
 #define MAX_KERNEL	(1024 * SZ_MiB)
@@ -71,6 +72,8 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 {
 	const struct lkvm_config *cfg = kvm->cfg;
 	struct mem_bank banks[LKVM_MAX_MEM_REGIONS];
+	unsigned int nr_banks = 0;
+	struct gmem_range range;
 	u8 rng[64];
 	u64 *mpidr, seed;
 	void *fdt;
@@ -86,13 +89,13 @@ static int build_fdt(struct kvm *kvm, const struct boot_layout *lay, struct lkvm
 	}
 	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
 		mpidr[i] = kvm->cpus[i].mpidr;
-	for (unsigned int i = 0; i < kvm->nr_mem; i++)
-		banks[i] = (struct mem_bank){ kvm->mem[i].size, kvm->mem[i].gpa, true };
+	for (unsigned int it = 0; nr_banks < ARRAY_SIZE(banks) && gmem__next(kvm, &it, &range);)
+		banks[nr_banks++] = (struct mem_bank){ range.size, range.gpa, true };
 	if (getrandom(rng, sizeof(rng), 0) != sizeof(rng))
 		memset(rng, 0, sizeof(rng));
 	seed = cfg->arch.has_kaslr_seed ? cfg->arch.kaslr_seed : *(u64 *)(void *)rng;
 	r = fdt__build(&(struct fdt_desc){
-			.banks = banks, .nr_banks = kvm->nr_mem,
+			.banks = banks, .nr_banks = nr_banks,
 			.mpidr = mpidr, .nr_cpus = kvm->nr_cpus,
 			.gic = kvm->arch->gic, .el2 = cfg->arch.nested, .pmu = cfg->arch.pmu,
 			.bootargs = bootargs,
@@ -120,8 +123,9 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
 	const char *path = cfg->kernel ? cfg->kernel : cfg->firmware;
-	const struct mem_region *ram = &kvm->mem[0];
 	struct kvm_arch *a = kvm->arch;
+	struct gmem_range ram;
+	unsigned int it = 0;
 	u8 *kernel = NULL, *initrd = NULL;
 	u64 klen, ilen = 0;
 	struct kernel_info info;
@@ -129,7 +133,9 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err)
 	bool gz;
 	int r;
 
-	/* Banks are added in address order: mem[0] is the lowest. */
+	/* The boot images go in the lowest bank. */
+	if (!gmem__next(kvm, &it, &ram))
+		return seterr(err, EINVAL, "the VM has no RAM");
 	r = file__read(path, MAX_KERNEL, true, &kernel, &klen, &gz, err);
 	if (r)
 		goto out;
@@ -144,7 +150,7 @@ int arm_boot__load(struct kvm *kvm, struct lkvm_err *err)
 			goto out;
 	}
 	kvm__mark(kvm, "read");
-	r = boot__layout(&info, klen, ilen, ram->gpa, ram->size,
+	r = boot__layout(&info, klen, ilen, ram.gpa, ram.size,
 			 cfg->has_firmware_addr ? &cfg->firmware_addr : NULL, &lay, err);
 	if (r)
 		goto out;

@@ -14,7 +14,10 @@
 /* KVM_CREATE_VCPU, the shared kvm_run page, arch init.  Undo: kvm_cpu__destroy(). */
 int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err);
 
-/* Installs the (no-op) handler of the kick signal; once per process. */
+/*
+ * Installs the (no-op) handler of the kick signal; once per process, by
+ * the program (main.c): library code installs no signal dispositions.
+ */
 int kvm_cpu__setup_kick_signal(void);
 
 int kvm_cpu__start(struct kvm_cpu *vcpu);
