@@ -5,6 +5,7 @@
 #   make check      unit tests (native, ASan+UBSan) + system tests
 #                   (real KVM inside an emulated arm64 host), via prove
 #   make demo       boot a nested stack inside the emulated host
+#   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
 #
 # The Makefile picks the arch folder; generic code never names one.
 
@@ -47,6 +48,8 @@ UNIT_TESTS	:= config gmem image fdt devices serial memory idreg virtqueue disk v
 		   virtio-pci net vhost
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
+# Unit tests that are scripts (TAP, run by prove like the binaries).
+UNIT_SCRIPTS	:= tests/unit/test-install.sh
 
 all: lkvm
 
@@ -115,10 +118,11 @@ demo:
 check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-		prove --exec '' --timer $(UNIT_BINS) tests/system/run
+		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) tests/system/run
 
-check-unit: $(UNIT_BINS)
-	prove --exec '' --timer $(UNIT_BINS)
+# lkvm too: test-install.sh installs it.
+check-unit: lkvm $(UNIT_BINS)
+	prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS)
 
 # "make bench": the bench system-test profile (one L0 boot, every engine x
 # transport x backing), then the Markdown table, also written to
@@ -145,9 +149,23 @@ bench-all: lkvm $(BENCH_GUEST)
 deps:
 	scripts/install-deps
 
+# "make install": the binary and the man page, under $(DESTDIR)$(PREFIX)
+# (DESTDIR for staging a package; it is not part of the installed paths).
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+INSTALL		?= install
+
+install: lkvm Documentation/lkvm.1
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0755 lkvm $(DESTDIR)$(BINDIR)/lkvm
+	$(INSTALL) -m 0644 Documentation/lkvm.1 $(DESTDIR)$(MANDIR)/man1/lkvm.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lkvm $(DESTDIR)$(MANDIR)/man1/lkvm.1
 
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean bench bench-all
+.PHONY: all check check-all check-unit unit deps demo clean bench bench-all install uninstall
 -include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)
