@@ -67,7 +67,10 @@ $(BUILD)/host/%.o: %.c
 $(BUILD)/host/libpure.a: $(HOST_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $(BUILD)/host/libpure.a
+# Each test is compiled and linked in one step from its one source file;
+# -MMD writes the headers it includes to $@.d (included at the end), so
+# touching any of them rebuilds the test.
+$(BUILD)/host/tests/%: tests/unit/%.c $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
 		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread
@@ -76,11 +79,14 @@ $(BUILD)/host/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h $
 $(BUILD)/host/tests/test-config: builtin-run.c
 
 # blkbench's option parser is not VMM code: its test links it alone.
-$(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c tests/unit/test.h \
-		tests/bench/blkbench-opts.c tests/bench/blkbench.h
+$(BUILD)/host/bench/blkbench-opts.o: tests/bench/blkbench-opts.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(HOST_CFLAGS) -Itests/unit -Itests/bench \
-		-o $@ tests/unit/test-blkbench.c tests/bench/blkbench-opts.c
+	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c $(BUILD)/host/bench/blkbench-opts.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -Itests/bench \
+		-o $@ $^
 
 include tests/guest/build.mk
 
@@ -168,4 +174,5 @@ clean:
 	rm -rf $(BUILD) lkvm
 
 .PHONY: all check check-all check-unit unit deps demo clean bench bench-all install uninstall
--include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOLS:=.d) \
+	$(BUILD)/host/bench/blkbench-opts.d
