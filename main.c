@@ -10,10 +10,7 @@
 
 #include "lkvm/builtin.h"
 #include "lkvm/kvm-cpu.h"
-
-#ifndef LKVM_VERSION
-#define LKVM_VERSION "unknown"
-#endif
+#include "lkvm/version.h"
 
 struct command {
 	const char *name;
@@ -44,7 +41,7 @@ void die_msg(const char *fmt, ...)
 
 int cmd_version(int argc __attribute__((unused)), char **argv __attribute__((unused)))
 {
-	printf("lkvm %s\n", LKVM_VERSION);
+	printf("lkvm %s\n", lkvm_version);
 	return 0;
 }
 
