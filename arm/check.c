@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
@@ -102,12 +103,18 @@ unsigned int arch__host_facts(struct kvm *kvm, struct host_fact *f, unsigned int
 static bool kernel_at_least(int major, int minor, char *rel, size_t len)
 {
 	struct utsname u;
-	int ma = 0, mi = 0;
+	char *dot, *end;
+	long ma, mi;
 
 	if (uname(&u) < 0)
 		return true;
 	snprintf(rel, len, "%s", u.release);
-	if (sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+	/* "MAJOR.MINOR[...]"; anything else is not ours to judge. */
+	ma = strtol(u.release, &dot, 10);
+	if (dot == u.release || *dot != '.')
+		return true;
+	mi = strtol(dot + 1, &end, 10);
+	if (end == dot + 1)
 		return true;
 	return ma > major || (ma == major && mi >= minor);
 }

@@ -227,7 +227,7 @@ static bool parse_generic_name(const char *s, unsigned long enc[5])
 	for (int i = 0; i < 5; i++) {
 		size_t n = strlen(lead[i]);
 
-		if (strncasecmp(s, lead[i], n) || !isdigit((unsigned char)s[n]))
+		if (strncasecmp(s, lead[i], n) != 0 || !isdigit((unsigned char)s[n]))
 			return false;
 		enc[i] = strtoul(s + n, &end, 10);
 		if (enc[i] > 15)

@@ -267,6 +267,8 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 		goto fail;
 
 	d->slots = calloc(queue_depth, sizeof(*d->slots));
+	/* An array of pointers: a pointer's size is meant. */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	d->reaped = calloc(queue_depth, sizeof(*d->reaped));
 	if (!d->slots || !d->reaped) {
 		ret = seterr(err, ENOMEM, "disk %s: out of memory", o->path);

@@ -30,8 +30,14 @@ typedef int64_t s64;
 #define SZ_MiB			(1024ULL * SZ_KiB)
 #define SZ_GiB			(1024ULL * SZ_MiB)
 
+/*
+ * The kernel's shorthands.  Reserved names, but neither glibc nor the
+ * vendored UAPI headers define them as macros, hence the NOLINT.
+ */
+/* NOLINTBEGIN(bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp) */
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #define __unused		__attribute__((unused))
+/* NOLINTEND(bugprone-reserved-identifier, cert-dcl37-c, cert-dcl51-cpp) */
 
 /*
  * An error description filled in by library code alongside its -errno
