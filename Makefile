@@ -2,8 +2,10 @@
 #
 #   make            the arm64 lkvm binary (static; cross-built on x86_64)
 #   make deps       install everything on a fresh Debian 12 machine
-#   make check      unit tests (native, ASan+UBSan) + system tests
+#   make check      unit tests (native, ASan+UBSan), make lint, system tests
 #                   (real KVM inside an emulated arm64 host), via prove
+#   make check-unit the unit tests alone (no lint, no system tests)
+#   make lint       cppcheck + clang-tidy over the VMM sources
 #   make demo       boot a nested stack inside the emulated host
 #   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
 #
@@ -133,11 +135,17 @@ demo:
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest ASSETS=$(CURDIR)/.cache/assets \
 		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
 
-# One prove run: unit tests, then the system tests (one L0 boot per profile).
+# One prove run: unit tests, "make lint" as one test (LINT=0 leaves it
+# out), then the system tests (one L0 boot per profile).
+# (make has a built-in LINT = lint, so "?=" would not take.)
+ifeq ($(origin LINT),default)
+LINT		:= 1
+endif
+LINT_TAP	:= $(if $(filter 1,$(LINT)),tests/lint.sh)
 check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) tests/system/run
+		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(LINT_TAP) tests/system/run
 
 # lkvm too: test-install.sh installs it.
 check-unit: lkvm $(UNIT_BINS)
