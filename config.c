@@ -121,13 +121,15 @@ static int parse_mem(struct lkvm_config *cfg, const char *arg, struct lkvm_err *
 {
 	char buf[128], *at;
 	struct mem_bank *b;
+	size_t alen;
 	int r;
 
 	if (cfg->nr_mem == LKVM_MAX_MEM_BANKS)
 		return seterr(err, EINVAL, "-m: at most %d RAM banks", LKVM_MAX_MEM_BANKS);
-	if (strlen(arg) >= sizeof(buf))
+	alen = strlen(arg);
+	if (alen >= sizeof(buf))
 		return seterr(err, EINVAL, "-m %s: too long", arg);
-	strcpy(buf, arg);
+	memcpy(buf, arg, alen + 1);
 	b = &cfg->mem[cfg->nr_mem];
 	memset(b, 0, sizeof(*b));
 	at = strchr(buf, '@');
@@ -312,7 +314,7 @@ int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkv
 				      argv[optind - 1]);
 		if (c == '?') {
 			/* In a cluster like -zk, optind has not moved past it yet. */
-			if (at < argc && strncmp(argv[at], "--", 2) && optopt)
+			if (at < argc && strncmp(argv[at], "--", 2) != 0 && optopt)
 				return seterr(err, EINVAL, "unknown option '-%c' (see lkvm run --help)",
 					      optopt);
 			return seterr(err, EINVAL, "unknown option '%s' (see lkvm run --help)",

@@ -80,7 +80,7 @@ int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err)
 	struct kvm_cpu *vcpu0 = &kvm->cpus[0];
 	const struct idreg_desc *mmfr0 = idreg__find("ID_AA64MMFR0_EL1");
 	const struct idreg_field *pa = idreg__field(mmfr0, "PARange");
-	struct reg_plan plan[ARM_MAX_ID_ASSIGNS + 1];
+	struct reg_plan plan[ARM_MAX_ID_ASSIGNS + 1] = { 0 };
 	unsigned int nplan = 0;
 	struct reg_plan *p;
 	int want = arch__parange_of(kvm->ipa_bits);

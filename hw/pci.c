@@ -69,8 +69,10 @@ int pci__new(struct kvm *kvm, u64 ecam_base, struct pci_bus **out, struct lkvm_e
 	struct pci_bus *bus = calloc(1, sizeof(*bus));
 	int r;
 
-	if (!bus)
-		return seterr(err, ENOMEM, "PCI: out of memory");
+	if (!bus) {
+		seterr(err, ENOMEM, "PCI: out of memory");
+		return -ENOMEM;
+	}
 	bus->kvm = kvm;
 	bus->ecam_base = ecam_base;
 	bus->intx_line = LKVM_NO_IRQ;
@@ -78,8 +80,9 @@ int pci__new(struct kvm *kvm, u64 ecam_base, struct pci_bus **out, struct lkvm_e
 			   "pci-ecam");
 	if (r) {
 		free(bus);
-		return seterr(err, -r, "PCI: registering ECAM at %#llx: %s",
-			      (unsigned long long)ecam_base, strerror(-r));
+		seterr(err, -r, "PCI: registering ECAM at %#llx: %s", (unsigned long long)ecam_base,
+		       strerror(-r));
+		return r;
 	}
 	*out = bus;
 	return 0;
