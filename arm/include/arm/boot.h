@@ -71,6 +71,34 @@ struct boot_layout {
 int boot__layout(const struct kernel_info *info, u64 kernel_len, u64 initrd_len, u64 ram_base,
 		 u64 ram_size, const u64 *load_addr, struct boot_layout *out, struct lkvm_err *err);
 
+/* What to load, and where RAM is (the first bank gets the boot images). */
+struct boot_request {
+	const char *kernel;	/* -k (or -f with @firmware) */
+	const char *initrd;	/* NULL: none */
+	bool firmware;		/* -f: a flat image, even if it looks like an Image */
+	const u64 *load_addr;	/* --firmware-address, NULL: the start of RAM */
+	u64 ram_base, ram_size;	/* the first bank */
+	u64 initrd_size;	/* set by boot__load_images() */
+};
+
+struct boot_images {
+	struct kernel_info info;
+	struct boot_layout layout;
+	u64 kernel_len;		/* bytes loaded (Image.gz: inflated) */
+	u64 entry;		/* the boot vCPU's PC */
+	bool gz;
+};
+
+/*
+ * Loads the kernel (Image, Image.gz, ELF or flat) and the initrd of @req
+ * into @kvm's RAM at their final places (boot__layout), each byte once;
+ * guest RAM must be zeroed only where it was never written (.bss of an
+ * ELF is cleared here).  Errors name the file and the fix.  Returns 0 with
+ * *@out filled, or -errno.
+ */
+int boot__load_images(struct kvm *kvm, const struct boot_request *req, struct boot_images *out,
+		      struct lkvm_err *err);
+
 /* GIC interrupt specifiers (arm,gic-v3.yaml): <type number flags>. */
 #define ARM_FDT_GIC_SPI		0
 #define ARM_FDT_GIC_PPI		1
