@@ -31,10 +31,10 @@ HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # arm64 libraries: multiarch, except libfdt.a (bookworm's libfdt-dev is
 # not co-installable; scripts/install-deps unpacks it into .cache).
 CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
-LIBS		:= -lfdt -lz -luring -laio -lpthread
+LIBS		:= -lfdt -lz -luring -laio -lseccomp -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
-PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c \
+PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
@@ -88,7 +88,7 @@ $(BUILD)/host/libpure.a: $(HOST_OBJS)
 $(BUILD)/host/tests/%: tests/unit/%.c $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
-		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread $(TEST_LDFLAGS)
+		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lseccomp -lpthread $(TEST_LDFLAGS)
 
 # test-load counts the loader's allocations: every malloc, calloc and realloc of lkvm's code.
 $(BUILD)/host/tests/test-load: TEST_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc

@@ -25,6 +25,7 @@ enum {
 	OPT_FIRMWARE_ADDR,
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
+	OPT_SANDBOX,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -47,6 +48,7 @@ static const struct option run_options[] = {
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
+	{ "sandbox",		required_argument, NULL, OPT_SANDBOX },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
@@ -81,6 +83,8 @@ void config__usage_run(void)
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
+	      "      --sandbox on|off|log seccomp allowlist per thread (default on); log: allow\n"
+	      "                           but have the kernel log calls off the lists\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -113,6 +117,7 @@ void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
 	cfg->nr_cpus = host_cpus ? host_cpus : 1;
 	cfg->console = CONSOLE_SERIAL;
 	cfg->loglevel = LOG_WARN;
+	cfg->sandbox = SANDBOX_OFF;	/* on once the lists are proven on every system test */
 	arch_config__defaults(&cfg->arch);
 }
 
@@ -255,6 +260,17 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
 	case OPT_RNG: cfg->rng = true; return 0;
+	case OPT_SANDBOX:
+		if (!strcmp(arg, "on"))
+			cfg->sandbox = SANDBOX_ON;
+		else if (!strcmp(arg, "off"))
+			cfg->sandbox = SANDBOX_OFF;
+		else if (!strcmp(arg, "log"))
+			cfg->sandbox = SANDBOX_LOG;
+		else
+			return seterr(err, EINVAL, "--sandbox %s: use on (the default), off or log",
+				      arg);
+		return 0;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;

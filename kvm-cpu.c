@@ -18,6 +18,7 @@
 #include "lkvm/arch.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/sandbox.h"
 
 #define KICK_SIGNAL	SIGUSR1
 
@@ -110,6 +111,15 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	{
+		struct lkvm_err err = { "" };
+
+		if (sandbox__enter(SANDBOX_VCPU, &err)) {
+			pr_err(kvm, "vCPU %u: %s", vcpu->id, err.msg);
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+			return NULL;
+		}
+	}
 
 	while (!stopping(kvm)) {
 		if (vcpu->id == 0 && !kvm->first_run_ns) {

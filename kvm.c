@@ -33,6 +33,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/irq.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
@@ -169,6 +170,8 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	int r, max_cpus;
 
 	r = check_host_memory(kvm, err);
+	if (!r)
+		r = sandbox__init(cfg->sandbox, err);	/* before any thread of the VM starts */
 	if (r)
 		return r;
 	r = arch__check_host(kvm, err);
@@ -363,6 +366,15 @@ int kvm__run(struct kvm *kvm)
 			pr_err(kvm, "cannot start vCPU %u thread: %s", started, strerror(errno));
 			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
 			break;
+		}
+	}
+	/* Last, after every other thread started: filters apply to the caller only. */
+	if (started == kvm->nr_cpus) {
+		struct lkvm_err err = { "" };
+
+		if (sandbox__enter(SANDBOX_MAIN, &err)) {
+			pr_err(kvm, "%s", err.msg);
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
 		}
 	}
 	if (main_loop(kvm, sig_fd) < 0)

@@ -21,6 +21,7 @@
 
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/virtio-transport.h"
 
 static const struct lkvm_device_ops core_dev_ops;
@@ -345,7 +346,13 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
 static void *io_thread(void *arg)
 {
 	struct virtio_core *c = arg;
+	struct lkvm_err err = { "" };
 
+	if (sandbox__enter(SANDBOX_IO, &err)) {
+		pr_err(c->kvm, "%s: %s", c->name, err.msg);
+		kvm__request_stop(c->kvm, LKVM_EXIT_ERROR, 0);
+		return NULL;
+	}
 	while (virtio_core__poll(c, -1))
 		;
 	return NULL;

@@ -17,6 +17,7 @@
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
 #include "lkvm/net.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/util.h"
 
 #define LKVM_MAX_MEM_BANKS	8
@@ -76,6 +77,7 @@ struct lkvm_config {
 	struct net_opts net[LKVM_MAX_NICS];
 	unsigned int nr_net;
 	bool no_net;			/* -n mode=none */
+	enum sandbox_mode sandbox;	/* --sandbox on|off|log (default on) */
 
 	struct arch_config arch;	/* the arch's options (lkvm/arch-config.h) */
 };
