@@ -6,6 +6,9 @@
  * (vhost), and the device's I/O thread.  A transport (virtio/mmio.c,
  * virtio/pci.c) embeds a struct virtio_core, maps its own register layout
  * onto these calls, and raises interrupts its own way through tops->raise.
+ * The core is also the transport's face as a VM device (struct
+ * lkvm_device: start, free, its DT node), and virtio__attach() puts a new
+ * device on the configured transport at the arch's next place for it.
  *
  * Locking: c->lock serialises register accesses (vCPU threads) with the
  * device's callbacks (the I/O thread); see include/lkvm/virtio-dev.h.

@@ -4,7 +4,9 @@
  * Both are plain register models: they are told how to raise their
  * interrupt line and where to send output, so they are unit-testable
  * without KVM.  Each serialises its own state with a mutex, since vCPU
- * threads and the main loop touch them concurrently.
+ * threads and the main loop touch them concurrently.  Their files also
+ * hold their VM device glue (uart_kind, rtc_kind: lkvm/device.h), which
+ * places them, raises their line and writes their device-tree node.
  */
 #ifndef LKVM_HW_H
 #define LKVM_HW_H
