@@ -302,15 +302,20 @@ static void common_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len, boo
 static void msix_table_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len, bool is_write)
 {
 	unsigned int v = off / MSIX_ENTRY_SIZE, field = off % MSIX_ENTRY_SIZE;
-	struct msix_vec *m = &vp->vec[v];
+	struct msix_vec *m;
 	u32 cur;
 
-	/* PCI 3.0 §6.8.2: entries are accessed as aligned dwords (or qwords). */
+	/*
+	 * PCI 3.0 §6.8.2: entries are accessed as aligned dwords (or qwords).
+	 * The window has room for 256 entries, the device fewer: check @v
+	 * before anything points into vec[].
+	 */
 	if (v >= vp->nr_vec || (len != 4 && len != 8) || off % len) {
 		if (!is_write)
 			memset(data, 0, len);
 		return;
 	}
+	m = &vp->vec[v];
 	for (u32 done = 0; done < len; done += 4, field += 4) {
 		switch (field) {
 		case 0: cur = (u32)m->addr; break;

@@ -387,6 +387,39 @@ static void test_msix_masking(void)
 	fx_fini(&f);
 }
 
+/*
+ * The MSI-X table window is 4 KiB (256 entries) but the device has
+ * nr_queues + 1 vectors: every entry past the last one, up to the end of
+ * the window, reads as zeros and ignores writes, without an out-of-bounds
+ * pointer (UBSan's bounds check fails the case if one is formed).
+ */
+static void test_msix_table_out_of_range(void)
+{
+	const u32 table = 0x4000, pba = 0x5000;
+	static const unsigned int vecs[] = { 2, 16, 17, 18, 100, 255 };
+	struct fx f;
+
+	fx_init(&f, true);
+	for (unsigned int i = 0; i < ARRAY_SIZE(vecs); i++) {
+		u32 e = table + 16 * vecs[i];
+
+		for (u32 field = 0; field < 16; field += 4) {
+			bar_wr(&f, e + field, 0xffffffff, 4);
+			TEST_ASSERT_EQ(bar_rd(&f, e + field, 4), 0u);
+		}
+		bar_wr(&f, e, ~0ULL, 8);
+		TEST_ASSERT_EQ(bar_rd(&f, e + 8, 8), 0u);
+	}
+	/* The real entries are untouched: masked, address and data 0. */
+	for (unsigned int v = 0; v < 2; v++) {
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v, 8), 0u);
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v + 8, 4), 0u);
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v + 12, 4), 1u);
+	}
+	TEST_ASSERT_EQ(bar_rd(&f, pba, 8), 0u);
+	fx_fini(&f);
+}
+
 /* One request queue per vCPU: num_queues, VIRTIO_BLK_F_MQ, a vector each. */
 static void test_blk_multiqueue(void)
 {
@@ -418,6 +451,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_intx_request),
 	TEST_CASE(test_pci_cfg_window),
 	TEST_CASE(test_msix_masking),
+	TEST_CASE(test_msix_table_out_of_range),
 	TEST_CASE(test_blk_multiqueue),
 };
 
