@@ -60,6 +60,7 @@ static void core_fail(struct virtio_dev *d, const char *why)
 	if (c->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	c->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	__atomic_store_n(&d->failed, true, __ATOMIC_RELEASE);
 	if (!c->fail_logged) {
 		c->fail_logged = true;
 		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
@@ -173,6 +174,7 @@ void virtio_core__reset(struct virtio_core *c)
 	}
 	d->acked = 0;
 	c->status = 0;
+	__atomic_store_n(&d->failed, false, __ATOMIC_RELEASE);
 	c->drv_features = 0;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
 	c->fail_logged = false;

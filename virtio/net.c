@@ -23,7 +23,9 @@
  *             num_buffers saying how many).  Without receive buffers the
  *             device stops watching the tap (event_fd -1) until the
  *             driver notifies the receiveq: frames wait in the tap's
- *             queue, the device neither spins nor drops them.
+ *             queue, the device neither spins nor drops them.  A failed
+ *             device (NEEDS_RESET) does not watch the tap either, until
+ *             its reset and the next receiveq notification.
  *
  * Guest offloads (GUEST_CSUM, GUEST_TSO4/6) are offered only on a real
  * tap, whose TUNSETOFFLOAD then says what the driver accepted, so the
@@ -403,7 +405,8 @@ static void receive(struct vnet *n)
 	bool pushed = false, rearmed = false;
 	int r = 1;
 
-	if (!flag_get(&n->rx_live) || flag_get(&n->vhost_running) || flag_get(&n->tap_dead))
+	if (!flag_get(&n->rx_live) || flag_get(&n->vhost_running) || flag_get(&n->tap_dead) ||
+	    virtio_dev__failed(&n->vdev))
 		return;
 	for (unsigned int budget = NET_RX_BUDGET; budget;) {
 		if (!n->frame_len) {
@@ -519,8 +522,13 @@ static int net_event_fd(struct virtio_dev *d)
 {
 	struct vnet *n = to_vnet(d);
 
+	/*
+	 * Only while frames can go somewhere: a readable tap the device won't
+	 * read (no receive buffers, a failed device until its reset) would
+	 * make the I/O thread spin.  A receiveq notification watches it again.
+	 */
 	if (!flag_get(&n->rx_live) || flag_get(&n->rx_wait) || flag_get(&n->vhost_running) ||
-	    flag_get(&n->tap_dead))
+	    flag_get(&n->tap_dead) || virtio_dev__failed(d))
 		return -1;
 	return n->tap_fd;
 }
