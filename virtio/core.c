@@ -207,6 +207,17 @@ static bool features_acceptable(const struct virtio_core *c)
 	       (c->drv_features & BIT(VIRTIO_F_VERSION_1));
 }
 
+/*
+ * The device status (virtio 1.2 §2.1): 0 resets; otherwise the driver
+ * only adds bits (§2.1.1: "The driver MUST NOT clear a device status
+ * bit"), in §3.1.1's order.  A write that would clear a bit is ignored
+ * whole, so the device never sees DRIVER_OK twice in one reset cycle
+ * (vhost would be handed rings it already owns) nor features changed
+ * under a running driver.  FEATURES_OK sticks only for features we accept
+ * (§2.2.2), DRIVER_OK only with FEATURES_OK (§3.1.1 step 8 comes after 5
+ * and 6).  Refused bits read back unset, which is how a driver learns of
+ * the refusal.
+ */
 void virtio_core__write_status(struct virtio_core *c, u32 val)
 {
 	struct virtio_dev *d = c->dev;
@@ -218,12 +229,22 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 	}
 	/* NEEDS_RESET is ours to set; the driver can only keep it. */
 	val = (val & ~VIRTIO_CONFIG_S_NEEDS_RESET) | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if (old & ~val) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest status write %#x would "
+				     "clear bits of %#x without a reset; ignored", c->name, val, old);
+		return;
+	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(c))
 			/* §3.1.1: the driver re-reads the status and sees FEATURES_OK unset. */
 			val &= ~(u32)VIRTIO_CONFIG_S_FEATURES_OK;
 		else
 			d->acked = c->drv_features;
+	}
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest set DRIVER_OK without "
+				     "FEATURES_OK; refused", c->name);
+		val &= ~(u32)VIRTIO_CONFIG_S_DRIVER_OK;
 	}
 	c->status = val;
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {

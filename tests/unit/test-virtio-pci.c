@@ -22,6 +22,7 @@
 #include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
+#include "count-dev.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -164,6 +165,23 @@ static void fx_fini(struct fx *f)
 	pci__free(f->bus);
 	mmio__free(&f->kvm.mmio);
 	free(f->ram);
+}
+
+/* The fixture with a counting device (tests/unit/count-dev.h) instead of virtio-blk, INTx. */
+static void fx_init_count(struct fx *f, struct count_dev_counts *n)
+{
+	struct lkvm_err err = { "" };
+
+	memset(f, 0, sizeof(*f));
+	f->kvm.sys_fd = f->kvm.vm_fd = -1;
+	f->ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f->ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f->kvm, RAM, RAM_SIZE, f->ram), 0);
+	TEST_ASSERT(pci__new(&f->kvm, ECAM, &f->bus, &err) == 0, "pci: %s", err.msg);
+	f->bus->intx_line = 8;
+	TEST_ASSERT(virtio_pci__new(&f->kvm, f->bus, count_dev__new(&f->kvm, n), BAR, false, &f->c,
+				    &err) == 0, "virtio-pci: %s", err.msg);
+	find_caps(f);
 }
 
 static void driver_up(struct fx *f)
@@ -597,6 +615,70 @@ static void test_msix_table_out_of_range(void)
 	fx_fini(&f);
 }
 
+#define S_A	VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_D	VIRTIO_CONFIG_S_DRIVER
+#define S_FO	VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DO	VIRTIO_CONFIG_S_DRIVER_OK
+
+static void status_wr(struct fx *f, u32 v)
+{
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, v, 1);
+}
+
+static u32 status_rd(struct fx *f)
+{
+	return (u32)bar_rd(f, f->common + VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+/*
+ * The device status state machine (virtio 1.2 §2.1, §3.1.1) through
+ * device_status: only 0 resets, a write that would clear a set bit
+ * changes nothing (driver_ok once per reset cycle), DRIVER_OK needs
+ * FEATURES_OK.
+ */
+static void test_status_state_machine(void)
+{
+	struct count_dev_counts n;
+	struct fx f;
+
+	fx_init_count(&f, &n);
+	status_wr(&f, 0);
+	status_wr(&f, S_A | S_D);
+	status_wr(&f, S_A | S_D | S_DO);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D);
+	TEST_ASSERT_EQ(n.driver_ok, 0u);
+
+	driver_up(&f);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+	status_wr(&f, S_A | S_D | S_FO);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	/* The features stay frozen, */
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_GF, 0, 4);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_GF, 4), F_VERSION_1 >> 32);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D | S_DO);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	/* ...and driver_ok ran once. */
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+	/* The queue still works. */
+	bar_wr(&f, f.notify, 0, 2);
+	virtio_core__poll(f.c, 0);
+	TEST_ASSERT(n.notifies >= 1, "the queue is live");
+
+	/* A reset starts a new cycle: driver_ok once more. */
+	driver_up(&f);
+	TEST_ASSERT_EQ(n.driver_ok, 2u);
+	status_wr(&f, 0);
+	TEST_ASSERT_EQ(status_rd(&f), 0u);
+	fx_fini(&f);
+}
+
 /* One request queue per vCPU: num_queues, VIRTIO_BLK_F_MQ, a vector each. */
 static void test_blk_multiqueue(void)
 {
@@ -625,6 +707,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_config_header),
 	TEST_CASE(test_bar_sizing),
 	TEST_CASE(test_common_config),
+	TEST_CASE(test_status_state_machine),
 	TEST_CASE(test_intx_request),
 	TEST_CASE(test_pci_cfg_window),
 	TEST_CASE(test_msix_masking),
