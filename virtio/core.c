@@ -61,10 +61,8 @@ static void core_fail(struct virtio_dev *d, const char *why)
 		return;
 	c->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	__atomic_store_n(&d->failed, true, __ATOMIC_RELEASE);
-	if (!c->fail_logged) {
-		c->fail_logged = true;
-		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
-	}
+	/* Once per reset, and the device's limit holds across resets: a guest can loop on them. */
+	lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: %s; device needs reset", c->name, why);
 	/* §2.1.2: NEEDS_RESET comes with a configuration change notification. */
 	c->config_gen++;
 	c->tops->raise(c, VIRTIO_RAISE_CONFIG);
@@ -177,7 +175,6 @@ void virtio_core__reset(struct virtio_core *c)
 	__atomic_store_n(&d->failed, false, __ATOMIC_RELEASE);
 	c->drv_features = 0;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
-	c->fail_logged = false;
 	if (c->tops->reset)
 		c->tops->reset(c);
 }
@@ -221,7 +218,7 @@ static bool features_acceptable(const struct virtio_core *c)
 void virtio_core__write_status(struct virtio_core *c, u32 val)
 {
 	struct virtio_dev *d = c->dev;
-	u32 old = c->status;
+	u32 old = c->status, wrote = val;
 
 	if (val == 0) {
 		virtio_core__reset(c);
@@ -231,7 +228,7 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 	val = (val & ~VIRTIO_CONFIG_S_NEEDS_RESET) | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
 	if (old & ~val) {
 		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest status write %#x would "
-				     "clear bits of %#x without a reset; ignored", c->name, val, old);
+				     "clear bits of %#x without a reset; ignored", c->name, wrote, old);
 		return;
 	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {

@@ -466,9 +466,11 @@ static void vhost_stop(struct vnet *n)
 	struct lkvm_err err = { "" };
 
 	if (vhost_net_backend(n, -1, &err))
-		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
+		lkvm_log_ratelimited(n->vdev.kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname,
+				     err.msg);
 	if (vhost__stop(&n->vhost, NET_VHOST_QUEUES, &err))
-		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
+		lkvm_log_ratelimited(n->vdev.kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname,
+				     err.msg);
 	flag_set(&n->vhost_running, false);
 }
 
@@ -498,7 +500,7 @@ static int vhost_start(struct vnet *n, struct lkvm_err *err)
 		if (!handed)
 			return r;
 	}
-	pr_warn(d->kvm, "virtio-net %s: %s", n->ifname, err->msg);
+	lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname, err->msg);
 	d->fail(d, "vhost-net refused the rings");
 	return 0;
 }
@@ -557,15 +559,16 @@ static void net_driver_ok(struct virtio_dev *d)
 			tun = 0;
 		r = net__tap_set_offload(n->tap_fd, tun);
 		if (r)
-			pr_warn(d->kvm, "virtio-net %s: TUNSETOFFLOAD %#x: %s", n->ifname, tun,
-				strerror(-r));
+			lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: TUNSETOFFLOAD "
+					     "%#x: %s", n->ifname, tun, strerror(-r));
 	}
 	if (!vhost__is_open(&n->vhost))
 		return;
 	r = vhost_start(n, &err);
 	if (r)
-		pr_warn(d->kvm, "virtio-net %s: vhost-net setup failed (%s); the userspace "
-			"datapath serves this driver", n->ifname, err.msg);
+		lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: vhost-net setup "
+				     "failed (%s); the userspace datapath serves this driver",
+				     n->ifname, err.msg);
 }
 
 static void net_reset(struct virtio_dev *d)

@@ -85,8 +85,9 @@ struct virtio_dev {
 	void (*signal_used)(struct virtio_dev *d, unsigned int q);
 	/*
 	 * The driver broke a rule (a bad ring): sets DEVICE_NEEDS_RESET, sends a
-	 * config-change interrupt and logs @why once per reset.  The device
-	 * stops using its queues until the driver resets it.
+	 * config-change interrupt and logs @why once per reset, rate-limited
+	 * per device across resets.  The device stops using its queues until
+	 * the driver resets it.
 	 */
 	void (*fail)(struct virtio_dev *d, const char *why);
 	/*

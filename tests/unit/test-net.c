@@ -930,6 +930,40 @@ static void test_vhost_backend_refused(void)
 	fx_fini(&f);
 }
 
+/*
+ * A guest that loops on reset and DRIVER_OK while vhost-net refuses (a
+ * fallback to the userspace datapath, or a failed device) cannot flood
+ * the log: each message is rate-limited per device, across resets.
+ */
+static void test_vhost_log_is_rate_limited(void)
+{
+	const unsigned int cycles = 10000;
+	struct test_stderr cap;
+	unsigned int lines, i;
+	struct fx f;
+	u64 t0, ms;
+
+	fx_init_vhost(&f);
+	t0 = now_ns();
+	test_stderr_begin(&cap);
+	for (i = 0; i < cycles; i++) {
+		fv.n = 0;
+		fv.fail_req = i % 2 ? VHOST_SET_FEATURES : VHOST_NET_SET_BACKEND;
+		fv.fail_index = 0;
+		driver_up(&f, F_VERSION_1 | F_MRG);
+		if (fv.fail_req || needs_reset(&f) != !(i % 2))
+			break;
+	}
+	lines = test_stderr_end(&cap, 3);
+	ms = (now_ns() - t0) / 1000000;
+	TEST_ASSERT_EQ(i, cycles);
+	TEST_ASSERT(lines >= 1, "the first refusal is logged");
+	/* Two rate limits (the device's and its transport's): 5 a second each, plus "suppressed". */
+	TEST_ASSERT(lines <= 12 * (ms / 1000 + 2), "%u log lines in %llu ms of a looping guest",
+		    lines, (unsigned long long)ms);
+	fx_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_identity),
 	TEST_CASE(test_transmit),
@@ -945,6 +979,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_vhost_fallback),
 	TEST_CASE(test_vhost_refused_after_handover),
 	TEST_CASE(test_vhost_backend_refused),
+	TEST_CASE(test_vhost_log_is_rate_limited),
 };
 
 TEST_MAIN(tests)

@@ -368,6 +368,54 @@ static void test_status_state_machine(void)
 	fx_fini(&f);
 }
 
+/* At most this many log lines in @ms of a looping guest: lkvm_log_ratelimited()'s 5 a second, plus its "suppressed" line. */
+static unsigned int log_bound(u64 ms)
+{
+	return 6 * (unsigned int)(ms / 1000 + 2);
+}
+
+/*
+ * A guest that loops on reset, a queue with rings outside RAM (NEEDS_RESET)
+ * and status writes the device ignores cannot flood the log: every
+ * message it triggers is rate-limited per device, across resets.
+ */
+static void test_guest_log_is_rate_limited(void)
+{
+	struct lkvm_err err = { "" };
+	struct count_dev_counts n;
+	struct test_stderr cap;
+	unsigned int lines;
+	struct fx f;
+	u64 t0, ms;
+
+	memset(&f, 0, sizeof(f));
+	f.kvm.sys_fd = f.kvm.vm_fd = -1;
+	f.ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f.ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f.kvm, RAM, RAM_SIZE, f.ram), 0);
+	TEST_ASSERT(virtio_mmio__new(&f.kvm, count_dev__new(&f.kvm, &n), MMIO_BASE, 16, &f.vm,
+				     &err) == 0, "mmio: %s", err.msg);
+	t0 = now_ns();
+	test_stderr_begin(&cap);
+	for (int i = 0; i < 10000; i++) {
+		if (!negotiate(&f, F_VERSION_1))
+			break;
+		setup_queue(&f, QNUM, 0x1000, AVAIL, USED);	/* descriptors not in RAM */
+		if (!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET))
+			break;
+		wr(&f, VIRTIO_MMIO_STATUS, S_A);		/* clears bits: ignored */
+		wr(&f, VIRTIO_MMIO_STATUS, 0);
+		wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_DO);	/* without FEATURES_OK */
+	}
+	lines = test_stderr_end(&cap, 3);
+	ms = (now_ns() - t0) / 1000000;
+	TEST_ASSERT(n.resets >= 20000, "the loop stopped early after %u resets", n.resets);
+	TEST_ASSERT(lines >= 1, "the first failure is logged");
+	TEST_ASSERT(lines <= log_bound(ms), "%u log lines in %llu ms of a looping guest", lines,
+		    (unsigned long long)ms);
+	fx_fini(&f);
+}
+
 static void test_queue_setup_and_reset(void)
 {
 	struct fx f;
@@ -636,6 +684,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_ro_disk_offers_ro),
 	TEST_CASE(test_feature_negotiation),
 	TEST_CASE(test_status_state_machine),
+	TEST_CASE(test_guest_log_is_rate_limited),
 	TEST_CASE(test_queue_setup_and_reset),
 	TEST_CASE(test_queue_outside_ram_needs_reset),
 	TEST_CASE(test_bad_ring_needs_reset),
