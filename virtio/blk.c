@@ -310,7 +310,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 
 		if (!r) {
 			/* Out of memory: leave the rest for the next notification. */
-			pr_warn(d->kvm, "virtio-blk %u: out of memory for requests", b->index);
+			lkvm_log_ratelimited(d->kvm, &b->rl, LOG_WARN,
+					     "virtio-blk %u: out of memory for requests", b->index);
 			break;
 		}
 		n = virtqueue__pop(vq, &r->chain);

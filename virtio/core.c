@@ -64,10 +64,9 @@ static void core_fail(struct virtio_dev *d, const char *why)
 	if (c->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	c->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	if (!c->fail_logged) {
-		c->fail_logged = true;
-		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
-	}
+	__atomic_store_n(&d->failed, true, __ATOMIC_RELEASE);
+	/* Once per reset, and the device's limit holds across resets: a guest can loop on them. */
+	lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: %s; device needs reset", c->name, why);
 	/* §2.1.2: NEEDS_RESET comes with a configuration change notification. */
 	c->config_gen++;
 	c->tops->raise(c, VIRTIO_RAISE_CONFIG);
@@ -177,9 +176,9 @@ void virtio_core__reset(struct virtio_core *c)
 	}
 	d->acked = 0;
 	c->status = 0;
+	__atomic_store_n(&d->failed, false, __ATOMIC_RELEASE);
 	c->drv_features = 0;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
-	c->fail_logged = false;
 	if (c->tops->reset)
 		c->tops->reset(c);
 }
@@ -209,10 +208,21 @@ static bool features_acceptable(const struct virtio_core *c)
 	       (c->drv_features & BIT(VIRTIO_F_VERSION_1));
 }
 
+/*
+ * The device status (virtio 1.2 §2.1): 0 resets; otherwise the driver
+ * only adds bits (§2.1.1: "The driver MUST NOT clear a device status
+ * bit"), in §3.1.1's order.  A write that would clear a bit is ignored
+ * whole, so the device never sees DRIVER_OK twice in one reset cycle
+ * (vhost would be handed rings it already owns) nor features changed
+ * under a running driver.  FEATURES_OK sticks only for features we accept
+ * (§2.2.2), DRIVER_OK only with FEATURES_OK (§3.1.1 step 8 comes after 5
+ * and 6).  Refused bits read back unset, which is how a driver learns of
+ * the refusal.
+ */
 void virtio_core__write_status(struct virtio_core *c, u32 val)
 {
 	struct virtio_dev *d = c->dev;
-	u32 old = c->status;
+	u32 old = c->status, wrote = val;
 
 	if (val == 0) {
 		virtio_core__reset(c);
@@ -220,12 +230,22 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 	}
 	/* NEEDS_RESET is ours to set; the driver can only keep it. */
 	val = (val & ~VIRTIO_CONFIG_S_NEEDS_RESET) | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if (old & ~val) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest status write %#x would "
+				     "clear bits of %#x without a reset; ignored", c->name, wrote, old);
+		return;
+	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(c))
 			/* §3.1.1: the driver re-reads the status and sees FEATURES_OK unset. */
 			val &= ~(u32)VIRTIO_CONFIG_S_FEATURES_OK;
 		else
 			d->acked = c->drv_features;
+	}
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest set DRIVER_OK without "
+				     "FEATURES_OK; refused", c->name);
+		val &= ~(u32)VIRTIO_CONFIG_S_DRIVER_OK;
 	}
 	c->status = val;
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {

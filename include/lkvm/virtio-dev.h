@@ -85,10 +85,18 @@ struct virtio_dev {
 	void (*signal_used)(struct virtio_dev *d, unsigned int q);
 	/*
 	 * The driver broke a rule (a bad ring): sets DEVICE_NEEDS_RESET, sends a
-	 * config-change interrupt and logs @why once per reset.  The device
-	 * stops using its queues until the driver resets it.
+	 * config-change interrupt and logs @why once per reset, rate-limited
+	 * per device across resets.  The device stops using its queues until
+	 * the driver resets it.
 	 */
 	void (*fail)(struct virtio_dev *d, const char *why);
+	/*
+	 * Whether the device failed (NEEDS_RESET) since the last reset:
+	 * virtio_dev__failed().  A failed device gets no queue notifications,
+	 * and must not keep a readable fd in its event_fd(), or the I/O thread
+	 * spins on it.
+	 */
+	bool failed;
 	/*
 	 * Hands queue @q to another agent (vhost): *@kick becomes the eventfd
 	 * that the guest's notifications of @q signal (the transport stops
@@ -103,6 +111,12 @@ struct virtio_dev {
 
 #define virtio_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Whether @d failed and waits for a reset (any thread: event_fd() runs without the lock). */
+static inline bool virtio_dev__failed(const struct virtio_dev *d)
+{
+	return __atomic_load_n(&d->failed, __ATOMIC_ACQUIRE);
+}
 
 /* Returns a queue's pending completions to the driver if it wants an interrupt. */
 void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);

@@ -69,8 +69,7 @@ struct virtio_core {
 
 	u64 kicks;			/* queue notifications seen by the I/O thread */
 	u64 slow_kicks;			/* of which came by a trap to lkvm, not an ioeventfd */
-	bool fail_logged;		/* NEEDS_RESET logged since the last reset */
-	struct log_ratelimit rl;
+	struct log_ratelimit rl;	/* every guest-triggered message of the device; kept by reset */
 };
 
 /* Adds 1 to an eventfd. */
