@@ -86,10 +86,13 @@ static void system_event(struct kvm_cpu *vcpu)
 	case KVM_SYSTEM_EVENT_CRASH:
 		kvm__request_stop(kvm, LKVM_EXIT_CRASH, 0);
 		break;
-	default:
-		pr_warn(kvm, "vCPU %u: ignoring system event %u", vcpu->id,
-			vcpu->run->system_event.type);
+	default: {
+		static struct log_ratelimit rl;	/* guest-triggered: a looping guest must not flood */
+
+		lkvm_log_ratelimited(kvm, &rl, LOG_WARN, "vCPU %u: ignoring system event %u",
+				     vcpu->id, vcpu->run->system_event.type);
 		break;
+	}
 	}
 }
 
