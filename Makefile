@@ -35,6 +35,7 @@ LIBS		:= -lfdt -lz -luring -laio -lseccomp -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
 PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
+		   util/outbuf.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \

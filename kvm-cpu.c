@@ -20,8 +20,6 @@
 #include "lkvm/log.h"
 #include "lkvm/sandbox.h"
 
-#define KICK_SIGNAL	SIGUSR1
-
 int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err)
 {
 	vcpu->kvm = kvm;

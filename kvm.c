@@ -35,8 +35,12 @@
 #include "lkvm/log.h"
 #include "lkvm/sandbox.h"
 #include "lkvm/irq.h"
+#include "lkvm/outbuf.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
+/* At exit, console output waits this long for a reader that takes nothing, and no longer in all. */
+#define CONSOLE_FLUSH_IDLE_MS	1000
+#define CONSOLE_FLUSH_MAX_MS	5000
 
 void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 {
@@ -207,6 +211,11 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	r = arch__init_vm(kvm, err);
 	if (r)
 		return r;
+	/* The console devices write only to this ring; its own thread writes stdout. */
+	r = outbuf__new(kvm->console_out, OUTBUF_CONSOLE_SIZE, OUTBUF_STALL_MS, KICK_SIGNAL, kvm,
+			"console", &kvm->console_ob);
+	if (r)
+		return seterr(err, -r, "console output: %s", strerror(-r));
 	arch__placement(kvm, &place);
 	r = devices__create(kvm, &place, err);
 	if (r)
@@ -383,6 +392,8 @@ int kvm__run(struct kvm *kvm)
 		kvm_cpu__kick(&kvm->cpus[i]);
 	for (unsigned int i = 0; i < started; i++)
 		kvm_cpu__join(&kvm->cpus[i]);
+	/* The guest's last words before lkvm's own (the exit report below). */
+	outbuf__flush(kvm->console_ob, CONSOLE_FLUSH_IDLE_MS, CONSOLE_FLUSH_MAX_MS);
 	if (raw)
 		tcsetattr(kvm->console_in, TCSANOW, &saved);
 	/* Where was the guest when it was stopped from outside?  (debugging hangs) */
@@ -397,6 +408,30 @@ out:
 	return r;
 }
 
+/*
+ * Everything the guest wrote before it stopped reaches a reading stdout
+ * before lkvm exits; a stdout that takes nothing for a second (or is
+ * slower than CONSOLE_FLUSH_MAX_MS allows) loses the rest, and is told so.
+ */
+static void close_console(struct kvm *kvm)
+{
+	struct outbuf_stats st;
+	u64 t0 = now_ns();
+
+	if (!kvm->console_ob)
+		return;
+	/* What the devices' last moments added (quick if kvm__run() found stdout stalled). */
+	outbuf__flush(kvm->console_ob, CONSOLE_FLUSH_IDLE_MS, CONSOLE_FLUSH_MAX_MS);
+	outbuf__free(kvm->console_ob, &st);
+	kvm->console_ob = NULL;
+	pr_debug(kvm, "console: output flushed in %.3f s (%llu bytes written; the guest waited "
+		 "%.3f s for stdout)", (double)(now_ns() - t0) / 1e9,
+		 (unsigned long long)st.written, (double)st.wait_ns / 1e9);
+	if (st.dropped)
+		pr_warn(kvm, "console: %llu bytes dropped: %s", (unsigned long long)st.dropped,
+			st.error ? strerror(st.error) : "stdout did not read");
+}
+
 void kvm__close(struct kvm *kvm)
 {
 	u64 t0 = now_ns(), t1, t2;
@@ -409,6 +444,7 @@ void kvm__close(struct kvm *kvm)
 	kvm->nr_cpus = 0;
 	/* Devices before the VM and RAM: their I/O threads touch guest memory. */
 	devices__free(kvm);
+	close_console(kvm);
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
 		net__close_backend(&kvm->net[i]);
 	irq__free(kvm);

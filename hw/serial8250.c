@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A 16550A UART: the guest console.  Transmit is immediate (the holding
- * register is always empty again by the time the guest looks), receive
- * has a FIFO fed by the main loop from the host's stdin.  The interrupt
+ * register is always empty again by the time the guest looks): the byte
+ * goes to the console's output ring (lkvm/outbuf.h), never to a write(2)
+ * that a stalled reader could block on this vCPU thread.  Receive has a
+ * FIFO fed by the main loop from the host's stdin.  The interrupt
  * is level-triggered and recomputed after every register access, per the
  * 16550 priority order (TI PC16550D datasheet, table 4 "Interrupt Control
  * Functions"): line status, received data, transmitter empty, modem status.
@@ -19,6 +21,7 @@
 #include "lkvm/fdt.h"
 #include "lkvm/hw.h"
 #include "lkvm/kvm.h"
+#include "lkvm/outbuf.h"
 
 #define RX_FIFO_SIZE	1024
 
@@ -60,7 +63,7 @@ enum {
 
 struct serial8250 {
 	pthread_mutex_t lock;
-	int out_fd;
+	struct outbuf *out;
 	irq_fn irq;
 	void *irq_ctx;
 	int irq_level;
@@ -72,14 +75,14 @@ struct serial8250 {
 	size_t rx_head, rx_count;
 };
 
-struct serial8250 *serial8250__new(int out_fd, irq_fn irq, void *irq_ctx)
+struct serial8250 *serial8250__new(struct outbuf *out, irq_fn irq, void *irq_ctx)
 {
 	struct serial8250 *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
 	pthread_mutex_init(&u->lock, NULL);
-	u->out_fd = out_fd;
+	u->out = out;
 	u->irq = irq;
 	u->irq_ctx = irq_ctx;
 	u->dll = 12;	/* 9600 baud at 1.8432 MHz: a plausible reset value */
@@ -115,9 +118,8 @@ static void transmit(struct serial8250 *u, u8 c)
 		}
 		return;
 	}
-	/* Console output is best effort: a closed or full stdout must not stop the guest. */
-	while (write(u->out_fd, &c, 1) < 0 && errno == EINTR)
-		;
+	/* Never blocks for long: a stalled stdout loses output, not the vCPU. */
+	outbuf__write(u->out, &c, 1);
 }
 
 static u8 rx_pop(struct serial8250 *u)
@@ -337,7 +339,7 @@ static int uart_create(struct kvm *kvm, unsigned int index, struct lkvm_err *err
 
 	(void)index;
 	if (ud)
-		ud->u = serial8250__new(kvm->console_out, uart_irq, ud);
+		ud->u = serial8250__new(kvm->console_ob, uart_irq, ud);
 	if (!ud || !ud->u) {
 		free(ud);
 		return seterr(err, ENOMEM, "uart: out of memory");

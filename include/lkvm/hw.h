@@ -20,12 +20,14 @@
 typedef void (*irq_fn)(void *ctx, int level);
 
 struct serial8250;
+struct outbuf;
 
 /*
- * A 16550A whose transmitter writes to @out_fd and whose interrupt goes
- * through @irq(@irq_ctx, level).  Returns NULL on allocation failure.
+ * A 16550A whose transmitter queues its bytes on @out (not owned; NULL:
+ * output is discarded) and whose interrupt goes through @irq(@irq_ctx,
+ * level).  Returns NULL on allocation failure.
  */
-struct serial8250 *serial8250__new(int out_fd, irq_fn irq, void *irq_ctx);
+struct serial8250 *serial8250__new(struct outbuf *out, irq_fn irq, void *irq_ctx);
 void serial8250__free(struct serial8250 *u);
 
 /* MMIO handler for the UART's registers (one byte each, stride 1). */

@@ -9,7 +9,12 @@
 #ifndef LKVM_KVM_CPU_H
 #define LKVM_KVM_CPU_H
 
+#include <signal.h>
+
 #include "lkvm/kvm.h"
+
+/* Kicks vCPUs out of KVM_RUN; also interrupts the console's writer at exit (lkvm/outbuf.h). */
+#define KICK_SIGNAL	SIGUSR1
 
 /* KVM_CREATE_VCPU, the shared kvm_run page, arch init.  Undo: kvm_cpu__destroy(). */
 int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err);

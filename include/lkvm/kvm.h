@@ -29,6 +29,7 @@ struct kvm_run;
 struct kvm_arch;
 struct irq_routes;
 struct pci_bus;
+struct outbuf;
 
 /* The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs; the PCI bridge. */
 #define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + 1)
@@ -111,6 +112,7 @@ struct kvm {
 	u64 stop_ns;		/* when the stop was requested */
 	int console_in;		/* guest console: host fds */
 	int console_out;
+	struct outbuf *console_ob;	/* console_out's ring: the UART and virtio-console write here */
 };
 
 /* Initialises @kvm (no KVM access). */

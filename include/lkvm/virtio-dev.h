@@ -145,13 +145,15 @@ int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *e
 
 /* ---- virtio-console (virtio/console.c) ---------------------------------- */
 
+struct outbuf;
+
 /*
- * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output goes
- * to @out_fd (not owned) and whose input is what virtio_console__input()
- * queues.  Returns 0 with *@out set (free with ops->free, normally through
- * the transport), or -errno.
+ * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output is
+ * queued on @ob (not owned; NULL: discarded) and whose input is what
+ * virtio_console__input() queues.  Returns 0 with *@out set (free with
+ * ops->free, normally through the transport), or -errno.
  */
-int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+int virtio_console__new(struct kvm *kvm, struct outbuf *ob, struct virtio_dev **out,
 			struct lkvm_err *err);
 
 /*

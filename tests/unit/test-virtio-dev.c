@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The small virtio devices behind the virtio-mmio transport, without KVM:
- * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c).  A fake guest RAM registered with gmem, a
+ * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c), whose
+ * output goes through the console's ring (util/outbuf.c) into a pipe that
+ * a reader drains, or never reads.  A fake guest RAM registered with gmem, a
  * "driver" in the test that sets up queues and rings through the register
  * handler, and virtio_mmio__poll() standing in for the I/O thread.
  *
@@ -12,8 +14,11 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include "lkvm/kvm.h"
+#include "lkvm/outbuf.h"
 #include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
@@ -265,25 +270,49 @@ static void test_rng_bad_ring_needs_reset(void)
 #define RXQ	0
 #define TXQ	1
 
-static int con_pipe[2];
+static int con_pipe[2];		/* stdout: a blocking write end, like a shell's pipe */
+static struct outbuf *con_ob;
 
-static void con_init(struct fx *f)
+static void wake_handler(int sig __unused)
 {
+}
+
+static void con_init_ring(struct fx *f, size_t ring, unsigned int stall_ms)
+{
+	struct sigaction sa = { .sa_handler = wake_handler };
 	struct lkvm_err err = { "" };
 	struct virtio_dev *dev;
 
 	fx_ram(f);
-	TEST_ASSERT_EQ(pipe2(con_pipe, O_NONBLOCK), 0);
-	TEST_ASSERT(virtio_console__new(&f->kvm, con_pipe[1], &dev, &err) == 0, "console: %s",
+	sigemptyset(&sa.sa_mask);
+	TEST_ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	TEST_ASSERT_EQ(pipe2(con_pipe, 0), 0);
+	TEST_ASSERT_EQ(fcntl(con_pipe[0], F_SETFL, O_NONBLOCK), 0);
+	TEST_ASSERT_EQ(outbuf__new(con_pipe[1], ring, stall_ms, SIGUSR1, NULL, "console", &con_ob),
+		       0);
+	TEST_ASSERT(virtio_console__new(&f->kvm, con_ob, &dev, &err) == 0, "console: %s",
 		    err.msg);
 	fx_wrap(f, dev);
+}
+
+static void con_init(struct fx *f)
+{
+	con_init_ring(f, OUTBUF_CONSOLE_SIZE, OUTBUF_STALL_MS);
 }
 
 static void con_fini(struct fx *f)
 {
 	fx_fini(f);
+	outbuf__free(con_ob, NULL);
 	close(con_pipe[0]);
 	close(con_pipe[1]);
+}
+
+/* What the guest transmitted so far, once the ring has written it. */
+static ssize_t con_read(void *buf, size_t len)
+{
+	TEST_ASSERT_EQ(outbuf__flush(con_ob, 1000, 1000), 0);
+	return read(con_pipe[0], buf, len);
 }
 
 /* Runs the I/O loop until queue @q's used ring moves (no kick: input-driven). */
@@ -339,7 +368,7 @@ static void test_console_transmit(void)
 	kick_and_wait(&f, TXQ);
 	TEST_ASSERT_EQ(used_id(&f, TXQ), 0);
 	TEST_ASSERT_EQ(used_len(&f, TXQ), 0);
-	n = read(con_pipe[0], got, sizeof(got));
+	n = con_read(got, sizeof(got));
 	TEST_ASSERT_EQ(n, 12);
 	TEST_ASSERT(!memcmp(got, "hello world\n", 12), "output '%.*s'", (int)n, got);
 	TEST_ASSERT(irq_pending(&f), "used-buffer interrupt");
@@ -349,10 +378,146 @@ static void test_console_transmit(void)
 	set_desc(&f, TXQ, 2, BUF, 3, 0, 0);
 	offer(&f, TXQ, 2);
 	kick_and_wait(&f, TXQ);
-	n = read(con_pipe[0], got, sizeof(got));
+	n = con_read(got, sizeof(got));
 	TEST_ASSERT_EQ(n, 3);
 	TEST_ASSERT(!memcmp(got, "abc", 3), "output '%.*s'", (int)n, got);
 	con_fini(&f);
+}
+
+#define TX_TOTAL	SZ_MiB
+#define TX_CHAIN	(64 * SZ_KiB)
+
+static u8 tx_pattern(size_t i)
+{
+	return (u8)(i * 7 + i / 251);
+}
+
+/* Transmits @total bytes of tx_pattern in chains of TX_CHAIN; returns how long that took. */
+static u64 con_transmit(struct fx *f, size_t total)
+{
+	u8 *buf = gp(f, BUF, TX_CHAIN);
+	u64 t0 = now_ns();
+
+	for (size_t off = 0; off < total; off += TX_CHAIN) {
+		unsigned int d = (unsigned int)(off / TX_CHAIN) % QNUM;
+
+		for (size_t i = 0; i < TX_CHAIN; i++)
+			buf[i] = tx_pattern(off + i);
+		set_desc(f, TXQ, d, BUF, TX_CHAIN, 0, 0);
+		offer(f, TXQ, (u16)d);
+		kick_and_wait(f, TXQ);
+		TEST_ASSERT_EQ(used_id(f, TXQ), d);
+	}
+	return now_ns() - t0;
+}
+
+/*
+ * Nobody reads stdout (issue 11 #4): the device's I/O thread, which holds
+ * the device lock while it transmits, returns every chain of 1 MiB
+ * promptly; the output that did not fit is dropped and counted.
+ */
+struct con_tx_job {
+	struct fx *f;
+	u64 ns;
+	bool done;
+};
+
+static void *con_tx_thread(void *arg)
+{
+	struct con_tx_job *j = arg;
+
+	j->ns = con_transmit(j->f, TX_TOTAL);
+	__atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_console_stalled_reader(void)
+{
+	struct con_tx_job j = { 0 };
+	struct outbuf_stats st;
+	pthread_t t;
+	struct fx f;
+	u64 ns;
+
+	con_init_ring(&f, 64 * SZ_KiB, OUTBUF_STALL_MS);
+	driver_up(&f, F_VERSION_1, 2);
+	/* The I/O thread's work on a thread of its own: if it blocks, fail, don't hang. */
+	j.f = &f;
+	TEST_ASSERT_EQ(pthread_create(&t, NULL, con_tx_thread, &j), 0);
+	for (int i = 0; i < 10000 && !__atomic_load_n(&j.done, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	TEST_ASSERT(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE),
+		    "transmitting 1 MiB not done after 10 s: the I/O thread is blocked on stdout");
+	pthread_join(t, NULL);
+	ns = j.ns;
+	outbuf__stats(con_ob, &st);
+	test_diag("1 MiB transmitted into a stalled pipe in %.1f ms (%.1f ms waiting for the ring)",
+		  (double)ns / 1e6, (double)st.wait_ns / 1e6);
+	/* Loose on the wall clock (a loaded machine); the ring accounts for its waits. */
+	TEST_ASSERT(st.wait_ns < 100 * 1000000ULL, "the I/O thread waited %llu ms for the ring",
+		    (unsigned long long)(st.wait_ns / 1000000));
+	TEST_ASSERT(ns < 1000 * 1000000ULL, "transmitting took %llu ms",
+		    (unsigned long long)(ns / 1000000));
+	TEST_ASSERT(st.stalled, "stalled");
+	TEST_ASSERT(st.dropped > 0, "nothing dropped");
+	TEST_ASSERT_EQ(st.written + st.queued + st.dropped, (u64)TX_TOTAL);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	con_fini(&f);
+}
+
+struct con_reader {
+	int fd;
+	size_t got;
+	bool in_order;
+};
+
+static void *con_reader_thread(void *arg)
+{
+	struct con_reader *r = arg;
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+	u8 buf[8192];
+	ssize_t n;
+
+	r->in_order = true;
+	for (;;) {
+		n = read(r->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EAGAIN) {
+			poll(&p, 1, 100);
+			continue;
+		}
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != tx_pattern(r->got + (size_t)i))
+				r->in_order = false;
+		r->got += (size_t)n;
+		usleep(200);	/* slower than the device */
+	}
+	return NULL;
+}
+
+/* With a reader, all of it arrives, in order, however small the ring (a stall time for a loaded machine). */
+static void test_console_reading_reader_gets_all(void)
+{
+	struct con_reader r = { 0 };
+	struct outbuf_stats st;
+	pthread_t t;
+	struct fx f;
+
+	con_init_ring(&f, 16 * SZ_KiB, 5000);
+	r.fd = con_pipe[0];
+	TEST_ASSERT_EQ(pthread_create(&t, NULL, con_reader_thread, &r), 0);
+	driver_up(&f, F_VERSION_1, 2);
+	con_transmit(&f, TX_TOTAL);
+	TEST_ASSERT_EQ(outbuf__flush(con_ob, 1000, 10000), 0);
+	fx_fini(&f);
+	outbuf__free(con_ob, &st);
+	close(con_pipe[1]);
+	pthread_join(t, NULL);
+	close(con_pipe[0]);
+	TEST_ASSERT_EQ(st.dropped, 0);
+	TEST_ASSERT_EQ(r.got, (size_t)TX_TOTAL);
+	TEST_ASSERT(r.in_order, "bytes out of order");
 }
 
 /* §5.3.6.2: queued input fills receive buffers, split across them as needed. */
@@ -428,6 +593,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_rng_bad_ring_needs_reset),
 	TEST_CASE(test_console_identity),
 	TEST_CASE(test_console_transmit),
+	TEST_CASE(test_console_stalled_reader),
+	TEST_CASE(test_console_reading_reader_gets_all),
 	TEST_CASE(test_console_receive),
 	TEST_CASE(test_console_reset_keeps_input),
 };
