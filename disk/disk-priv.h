@@ -54,6 +54,7 @@ struct disk {
 	u32 blksz;
 	u32 mem_align;
 	bool ro, direct, blockdev;
+	bool locked;		/* holds its OFD lock (shared if ro) */
 
 	const struct disk_engine_ops *ops;
 	void *engine;		/* the engine's own state */

@@ -471,6 +471,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s%s",
 		index, o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
 		nr_queues, nr_queues > 1 ? "s" : "", disk__readonly(b->disk) ? ", read-only" : "");
+	if (!disk__locked(b->disk))
+		pr_warn(kvm, "virtio-blk %u: %s: not locked (its filesystem has no locks): "
+			"nothing keeps another VM from writing it too", index, o->path);
 	*out = &b->vdev;
 	return 0;
 }

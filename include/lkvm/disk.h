@@ -101,8 +101,14 @@ struct disk;
  * directory, a permission problem, a filesystem without O_DIRECT or an
  * engine the host lacks name the path and say what to change.  An
  * explicitly chosen engine that fails to start is an error; AUTO falls
- * back (io_uring -> aio if direct -> sync).  Returns 0 with *@out set, or
- * -errno with *@out untouched.
+ * back (io_uring -> aio if direct -> sync).
+ *
+ * The disk holds an OFD lock on @o->path until disk__close(): exclusive
+ * if writable, shared if ro.  Another holder that conflicts -- another
+ * process, or another disk__open() of the same file in this one -- makes
+ * it fail with -EBUSY and a message that says what to do.
+ *
+ * Returns 0 with *@out set, or -errno with *@out untouched.
  */
 int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk **out,
 	       struct lkvm_err *err);
@@ -177,5 +183,8 @@ bool disk__readonly(const struct disk *d);
 
 /* A host block device rather than a regular file. */
 bool disk__is_blockdev(const struct disk *d);
+
+/* Holds its lock (false only where the filesystem has no locks, e.g. NFS without lockd). */
+bool disk__locked(const struct disk *d);
 
 #endif /* LKVM_DISK_H */
