@@ -3,7 +3,7 @@
  * "lkvm run": parse and validate the configuration, create the VM, run it
  * and report.  The exit status is the guest's: 0 after it powers off.
  * Status 2 means the command line was wrong, 1 that the VM could not be
- * created or failed while running.
+ * created, failed while running, or could not flush a disk at exit.
  */
 #include <stdio.h>
 #include <unistd.h>
@@ -49,6 +49,8 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	r = kvm__run(&kvm);
-	kvm__close(&kvm);
+	/* A disk that could not be flushed may have lost the guest's data: that is a failure. */
+	if (kvm__close(&kvm) < 0)
+		r = 1;
 	return r;
 }

@@ -432,7 +432,7 @@ static void close_console(struct kvm *kvm)
 			st.error ? strerror(st.error) : "stdout did not read");
 }
 
-void kvm__close(struct kvm *kvm)
+int kvm__close(struct kvm *kvm)
 {
 	u64 t0 = now_ns(), t1, t2;
 	struct gmem_range range;
@@ -468,4 +468,10 @@ void kvm__close(struct kvm *kvm)
 	pr_info(kvm, "teardown took %.3f s (vCPUs and devices %.3f s, VM %.3f s, RAM %.3f s)",
 		(double)(now_ns() - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
 		(double)(now_ns() - t2) / 1e9);
+	if (kvm->disk_flush_errors) {
+		pr_err(kvm, "%u of %u disks could not be flushed at exit: the guest's last writes "
+		       "may not be on stable storage", kvm->disk_flush_errors, kvm->disks_flushed);
+		return -EIO;
+	}
+	return 0;
 }

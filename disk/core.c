@@ -435,6 +435,10 @@ static void slot_finish(struct disk *d, struct disk_slot *s, int result)
 {
 	struct disk_req *r = s->req;
 
+	if (r->op == DISK_OP_FLUSH) {
+		d->stats.flushes++;
+		d->stats.flush_errors += result < 0;
+	}
 	r->result = result;
 	d->reaped[d->nreaped++] = r;
 	s->req = NULL;
@@ -499,6 +503,25 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 	return n;
 }
 
+int disk__drain_until(struct disk *d, u64 deadline_ns,
+		      void (*done)(struct disk_req *r, void *ctx), void *ctx)
+{
+	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
+
+	for (;;) {
+		u64 now;
+
+		disk__reap(d, done, ctx);
+		if (!d->inflight)
+			return 0;
+		now = now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		/* At most 100 ms: an io_uring submission may be waiting for a retry. */
+		poll(&pfd, 1, (int)MIN((deadline_ns - now + 999999) / 1000000, 100ULL));
+	}
+}
+
 unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx)
 {
 	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
@@ -511,6 +534,30 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 		/* Bounded: an io_uring submission may be waiting for a retry. */
 		poll(&pfd, 1, 100);
 	}
+}
+
+unsigned int disk__inflight(const struct disk *d)
+{
+	return d->inflight;
+}
+
+int disk__flush(struct disk *d)
+{
+	int r = 0;
+
+	if (d->ro)
+		return 0;
+	d->stats.flushes++;
+	if (fdatasync(d->fd)) {
+		r = -errno;
+		d->stats.flush_errors++;
+	}
+	return r;
+}
+
+void disk__stats(const struct disk *d, struct disk_stats *st)
+{
+	*st = d->stats;
 }
 
 const char *disk__engine_name(const struct disk *d)

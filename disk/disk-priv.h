@@ -67,6 +67,7 @@ struct disk {
 	struct disk_slot *free;
 	struct disk_req **reaped;	/* finished in this disk__reap() pass */
 	unsigned int nreaped;
+	struct disk_stats stats;	/* the reaping thread's */
 };
 
 extern const struct disk_engine_ops disk_io_uring_ops;

@@ -113,6 +113,9 @@ struct kvm {
 	int console_in;		/* guest console: host fds */
 	int console_out;
 	struct outbuf *console_ob;	/* console_out's ring: the UART and virtio-console write here */
+	/* Teardown's flush of the writable disks (devices__free): how many, how many failed. */
+	unsigned int disks_flushed;
+	unsigned int disk_flush_errors;
 };
 
 /* Initialises @kvm (no KVM access). */
@@ -143,7 +146,12 @@ int kvm__run(struct kvm *kvm);
 /* Asks the VM to stop (any thread, async-signal-unsafe). The first reason is kept. */
 void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig);
 
-/* Releases everything; safe on a partly created VM. */
-void kvm__close(struct kvm *kvm);
+/*
+ * Releases everything; safe on a partly created VM.  Every writable disk
+ * is flushed to stable storage first (after its in-flight requests).
+ * Returns 0, or -EIO if a disk's flush failed: the guest's last writes
+ * may be lost, and the exit status should say so.
+ */
+int kvm__close(struct kvm *kvm);
 
 #endif /* LKVM_KVM_H */

@@ -78,6 +78,15 @@ struct virtio_dev {
 	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
 	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
+	/*
+	 * Set by the device's reset when it could not finish its in-flight
+	 * work in time (a hung backing store), cleared once it has, both
+	 * under the device lock.  Until then the reset is not complete: the
+	 * device leaves its queues alone, and a transport should not read the
+	 * device status as 0 (virtio 1.2 §2.4.1; a PCI driver waits for 0,
+	 * §4.1.4.3.2).
+	 */
+	bool reset_pending;
 
 	/* Set by the transport. */
 	void *transport;

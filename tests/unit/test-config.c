@@ -60,9 +60,10 @@ int kvm__run(struct kvm *kvm)
 	TEST_FAIL("kvm__run() without a VM");
 }
 
-void kvm__close(struct kvm *kvm)
+int kvm__close(struct kvm *kvm)
 {
 	(void)kvm;
+	return 0;
 }
 
 /*
