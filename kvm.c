@@ -408,6 +408,14 @@ out:
 	return r;
 }
 
+/* Whether a line written to stderr now goes through without blocking. */
+static bool stderr_writable(void)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
 /*
  * Everything the guest wrote before it stopped reaches a reading stdout
  * before lkvm exits; a stdout that takes nothing for a second (or is
@@ -427,7 +435,8 @@ static void close_console(struct kvm *kvm)
 	pr_debug(kvm, "console: output flushed in %.3f s (%llu bytes written; the guest waited "
 		 "%.3f s for stdout)", (double)(now_ns() - t0) / 1e9,
 		 (unsigned long long)st.written, (double)st.wait_ns / 1e9);
-	if (st.dropped)
+	/* With 2>&1 stderr is the stalled pipe: a report nobody can read must not hang the exit. */
+	if (st.dropped && stderr_writable())
 		pr_warn(kvm, "console: %llu bytes dropped: %s", (unsigned long long)st.dropped,
 			st.error ? strerror(st.error) : "stdout did not read");
 }

@@ -6,6 +6,11 @@
  * lock (producers never touch those bytes) and only then advances head.
  * So a write(2) that blocks holds nothing anyone else needs.
  *
+ * Messages about the output (stalled, flowing again, failed) are written
+ * by the writer thread, never by a producer and never under the lock:
+ * stderr may be the very pipe that stalled (2>&1), and a vCPU must not
+ * wait for it either.
+ *
  * The writer waits for POLLOUT before each write(2), and writes no more
  * than a writable pipe or terminal takes without blocking (a pipe has a
  * free page; a tty fewer than 256 bytes queued), so "no progress" means
@@ -34,6 +39,11 @@
 #define OUTBUF_CHUNK_TTY	256
 #define NS_PER_MS		1000000ULL
 
+/* What the writer has to tell (outbuf.report). */
+#define REPORT_STALLED		BIT(0)
+#define REPORT_FLOWING		BIT(1)
+#define REPORT_FAILED		BIT(2)
+
 struct outbuf {
 	pthread_mutex_t lock;
 	pthread_cond_t data;		/* for the writer: bytes queued, or stop */
@@ -50,6 +60,7 @@ struct outbuf {
 	u64 progress_ns;	/* the writer's last completed write, or when work arrived */
 	u64 stall_ns;
 	bool stalled;
+	unsigned int report;	/* REPORT_*: for the writer to log */
 	bool stop, exited;
 	int error;
 	u64 written, dropped, wait_ns;
@@ -76,9 +87,7 @@ static void advance(struct outbuf *ob, size_t n)
 	ob->progress_ns = now_ns();
 	if (ob->stalled) {
 		ob->stalled = false;
-		lkvm_log_ratelimited(ob->kvm, &ob->rl, LOG_INFO,
-				     "%s: output is read again (%llu bytes dropped so far)", ob->name,
-				     (unsigned long long)ob->dropped);
+		ob->report |= REPORT_FLOWING;
 	}
 	pthread_cond_broadcast(&ob->progress);
 }
@@ -89,9 +98,39 @@ static void fail(struct outbuf *ob, int e)
 	ob->error = e;
 	ob->dropped += ob->len;
 	ob->len = 0;
+	ob->report |= REPORT_FAILED;
 	pthread_cond_broadcast(&ob->progress);
-	lkvm_log(ob->kvm, LOG_WARN, "%s: %s; its output is dropped from now on", ob->name,
-		 strerror(e));
+}
+
+/* Logs what ob->report says; called with the lock held, drops it meanwhile. */
+static void report(struct outbuf *ob)
+{
+	unsigned int what = ob->report;
+	unsigned long long dropped = ob->dropped;
+	int e = ob->error;
+
+	ob->report = 0;
+	pthread_mutex_unlock(&ob->lock);
+	if (what & REPORT_STALLED)
+		lkvm_log_ratelimited(ob->kvm, &ob->rl, LOG_WARN,
+				     "%s: output not read for %llu ms: what does not fit in %zu KiB "
+				     "is dropped", ob->name,
+				     (unsigned long long)(ob->stall_ns / NS_PER_MS), ob->size / 1024);
+	if (what & REPORT_FLOWING)
+		lkvm_log_ratelimited(ob->kvm, &ob->rl, LOG_INFO,
+				     "%s: output is read again (%llu bytes dropped so far)", ob->name,
+				     dropped);
+	if (what & REPORT_FAILED)
+		lkvm_log(ob->kvm, LOG_WARN, "%s: %s; its output is dropped from now on", ob->name,
+			 strerror(e));
+	pthread_mutex_lock(&ob->lock);
+}
+
+/* Interrupts the writer's wait for the fd (an eventfd write: never blocks). */
+static void wake_writer(struct outbuf *ob)
+{
+	u64 one = 1;
+	ssize_t n __unused = write(ob->wake_efd, &one, sizeof(one));
 }
 
 /* Waits for @fd to take output, or for the wake eventfd; true if writable (or failed). */
@@ -120,21 +159,27 @@ static void *writer(void *arg)
 
 	pthread_mutex_lock(&ob->lock);
 	while (!ob->stop) {
+		const u8 *p;
 		size_t n;
 		ssize_t r;
 		int e;
 
+		if (ob->report) {
+			report(ob);
+			continue;
+		}
 		if (!ob->len || ob->error) {
 			pthread_cond_wait(&ob->data, &ob->lock);
 			continue;
 		}
+		p = ob->ring + ob->head;
 		n = MIN(MIN(ob->len, ob->size - ob->head), ob->chunk);
 		pthread_mutex_unlock(&ob->lock);
 		if (!wait_writable(ob)) {
 			pthread_mutex_lock(&ob->lock);
 			continue;
 		}
-		r = write(ob->fd, ob->ring + ob->head, n);
+		r = write(ob->fd, p, n);
 		e = errno;
 		pthread_mutex_lock(&ob->lock);
 		if (r > 0)
@@ -240,11 +285,8 @@ void outbuf__write(struct outbuf *ob, const void *buf, size_t len)
 		now = now_ns();
 		if (now - ob->progress_ns >= ob->stall_ns) {
 			ob->stalled = true;
-			lkvm_log_ratelimited(ob->kvm, &ob->rl, LOG_WARN,
-					     "%s: output not read for %llu ms: what does not fit in "
-					     "%zu KiB is dropped", ob->name,
-					     (unsigned long long)(ob->stall_ns / NS_PER_MS),
-					     ob->size / 1024);
+			ob->report |= REPORT_STALLED;
+			wake_writer(ob);	/* it says so: we must not write to stderr */
 			break;
 		}
 		wait_until(&ob->progress, &ob->lock, ob->progress_ns + ob->stall_ns);
@@ -301,12 +343,6 @@ void outbuf__stats(struct outbuf *ob, struct outbuf_stats *st)
 	pthread_mutex_unlock(&ob->lock);
 }
 
-static void wake_efd_signal(struct outbuf *ob)
-{
-	u64 one = 1;
-	ssize_t n __unused = write(ob->wake_efd, &one, sizeof(one));
-}
-
 void outbuf__free(struct outbuf *ob, struct outbuf_stats *st)
 {
 	u64 give_up = now_ns() + 1000 * NS_PER_MS;
@@ -317,7 +353,7 @@ void outbuf__free(struct outbuf *ob, struct outbuf_stats *st)
 	pthread_mutex_lock(&ob->lock);
 	ob->stop = true;
 	pthread_cond_broadcast(&ob->data);
-	wake_efd_signal(ob);
+	wake_writer(ob);
 	/*
 	 * A blocked write(2) returns EINTR (or a short count) on a signal with
 	 * a handler; resent, since one may land just before the writer blocks.

@@ -318,6 +318,38 @@ static void test_thr_stalled_reader(void)
 	close(f.wr);
 }
 
+/*
+ * The same with 2>&1: stderr is the stalled pipe too.  lkvm's message that
+ * output is being dropped must not be what blocks the vCPU, nor the exit.
+ */
+static void test_thr_stalled_reader_is_stderr_too(void)
+{
+	struct tx_job j = { .len = TX_TOTAL };
+	struct uart_fixture f;
+	struct outbuf_stats st;
+	int saved = dup(STDERR_FILENO);
+	u64 t0;
+
+	uart_setup_ring(&f, 64 * SZ_KiB, OUTBUF_STALL_MS, true);
+	TEST_ASSERT(saved >= 0 && dup2(f.wr, STDERR_FILENO) == STDERR_FILENO, "dup2: %s",
+		    strerror(errno));
+	j.f = &f;
+	run_tx(&j, 10000);
+	outbuf__stats(f.ob, &st);
+	TEST_ASSERT(st.stalled && st.dropped > 0, "stalled, dropping");
+	t0 = now_ns();
+	serial8250__free(f.u);
+	outbuf__free(f.ob, &st);	/* the writer may be stuck writing the warning: interrupted */
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	test_diag("1 MiB of THR writes with stdout and stderr stalled: %.1f ms; stop %.1f ms",
+		  (double)j.ns / 1e6, (double)(now_ns() - t0) / 1e6);
+	TEST_ASSERT(now_ns() - t0 < 2000 * 1000000ULL, "stopping took %llu ms",
+		    (unsigned long long)((now_ns() - t0) / 1000000));
+	close(f.rd);
+	close(f.wr);
+}
+
 struct rx_job {
 	int fd;
 	size_t got;
@@ -625,6 +657,7 @@ static void test_pl031_ids(void)
 static const struct test_case tests[] = {
 	TEST_CASE(test_thr_transmits),
 	TEST_CASE(test_thr_stalled_reader),
+	TEST_CASE(test_thr_stalled_reader_is_stderr_too),
 	TEST_CASE(test_thr_reading_reader_gets_all),
 	TEST_CASE(test_thr_closed_reader),
 	TEST_CASE(test_thri),
