@@ -103,10 +103,10 @@ done
 expect_eq "the ,ro image is unchanged after all runs" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
 rm -f /tmp/vdb.img
 
-expect_refused "refuses -d with a missing image, naming it" 'no-such-disk\.img' blk-missing 60 \
+expect_refused "refuses -d with a missing image, naming it" 2 'no-such-disk\.img' blk-missing 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/no-such-disk.img
-expect_refused "refuses -d with an unknown engine, naming it" "engine 'bogus'" blk-bad-engine 60 \
+expect_refused "refuses -d with an unknown engine, naming it" 2 "engine 'bogus'" blk-bad-engine 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/x.img,engine=bogus
-expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 'virtio-transport pci' \
+expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 2 'virtio-transport pci' \
 	blk-pci-legacy 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 \
 	--virtio-transport pci-legacy
