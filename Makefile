@@ -52,7 +52,7 @@ UNIT_TESTS	:= config gmem image load fdt devices serial memory idreg virtqueue d
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).
-UNIT_SCRIPTS	:= tests/unit/test-install.sh
+UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run
 
 all: lkvm
 
@@ -151,7 +151,7 @@ check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
 		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(LINT_TAP) tests/system/run
 
-# lkvm too: test-install.sh installs it.
+# lkvm too: test-install.sh installs it, tests/cli/run runs it under qemu-aarch64-static.
 check-unit: lkvm $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS)
 

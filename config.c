@@ -7,9 +7,13 @@
  * option lkvm does not implement is refused by name, never silently ignored.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lkvm/arch.h"
 #include "lkvm/config.h"
@@ -63,6 +67,10 @@ static const struct option run_options[] = {
 /* ":": report a missing value as ':'.  Options may follow the kernel (GNU order). */
 static const char run_shortopts[] = ":k:i:p:f:c:m:n:d:F:h";
 
+/* The combined table (config__run_options()) fits in LKVM_RUN_OPTIONS_MAX. */
+_Static_assert(ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS + 1 <= LKVM_RUN_OPTIONS_MAX,
+	       "LKVM_RUN_OPTIONS_MAX too small");
+
 void config__usage_run(void)
 {
 	fputs("usage: lkvm run [options] [kernel]\n"
@@ -107,6 +115,10 @@ void config__usage_run(void)
 	      "      --debug              same as --loglevel debug\n"
 	      "  -h, --help               this text\n"
 	      "\n"
+	      "-k, -i, -p, -f and --name given twice: the last one counts (as in kvmtool).\n"
+	      "Checks, in order: the command line (exit status 2, before /dev/kvm is opened),\n"
+	      "what this host can do (exit 1: \"this host cannot ...\"), the guest's files\n"
+	      "(exit 2: \"Fatal: Unable to open kernel FILE\", ...), then the VM is built.\n"
 	      "The guest powering off ends lkvm with status 0; Ctrl-A x quits from a terminal.\n",
 	      stdout);
 }
@@ -114,7 +126,8 @@ void config__usage_run(void)
 void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->nr_cpus = host_cpus ? host_cpus : 1;
+	/* A host with more CPUs than lkvm's limit gets the limit (KVM's is the host check's). */
+	cfg->nr_cpus = host_cpus ? MIN(host_cpus, LKVM_MAX_CPUS) : 1;
 	cfg->console = CONSOLE_SERIAL;
 	cfg->loglevel = LOG_WARN;
 	cfg->sandbox = SANDBOX_OFF;	/* on once the lists are proven on every system test */
@@ -184,6 +197,17 @@ static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct
 	return 0;
 }
 
+/*
+ * -c beyond lkvm's own limit.  The host's limit, KVM_CAP_MAX_VCPUS, is
+ * KVM's answer and checked with the host (kvm__check_host()).
+ */
+static int cpus_too_many(const char *arg, struct lkvm_err *err)
+{
+	return seterr(err, EINVAL, "-c %s: out of range: at most %d vCPUs (lkvm's limit); the "
+		      "host's KVM may allow fewer (KVM_CAP_MAX_VCPUS, see lkvm check)", arg,
+		      LKVM_MAX_CPUS);
+}
+
 static const char *option_name(const struct option *opts, int idx, int c, char *buf,
 			       size_t len)
 {
@@ -210,9 +234,13 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->has_firmware_addr = true;
 		return parse_num("--firmware-address", arg, UINT64_MAX, &cfg->firmware_addr, err);
 	case 'c':
-		r = parse_num("-c", arg, UINT32_MAX, &v, err);
+		r = parse_uint(arg, LKVM_MAX_CPUS, &v);
+		if (r == -ERANGE)
+			return cpus_too_many(arg, err);
+		if (r)
+			return seterr(err, EINVAL, "-c %s: expected a number", arg);
 		cfg->nr_cpus = (unsigned int)v;
-		return r;
+		return 0;
 	case 'm': return parse_mem(cfg, arg, err);
 	case OPT_NAME: cfg->name = arg; return 0;
 	case 'n': {
@@ -294,22 +322,33 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 	return seterr(err, EINVAL, "unexpected option");
 }
 
-int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
+int config__run_options(struct option *opts, unsigned int max)
 {
-	struct option opts[ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS + 1];
 	unsigned int n = 0;
-	int c, idx, r;
 
 	/* One table: the generic options, then the arch's, then the terminator. */
-	for (unsigned int i = 0; i < ARRAY_SIZE(run_options); i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(run_options); i++) {
+		if (n + 1 >= max)
+			return -E2BIG;
 		opts[n++] = run_options[i];
+	}
 	for (const struct option *o = arch_config__options; o->name; o++) {
-		if (n == ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS)
-			return seterr(err, E2BIG, "internal: more than %d arch options",
-				      LKVM_MAX_ARCH_OPTIONS);
+		if (n + 1 >= max)
+			return -E2BIG;
 		opts[n++] = *o;
 	}
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	return (int)n;
+}
+
+int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
+{
+	struct option opts[LKVM_RUN_OPTIONS_MAX];
+	int c, idx, r;
+
+	if (config__run_options(opts, ARRAY_SIZE(opts)) < 0)
+		return seterr(err, E2BIG, "internal: more than %d arch options",
+			      LKVM_MAX_ARCH_OPTIONS);
 
 	/* getopt keeps state in globals: reset it so several parses work (tests). */
 	optind = 0;
@@ -372,6 +411,46 @@ int config__validate(struct lkvm_config *cfg, struct lkvm_err *err)
 	return config__validate_machine(cfg, err);
 }
 
+/* Two -d naming one file or block device (any path to it)? */
+static bool same_image(const struct disk_opts *a, const struct stat *sa, bool have_a,
+		       const struct disk_opts *b, const struct stat *sb, bool have_b)
+{
+	if (!strcmp(a->path, b->path))
+		return true;
+	if (!have_a || !have_b)
+		return false;
+	if (S_ISBLK(sa->st_mode) && S_ISBLK(sb->st_mode))
+		return sa->st_rdev == sb->st_rdev;
+	return sa->st_dev == sb->st_dev && sa->st_ino == sb->st_ino;
+}
+
+/*
+ * One image behind two virtio-blk devices is two writers with two page
+ * caches of their own in the guest: it gets corrupted.  Refused unless
+ * both are read-only.  Paths that don't exist (yet) are compared as
+ * strings; kvm__check_files() reports them missing.
+ */
+static int check_disks(const struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	struct stat st[LKVM_MAX_DISKS];
+	bool have[LKVM_MAX_DISKS];
+
+	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
+		have[i] = stat(cfg->disk[i].path, &st[i]) == 0;
+		for (unsigned int j = 0; j < i; j++) {
+			const struct disk_opts *a = &cfg->disk[j], *b = &cfg->disk[i];
+
+			if (a->ro && b->ro)
+				continue;
+			if (same_image(a, &st[j], have[j], b, &st[i], have[i]))
+				return seterr(err, EINVAL, "-d %s: the same image as disk %u (-d %s): "
+					      "two devices writing one image corrupt it; give it once, "
+					      "or add ,ro to both", b->path, j, a->path);
+		}
+	}
+	return 0;
+}
+
 int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 {
 	struct mem_plan plan;
@@ -379,9 +458,12 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 
 	if (cfg->nr_cpus == 0)
 		return seterr(err, EINVAL, "-c 0: a VM needs at least one vCPU");
-	if (cfg->nr_cpus > LKVM_MAX_CPUS)
-		return seterr(err, EINVAL, "-c %u: lkvm supports at most %d vCPUs", cfg->nr_cpus,
-			      LKVM_MAX_CPUS);
+	if (cfg->nr_cpus > LKVM_MAX_CPUS) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", cfg->nr_cpus);
+		return cpus_too_many(n, err);
+	}
 	for (unsigned int i = 0; i < cfg->nr_mem; i++) {
 		const struct mem_bank *b = &cfg->mem[i];
 
@@ -408,6 +490,9 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 					      "serves one NIC", j, i, cfg->net[i].tapif);
 		}
 	}
+	r = check_disks(cfg, err);
+	if (r)
+		return r;
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);
@@ -416,4 +501,101 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 		return r;
 	/* The map and the IPA size from the config alone; KVM's limit is checked later. */
 	return arch__plan_memory(cfg, 0, &plan, err);
+}
+
+/* The errno of a failed call returning < 0, else 0. */
+static int errno_of(int r)
+{
+	return r < 0 ? errno : 0;
+}
+
+/* Opens @path with @flags and fstat()s it into @st: 0, or the errno. */
+static int open_stat(const char *path, int flags, struct stat *st)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	int e;
+
+	if (fd < 0)
+		return errno;
+	e = errno_of(fstat(fd, st));
+	close(fd);
+	return e;
+}
+
+/*
+ * A boot image must open for reading and be a regular file (it is mapped
+ * to be loaded).  The words are kvmtool's ("Fatal: Unable to open kernel
+ * FILE"): kvm-unit-tests' runner recognises a runnable configuration by
+ * them.
+ */
+static int check_boot_file(const char *what, const char *path, struct lkvm_err *err)
+{
+	struct stat st = { 0 };
+	int e = open_stat(path, O_RDONLY, &st);
+
+	if (!e && S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (e)
+		return seterr(err, e, "Fatal: Unable to open %s %s: %s", what, path, strerror(e));
+	if (!S_ISREG(st.st_mode))
+		return seterr(err, EINVAL, "Fatal: Unable to open %s %s: not a regular file", what,
+			      path);
+	return 0;
+}
+
+/* A disk must open the way its device will open it (read-only, O_DIRECT). */
+static int check_disk_file(const struct disk_opts *d, struct lkvm_err *err)
+{
+	struct stat st = { 0 };
+	int e = open_stat(d->path, (d->ro ? O_RDONLY : O_RDWR) | (d->direct ? O_DIRECT : 0), &st);
+
+	if (!e && S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (!e)
+		return 0;
+	if (e == EINVAL && d->direct)
+		return seterr(err, e, "Fatal: Unable to open disk image %s: O_DIRECT refused (its "
+			      "file system has no direct I/O, e.g. tmpfs); drop ,direct", d->path);
+	if (e == EROFS || (e == EACCES && !d->ro))
+		return seterr(err, e, "Fatal: Unable to open disk image %s: %s; add ,ro to give "
+			      "it read-only", d->path, strerror(e));
+	return seterr(err, e, "Fatal: Unable to open disk image %s: %s", d->path, strerror(e));
+}
+
+/* --dump-dtb: writable if it exists, else its directory takes a new file. */
+static int check_dump_path(const char *path, struct lkvm_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int e;
+
+	if (stat(path, &st) == 0)
+		e = S_ISDIR(st.st_mode) ? EISDIR : errno_of(access(path, W_OK));
+	else if (errno != ENOENT)
+		e = errno;
+	else if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		e = ENAMETOOLONG;
+	else
+		e = errno_of(access(dirname(dir), W_OK | X_OK));
+	if (e)
+		return seterr(err, e, "--dump-dtb %s: cannot write the device tree there: %s", path,
+			      strerror(e));
+	return 0;
+}
+
+int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	int r = 0;
+
+	if (cfg->kernel)
+		r = check_boot_file("kernel", cfg->kernel, err);
+	if (!r && cfg->firmware)
+		r = check_boot_file("firmware", cfg->firmware, err);
+	if (!r && cfg->initrd)
+		r = check_boot_file("initrd", cfg->initrd, err);
+	for (unsigned int i = 0; !r && i < cfg->nr_disk; i++)
+		r = check_disk_file(&cfg->disk[i], err);
+	if (!r && cfg->dump_dtb)
+		r = check_dump_path(cfg->dump_dtb, err);
+	return r;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A VM's lifecycle: /dev/kvm, VM creation with the IPA size the memory
- * map needs, guest RAM, vCPUs, the main loop (console input, signals,
- * stop requests) and teardown.  Arch specifics go through lkvm/arch.h.
+ * A VM's lifecycle: /dev/kvm, the host checks and VM creation with the
+ * IPA size the memory map needs, the guest's files, guest RAM, vCPUs, the
+ * main loop (console input, signals, stop requests) and teardown.  Arch
+ * specifics go through lkvm/arch.h.
  *
  * Teardown deliberately never deletes memslots one by one: each deletion
  * makes the host kernel invalidate the VM's stage-2 (and, for a nested
@@ -99,8 +100,8 @@ static int check_host_memory(const struct kvm *kvm, struct lkvm_err *err)
 		return 0;
 	have = (u64)si.totalram * si.mem_unit;
 	if (want > have)
-		return seterr(err, ENOMEM, "-m: %llu MiB of guest RAM is more than this host's "
-			      "%llu MiB; give less with -m",
+		return seterr(err, ENOMEM, "-m: this host cannot give the guest %llu MiB of RAM "
+			      "because it has %llu MiB; give less with -m",
 			      (unsigned long long)(want / SZ_MiB), (unsigned long long)(have / SZ_MiB));
 	return 0;
 }
@@ -166,10 +167,9 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_
 	return 0;
 }
 
-int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
-	struct lkvm_placement place;
 	struct mem_plan plan;
 	int r, max_cpus;
 
@@ -183,8 +183,9 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 		return r;
 	max_cpus = kvm__check_cap(kvm, KVM_CAP_MAX_VCPUS);
 	if (max_cpus > 0 && cfg->nr_cpus > (unsigned int)max_cpus)
-		return seterr(err, EINVAL, "-c %u: this host's KVM allows at most %d vCPUs "
-			      "(KVM_CAP_MAX_VCPUS)", cfg->nr_cpus, max_cpus);
+		return seterr(err, EINVAL, "-c %u: this host cannot run %u vCPUs in one VM because "
+			      "its KVM allows at most %d (KVM_CAP_MAX_VCPUS); give -c %d or fewer",
+			      cfg->nr_cpus, cfg->nr_cpus, max_cpus, max_cpus);
 	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
 	if (r)
 		return r;
@@ -204,11 +205,35 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 			      strerror(errno));
 	pr_debug(kvm, "VM created, IPA %u bits (map needs %u)", plan.ipa_bits, plan.map_bits);
 	kvm__mark(kvm, "VM");
+	/*
+	 * The interrupt controller is a host check too: only a VM can ask
+	 * KVM which GICs it emulates (KVM_CREATE_DEVICE_TEST).  It needs no
+	 * RAM, so it is made here, before any guest file is looked at.
+	 */
+	return arch__init_vm(kvm, err);
+}
 
-	r = create_ram(kvm, &plan, err);
+int kvm__check_files(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r = config__check_files(kvm->cfg, err);
+
+	if (!r && kvm->cfg->kernel)
+		r = arch__check_files(kvm, err);
+	return r;
+}
+
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+	struct lkvm_placement place;
+	struct mem_plan plan;
+	int r;
+
+	/* The same plan kvm__check_host() accepted: the config is read-only. */
+	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
 	if (r)
 		return r;
-	r = arch__init_vm(kvm, err);
+	r = create_ram(kvm, &plan, err);
 	if (r)
 		return r;
 	/* The console devices write only to this ring; its own thread writes stdout. */

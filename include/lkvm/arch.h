@@ -6,7 +6,9 @@
  * header.  Called in this order, each with an undo in arch__close():
  *
  *   arch__plan_memory   pure: RAM banks and IPA size from the config
- *   arch__init_vm       VM exists with RAM: interrupt controller
+ *   arch__check_host    KVM's caps for the config (before the VM)
+ *   arch__init_vm       VM exists, no RAM yet: interrupt controller
+ *   arch__check_files   the kernel recognised from its header (no RAM yet)
  *   arch__placement     where devices go (generic code makes them)
  *   arch__init_vcpu     per vCPU: KVM_ARM_VCPU_INIT and friends
  *   arch__finalize_vm   all vCPUs exist: irqchip init, timers, PMU,
@@ -53,7 +55,20 @@ unsigned long arch__vm_type(unsigned int ipa_bits);
 /* Checks what the host must offer for this config (caps); -EOPNOTSUPP + why. */
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err);
 
+/*
+ * The VM exists, with no RAM and no vCPU: vCPU features, counter offset,
+ * the interrupt controller (the host check for --irqchip).  -errno + why.
+ */
 int arch__init_vm(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * After config__check_files() found the guest's files openable, before
+ * RAM and vCPUs exist: whether the kernel is one the arch can boot, from
+ * its header (not reading it whole: arch__finalize_vm() loads it straight
+ * into RAM).  -errno with @err naming the file (a text file, a broken
+ * Image header, an ELF for another machine).
+ */
+int arch__check_files(struct kvm *kvm, struct lkvm_err *err);
 int arch__init_vcpu(struct kvm_cpu *vcpu, struct lkvm_err *err);
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err);
 

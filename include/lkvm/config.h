@@ -13,6 +13,8 @@
 #ifndef LKVM_CONFIG_H
 #define LKVM_CONFIG_H
 
+#include <getopt.h>
+
 #include "lkvm/arch-config.h"
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
@@ -31,6 +33,8 @@
 #define LKVM_OPT_ARCH_BASE	0x1000
 /* At most this many arch options: room kept for them in the combined tables. */
 #define LKVM_MAX_ARCH_OPTIONS	48
+/* Room for the whole "lkvm run" table (config__run_options()), terminator included. */
+#define LKVM_RUN_OPTIONS_MAX	(64 + LKVM_MAX_ARCH_OPTIONS)
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -82,7 +86,10 @@ struct lkvm_config {
 	struct arch_config arch;	/* the arch's options (lkvm/arch-config.h) */
 };
 
-/* Sets every default that does not depend on the host (nr_cpus = @host_cpus), arch's too. */
+/*
+ * Sets every default that does not depend on the host, arch's too; nr_cpus
+ * is @host_cpus, at most LKVM_MAX_CPUS.
+ */
 void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus);
 
 /*
@@ -92,6 +99,14 @@ void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus);
  * naming the option and the fix.
  */
 int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err);
+
+/*
+ * The whole "lkvm run" option table, as config__parse_run() uses it: the
+ * generic options, then the arch's, then a NULL terminator, copied into
+ * @opts (room for @max entries; LKVM_RUN_OPTIONS_MAX is always enough).
+ * Returns the number of options, or -E2BIG.
+ */
+int config__run_options(struct option *opts, unsigned int max);
 
 /* Prints "lkvm run" usage to stdout. */
 void config__usage_run(void);
@@ -113,6 +128,16 @@ int config__validate(struct lkvm_config *cfg, struct lkvm_err *err);
  * vCPUs ("lkvm cpu").  Same contract.
  */
 int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err);
+
+/*
+ * The file checks of "lkvm run"'s step 3 (after the host checks; see
+ * kvm__check_files()): the kernel, firmware and initrd open for reading
+ * ("Fatal: Unable to open kernel FILE: why", kvmtool's words), each disk
+ * opens as its device will open it (read-write unless ,ro; O_DIRECT with
+ * ,direct), and the --dump-dtb path can be written.  Opens and closes;
+ * changes nothing.  Returns 0 or -errno with @err naming the file.
+ */
+int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err);
 
 /* Total RAM over all banks. */
 u64 config__ram_size(const struct lkvm_config *cfg);

@@ -4,10 +4,14 @@
  * MMIO bus.  Everything a VM owns hangs off struct kvm, so one process can
  * hold several (the unit tests do).  Lifecycle:
  *
- *   kvm__open()        /dev/kvm, API version, host facts       (undo: kvm__close)
- *   kvm__create_vm()   VM with the IPA size the map needs, RAM slots,
- *                      arch init (interrupt controller), vCPUs, devices,
- *                      kernel load and boot registers
+ *   kvm__open()         /dev/kvm, API version, host facts      (undo: kvm__close)
+ *   kvm__check_host()   what this host must offer the config (KVM caps,
+ *                       vCPU count, IPA size, taps), then the VM with the
+ *                       IPA size the map needs and its interrupt controller
+ *   kvm__check_files()  the guest's files: kernel, initrd, firmware, disks
+ *                       and the --dump-dtb path (no RAM, no vCPU yet)
+ *   kvm__create_vm()    RAM slots, devices, vCPUs, kernel load and boot
+ *                       registers
  *   kvm__run()         vCPU threads + the main loop, until the guest
  *                      powers off or a signal arrives
  *   kvm__close()       releases everything that succeeded
@@ -131,9 +135,32 @@ int kvm__open(struct kvm *kvm, struct lkvm_err *err);
 int kvm__check_cap(const struct kvm *kvm, long cap);
 
 /*
- * Creates the VM and everything in it, ready to run: IPA size, RAM,
- * interrupt controller, vCPUs, devices, the device tree and the loaded
- * kernel.  On failure, what was created is released by kvm__close().
+ * Step 2 of "lkvm run" (README, "Order of checks"): after kvm__open(),
+ * everything this host must offer the (validated) config that KVM can
+ * tell before the guest exists: host RAM, KVM's caps for the arch's
+ * options (arch__check_host()), the vCPU count (KVM_CAP_MAX_VCPUS), the
+ * IPA size, the taps; then creates the VM and its interrupt controller
+ * (arch__init_vm(): only a VM can say which GICs KVM emulates).  No guest
+ * file is looked at and no RAM or vCPU exists yet.  Returns 0, or -errno
+ * with @err saying what this host cannot do and why.  kvm__close() undoes.
+ */
+int kvm__check_host(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * Step 3, after kvm__check_host(): the guest's files (config__check_files():
+ * the kernel, initrd and firmware open, "Fatal: Unable to open kernel FILE"
+ * in kvmtool's words; the disks open as they will be used; the --dump-dtb
+ * path can be written), and the kernel is recognised from its header
+ * (arch__check_files()).  Still no guest RAM and no vCPU.  Returns 0, or
+ * -errno with @err naming the file.
+ */
+int kvm__check_files(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * After kvm__check_host() (and kvm__check_files() when the config boots
+ * something): everything else, ready to run: RAM, devices, vCPUs, the
+ * device tree and the loaded kernel.  On failure, what was created is
+ * released by kvm__close().
  */
 int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err);
 

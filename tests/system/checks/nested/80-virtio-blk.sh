@@ -122,15 +122,15 @@ wait "$first"
 expect_eq "the first lkvm runs on undisturbed (stops on SIGTERM with 128+15)" "$?" 143
 run_guest lock-twice 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 \
 	-d /tmp/lock.img -d /tmp/lock.img
-expect_exit "one image twice (-d x -d x): the second writable -d is refused (exit 1)" 1
+expect_exit "one image twice (-d x -d x): refused from the command line (exit 2)" 2
 expect_saw "one image twice (-d x -d x): the refusal names the image and the fix" \
-	'^lkvm: disk /tmp/lock.img: another process (or another -d of this VM) has it open for writing'
+	'^lkvm: -d /tmp/lock.img: the same image as disk 0 (-d /tmp/lock.img): two devices writing one image corrupt it'
 rm -f /tmp/lock.img
 
-expect_refused "refuses -d with a missing image, naming it" 'no-such-disk\.img' blk-missing 60 \
+expect_refused "refuses -d with a missing image, naming it" 2 'no-such-disk\.img' blk-missing 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/no-such-disk.img
-expect_refused "refuses -d with an unknown engine, naming it" "engine 'bogus'" blk-bad-engine 60 \
+expect_refused "refuses -d with an unknown engine, naming it" 2 "engine 'bogus'" blk-bad-engine 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/x.img,engine=bogus
-expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 'virtio-transport pci' \
+expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 2 'virtio-transport pci' \
 	blk-pci-legacy 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 \
 	--virtio-transport pci-legacy
