@@ -2,9 +2,11 @@
 #
 #   make            the arm64 lkvm binary (static; cross-built on x86_64)
 #   make deps       install everything on a fresh Debian 12 machine
-#   make check      unit tests (native, ASan+UBSan) + system tests
-#                   (real KVM inside an emulated arm64 host), via prove
+#   make check      unit tests (native, ASan+UBSan; the threaded ones also
+#                   under TSan), system tests (real KVM inside an emulated
+#                   arm64 host), via prove
 #   make demo       boot a nested stack inside the emulated host
+#   make check-tsan the threaded unit tests under ThreadSanitizer
 #
 # The Makefile picks the arch folder; generic code never names one.
 
@@ -29,6 +31,7 @@ HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # not co-installable; scripts/install-deps unpacks it into .cache).
 CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
 LIBS		:= -lfdt -lz -luring -laio -lpthread
+HOST_LIBS	:= -lfdt -lz -luring -laio -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
 PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c \
@@ -44,7 +47,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost
+		   virtio-pci net vhost iothread
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 
@@ -97,6 +100,29 @@ $(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/b
 	$(CC) -static $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) -Itests/bench -o $@ \
 		tests/bench/blkbench.c tests/bench/blkbench-opts.c
 
+# ThreadSanitizer (clang -fsanitize=thread, in $(BUILD)/tsan): the unit tests
+# whose devices run real threads -- I/O threads against device resets
+# (test-iothread), the disk engines' pools, the network and vhost paths.
+# Any race report fails its case.
+TSAN_CC		?= clang
+TSAN_TESTS	:= iothread disk virtio virtio-pci virtio-dev net vhost
+TSAN_CFLAGS	= $(BASE_CFLAGS) -Wno-format-nonliteral -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/tsan/%.o)
+TSAN_BINS	:= $(TSAN_TESTS:%=$(BUILD)/tsan/tests/test-%)
+TSAN_RUN_OPTIONS := halt_on_error=1 second_deadlock_stack=1
+
+$(TSAN_OBJS): $(BUILD)/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tsan/libpure.a: $(TSAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(TSAN_BINS): $(BUILD)/tsan/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h \
+		$(BUILD)/tsan/libpure.a
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/tsan/libpure.a $(HOST_LIBS)
+
 unit: $(UNIT_BINS)
 
 # "make check" and "make demo" first install what they need (idempotent,
@@ -111,14 +137,19 @@ demo:
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest ASSETS=$(CURDIR)/.cache/assets \
 		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
 
-# One prove run: unit tests, then the system tests (one L0 boot per profile).
-check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
+# One prove run: unit tests, the threaded ones again under ThreadSanitizer,
+# then the system tests (one L0 boot per profile).
+check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-		prove --exec '' --timer $(UNIT_BINS) tests/system/run
+	TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" \
+		prove --exec '' --timer $(UNIT_BINS) $(TSAN_BINS) tests/system/run
 
 check-unit: $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS)
+
+check-tsan: $(TSAN_BINS)
+	TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" prove --exec '' --timer $(TSAN_BINS)
 
 # "make bench": the bench system-test profile (one L0 boot, every engine x
 # transport x backing), then the Markdown table, also written to
@@ -149,5 +180,5 @@ deps:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean bench bench-all
--include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d)
+.PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all
+-include $(OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(TSAN_OBJS:.o=.d)
