@@ -3,9 +3,10 @@
 #   make            the arm64 lkvm binary (static; cross-built on x86_64)
 #   make deps       install everything on a fresh Debian 12 machine
 #   make check      unit tests (native, ASan+UBSan; the threaded ones also
-#                   under TSan), system tests (real KVM inside an emulated
-#                   arm64 host), via prove
+#                   under TSan), a fuzz smoke, system tests (real KVM
+#                   inside an emulated arm64 host), via prove
 #   make demo       boot a nested stack inside the emulated host
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECS seconds each
 #   make check-tsan the threaded unit tests under ThreadSanitizer
 #
 # The Makefile picks the arch folder; generic code never names one.
@@ -83,6 +84,7 @@ $(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c tests/unit/test.h 
 		-o $@ tests/unit/test-blkbench.c tests/bench/blkbench-opts.c
 
 include tests/guest/build.mk
+include tests/fuzz/build.mk
 
 # Static arm64 helpers that the system tests copy into the emulated host
 # (defined before the rules that name them: make expands prerequisites
@@ -138,12 +140,14 @@ demo:
 		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
 
 # One prove run: unit tests, the threaded ones again under ThreadSanitizer,
-# then the system tests (one L0 boot per profile).
-check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(GUEST_PAYLOADS) $(TOOLS)
+# the fuzz smoke (each harness over its seeds, then FUZZ_SMOKE_SECS of
+# fuzzing), then the system tests (one L0 boot per profile).
+FUZZ_SMOKE_SECS	?= 10
+check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(FUZZ_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-	TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" \
-		prove --exec '' --timer $(UNIT_BINS) $(TSAN_BINS) tests/system/run
+	FUZZ_BUILD=$(CURDIR)/$(FUZZ_OUT) FUZZ_SECS=$(FUZZ_SMOKE_SECS) TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" \
+		prove --exec '' --timer $(UNIT_BINS) $(TSAN_BINS) tests/fuzz/run tests/system/run
 
 check-unit: $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS)
