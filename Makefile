@@ -48,7 +48,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost iothread
+		   virtio-pci net vhost iothread fuzz-found
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 
