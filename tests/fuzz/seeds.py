@@ -258,3 +258,18 @@ put("cmdline", "idreg-format", bytes([M_IDREG_FORMAT]) + struct.pack("<QQ", 0x00
     b"ID_AA64MMFR1_EL1")
 put("cmdline", "size", bytes([M_SIZE]) + b"0x1p")
 put("cmdline", "uint", bytes([M_UINT]) + b"18446744073709551615")
+
+# ---- fuzz-uart --------------------------------------------------------------
+
+
+def uart(op, off, val=0, length=0):
+    return struct.pack("<BBHI", op, length, off, val)
+
+
+put("uart", "console", b"".join([
+    uart(0, 3, 0x80), uart(0, 0, 1), uart(0, 1, 0), uart(0, 3, 0x03),  # 115200 8N1
+    uart(0, 2, 0x07), uart(0, 1, 0x0f), uart(1, 2), uart(0, 0, ord("h")), uart(1, 5),
+    uart(4, 0, ord("a"), 20), uart(1, 2), uart(1, 5), uart(1, 0), uart(1, 0),
+    uart(0, 4, 0x10), uart(0, 0, 0x55), uart(1, 6), uart(1, 0), uart(0, 7, 0xa5), uart(1, 7),
+    uart(2, 0x8, 1000, 2), uart(3, 0), uart(3, 0x4), uart(2, 0x10, 1, 2), uart(3, 0x14),
+    uart(3, 0xfe0, 0, 0x82), uart(3, 0xff0, 0, 0x82)]))
