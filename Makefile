@@ -2,12 +2,15 @@
 #
 #   make            the arm64 lkvm binary (static; cross-built on x86_64)
 #   make deps       install everything on a fresh Debian 12 machine
-#   make check      unit tests (native, ASan+UBSan), make lint, system tests
-#                   (real KVM inside an emulated arm64 host), via prove
-#   make check-unit the unit tests alone (no lint, no system tests)
+#   make check      unit tests (native, ASan+UBSan; the threaded ones also
+#                   under TSan), make lint, a fuzz smoke, system tests (real
+#                   KVM inside an emulated arm64 host), via prove
+#   make check-unit the unit tests alone (no lint, no fuzz, no system tests)
 #   make lint       cppcheck + clang-tidy over the VMM sources
 #   make demo       boot a nested stack inside the emulated host
 #   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECS seconds each
+#   make check-tsan the threaded unit tests under ThreadSanitizer
 #
 # The Makefile picks the arch folder; generic code never names one.
 
@@ -32,6 +35,7 @@ HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # not co-installable; scripts/install-deps unpacks it into .cache).
 CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
 LIBS		:= -lfdt -lz -luring -laio -lseccomp -lpthread
+HOST_LIBS	:= -lfdt -lz -luring -laio -lseccomp -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
 PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
@@ -48,7 +52,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost
+		   virtio-pci net vhost iothread fuzz-found
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).
@@ -108,6 +112,7 @@ $(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c $(BUILD)/host/benc
 		-o $@ $^
 
 include tests/guest/build.mk
+include tests/fuzz/build.mk
 
 # Static arm64 helpers that the system tests copy into the emulated host
 # (defined before the rules that name them: make expands prerequisites
@@ -125,6 +130,29 @@ $(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/b
 	$(CC) -static $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) -Itests/bench -o $@ \
 		tests/bench/blkbench.c tests/bench/blkbench-opts.c
 
+# ThreadSanitizer (clang -fsanitize=thread, in $(BUILD)/tsan): the unit tests
+# whose devices run real threads -- I/O threads against device resets
+# (test-iothread), the disk engines' pools, the network and vhost paths.
+# Any race report fails its case.
+TSAN_CC		?= clang
+TSAN_TESTS	:= iothread disk virtio virtio-pci virtio-dev net vhost
+TSAN_CFLAGS	= $(BASE_CFLAGS) -Wno-format-nonliteral -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/tsan/%.o)
+TSAN_BINS	:= $(TSAN_TESTS:%=$(BUILD)/tsan/tests/test-%)
+TSAN_RUN_OPTIONS := halt_on_error=1 second_deadlock_stack=1
+
+$(TSAN_OBJS): $(BUILD)/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tsan/libpure.a: $(TSAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(TSAN_BINS): $(BUILD)/tsan/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h \
+		$(BUILD)/tsan/libpure.a
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/tsan/libpure.a $(HOST_LIBS)
+
 unit: $(UNIT_BINS)
 
 # "make check" and "make demo" first install what they need (idempotent,
@@ -139,21 +167,29 @@ demo:
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest ASSETS=$(CURDIR)/.cache/assets \
 		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
 
-# One prove run: unit tests, "make lint" as one test (LINT=0 leaves it
-# out), then the system tests (one L0 boot per profile).
+# One prove run: unit tests, the threaded ones again under ThreadSanitizer,
+# "make lint" as one test (LINT=0 leaves it out), the fuzz smoke (each
+# harness over its seeds, then FUZZ_SMOKE_SECS of fuzzing), then the
+# system tests (one L0 boot per profile).
 # (make has a built-in LINT = lint, so "?=" would not take.)
 ifeq ($(origin LINT),default)
 LINT		:= 1
 endif
 LINT_TAP	:= $(if $(filter 1,$(LINT)),tests/lint.sh)
-check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
+FUZZ_SMOKE_SECS	?= 10
+check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(FUZZ_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(LINT_TAP) tests/system/run
+	FUZZ_BUILD=$(CURDIR)/$(FUZZ_OUT) FUZZ_SECS=$(FUZZ_SMOKE_SECS) TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" \
+		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(TSAN_BINS) $(LINT_TAP) \
+		tests/fuzz/run tests/system/run
 
 # lkvm too: test-install.sh installs it, tests/cli/run runs it under qemu-aarch64-static.
 check-unit: lkvm $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS)
+
+check-tsan: $(TSAN_BINS)
+	TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" prove --exec '' --timer $(TSAN_BINS)
 
 # "make bench": the bench system-test profile (one L0 boot, every engine x
 # transport x backing), then the Markdown table, also written to
@@ -206,7 +242,8 @@ uninstall:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean bench bench-all install uninstall lint FORCE
+.PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all install \
+	uninstall lint FORCE
 FORCE:
 -include $(OBJS:.o=.d) $(BUILD)/$(ARCH)/version.d $(HOST_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOLS:=.d) \
-	$(BUILD)/host/bench/blkbench-opts.d
+	$(BUILD)/host/bench/blkbench-opts.d $(TSAN_OBJS:.o=.d)
