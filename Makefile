@@ -8,6 +8,8 @@
 #   make check-unit the unit tests alone (no lint, no fuzz, no system tests)
 #   make lint       cppcheck + clang-tidy over the VMM sources
 #   make demo       boot a nested stack inside the emulated host
+#   make stack KERNEL=...  test your own KVM kernel's (nested) virtualization
+#                   (tests/system/stack; README, "Testing your own kernels")
 #   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECS seconds each
 #   make check-tsan the threaded unit tests under ThreadSanitizer
@@ -56,7 +58,7 @@ UNIT_TESTS	:= config gmem image load fdt devices serial memory idreg virtqueue d
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).
-UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run
+UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run tests/system/report-selftest
 
 all: lkvm
 
@@ -213,6 +215,34 @@ bench-all: lkvm $(BENCH_GUEST)
 	@st=$$(cat $(BUILD)/bench/run-status); [ "$$st" = 0 ] || \
 		{ echo "bench: tests/system/run failed (status $$st): see $(BUILD)/bench/tap.txt" >&2; exit 1; }
 
+# "make stack": tests/system/stack on your kernels (README.md, "Testing your
+# own kernels"); make variables become its options:
+#   KERNEL     L0's kernel: an arm64 Image/Image.gz, .deb(s), a directory of .debs
+#   MODULES    its modules, if not in the .debs (a directory or .debs)
+#   L1_KERNEL, L2_KERNEL   other kernels for L1, for L2 and deeper
+#   STACKS     l1,nested,e2h0,deep (default l1,nested)    LEAF  payload|linux
+#   MODE       nested|nvhe|protected|vhe, or L0_CMDLINE (L0's kernel parameters)
+#   L0_CPU     QEMU -cpu    L0_CPUS, L0_MEM    J  L0s at once (-j)
+#   STACK_OUT  results (default build/stack)    STACK_ARGS  more options
+# Empty L0_CMDLINE= on the command line counts: L0 without kvm-arm.mode.
+stack_opt	= $(if $(filter-out undefined default,$(origin $(1))),$(2))
+STACK_OPTS	= $(foreach k,$(KERNEL),--kernel $(k)) $(foreach m,$(MODULES),--modules $(m)) \
+		  $(foreach k,$(L1_KERNEL),--l1-kernel $(k)) $(foreach k,$(L2_KERNEL),--l2-kernel $(k)) \
+		  $(call stack_opt,STACKS,--stacks "$(STACKS)") $(call stack_opt,LEAF,--leaf "$(LEAF)") \
+		  $(call stack_opt,MODE,--mode "$(MODE)") \
+		  $(call stack_opt,L0_CMDLINE,--cmdline "$(L0_CMDLINE)") \
+		  $(call stack_opt,L0_CPU,--cpu "$(L0_CPU)") $(call stack_opt,L0_CPUS,--l0-cpus "$(L0_CPUS)") \
+		  $(call stack_opt,L0_MEM,--l0-mem "$(L0_MEM)") $(call stack_opt,J,-j "$(J)") \
+		  $(call stack_opt,STACK_OUT,--out "$(STACK_OUT)") $(STACK_ARGS)
+stack:
+	scripts/install-deps
+	$(MAKE) stack-run
+
+stack-run: lkvm $(GUEST_PAYLOADS)
+	@[ -n "$(KERNEL)" ] || { echo 'make stack: give KERNEL=<Image, Image.gz, .deb(s) or a directory of .debs>' >&2; exit 2; }
+	tests/system/stack --lkvm $(CURDIR)/lkvm --payload $(CURDIR)/$(BUILD)/guest/payload.bin \
+		$(STACK_OPTS)
+
 deps:
 	scripts/install-deps
 
@@ -243,7 +273,7 @@ clean:
 	rm -rf $(BUILD) lkvm
 
 .PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all install \
-	uninstall lint FORCE
+	uninstall lint FORCE stack stack-run
 FORCE:
 -include $(OBJS:.o=.d) $(BUILD)/$(ARCH)/version.d $(HOST_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOLS:=.d) \
 	$(BUILD)/host/bench/blkbench-opts.d $(TSAN_OBJS:.o=.d)
