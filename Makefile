@@ -40,7 +40,7 @@ PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
 		   hw/pci.c irq.c \
 		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
-		   virtio/9p-proto.c virtio/9p-fs.c
+		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)

@@ -25,6 +25,7 @@ enum {
 	OPT_FIRMWARE_ADDR,
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
+	OPT_9P,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -47,11 +48,11 @@ static const struct option run_options[] = {
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
+	{ "9p",			required_argument, NULL, OPT_9P },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
 	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
@@ -81,6 +82,10 @@ void config__usage_run(void)
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
+	      "      --9p DIR,TAG[,ro]    virtio-9p: share the host directory DIR, which the guest\n"
+	      "                           mounts with mount -t 9p -o trans=virtio TAG /mnt; the\n"
+	      "                           guest can't reach outside DIR; ro: read-only; repeat\n"
+	      "                           for more (up to 4)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -166,6 +171,40 @@ static int parse_loglevel(struct lkvm_config *cfg, const char *arg, struct lkvm_
 		}
 	}
 	return seterr(err, EINVAL, "--loglevel %s: use error, warning, info or debug", arg);
+}
+
+/* --9p DIR,TAG[,ro]: the tag is after the last comma (DIR may hold commas). */
+static int parse_9p(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	struct p9_share *sh = &cfg->p9[cfg->nr_9p];
+	size_t len = strlen(arg);
+	const char *comma;
+
+	if (cfg->nr_9p == LKVM_MAX_9P)
+		return seterr(err, EINVAL, "--9p %s: at most %d shared directories", arg,
+			      LKVM_MAX_9P);
+	memset(sh, 0, sizeof(*sh));
+	if (len > 3 && !strcmp(arg + len - 3, ",ro")) {
+		sh->ro = true;
+		len -= 3;
+	}
+	comma = memrchr(arg, ',', len);
+	if (!comma || comma == arg || comma + 1 == arg + len)
+		return seterr(err, EINVAL, "--9p %s: expected DIR,TAG[,ro], a host directory and "
+			      "the guest's mount tag, e.g. --9p /srv/share,share", arg);
+	if ((size_t)(arg + len - comma - 1) > LKVM_9P_TAG_MAX)
+		return seterr(err, EINVAL, "--9p %s: the tag is longer than %d bytes", arg,
+			      LKVM_9P_TAG_MAX);
+	if ((size_t)(comma - arg) >= sizeof(sh->dir))
+		return seterr(err, EINVAL, "--9p %s: the directory's name is too long", arg);
+	memcpy(sh->dir, arg, (size_t)(comma - arg));
+	memcpy(sh->tag, comma + 1, (size_t)(arg + len - comma - 1));
+	for (const char *t = sh->tag; *t; t++)
+		if (*t <= ' ' || *t > '~')
+			return seterr(err, EINVAL, "--9p %s: the tag may hold only printable "
+				      "characters, no spaces", arg);
+	cfg->nr_9p++;
+	return 0;
 }
 
 static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct lkvm_err *err)
@@ -255,6 +294,7 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
 	case OPT_RNG: cfg->rng = true; return 0;
+	case OPT_9P: return parse_9p(cfg, arg, err);
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
@@ -392,6 +432,12 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 					      "serves one NIC", j, i, cfg->net[i].tapif);
 		}
 	}
+	for (unsigned int i = 0; i < cfg->nr_9p; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->p9[i].tag, cfg->p9[j].tag))
+				return seterr(err, EINVAL, "--9p: %s and %s both have the tag %s; "
+					      "the guest mounts a share by its tag: give each its own",
+					      cfg->p9[j].dir, cfg->p9[i].dir, cfg->p9[i].tag);
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);

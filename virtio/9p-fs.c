@@ -31,8 +31,8 @@
  * requests are ignored, Tsetattr's chown is passed on and the host kernel
  * decides), without set-user-ID or set-group-ID bits (never set, also not by
  * Tsetattr); device nodes are neither created (Tmknod: EPERM) nor opened
- * (EACCES); FIFOs open non-blocking, so a read of an empty one is EAGAIN
- * rather than a stuck I/O thread.
+ * (EACCES); FIFOs open non-blocking and reads are pread() (ESPIPE on a
+ * FIFO), so no request ever waits for a writer and stalls the I/O thread.
  */
 #include <dirent.h>
 #include <endian.h>

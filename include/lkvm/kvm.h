@@ -30,8 +30,11 @@ struct kvm_arch;
 struct irq_routes;
 struct pci_bus;
 
-/* The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs; the PCI bridge. */
-#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + 1)
+/*
+ * The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs, 9p
+ * shares; the PCI bridge.
+ */
+#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + LKVM_MAX_9P + 1)
 
 /*
  * Where the host's console input goes: the device that is the console

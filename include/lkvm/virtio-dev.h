@@ -25,6 +25,7 @@
 #include <linux/virtio_ids.h>		/* §5 device IDs */
 #include <linux/virtio_net.h>		/* §5.1 feature bits, header, status */
 
+#include "lkvm/config.h"
 #include "lkvm/device.h"
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
@@ -178,6 +179,18 @@ struct virtio_net_stats {
 	u64 rx_frames, rx_dropped;
 };
 void virtio_net__stats(struct virtio_dev *d, struct virtio_net_stats *st);
+
+/* ---- virtio-9p (virtio/9p.c) ------------------------------------------ */
+
+/*
+ * A virtio-9p device sharing @sh->dir (opened now: an error names it) as
+ * mount tag @sh->tag, read-only with @sh->ro; 9P2000.L served by
+ * virtio/9p-fs.c on the device's I/O thread, confined to the directory.
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -errno.
+ */
+int virtio_9p__new(struct kvm *kvm, const struct p9_share *sh, struct virtio_dev **out,
+		   struct lkvm_err *err);
 
 /*
  * Puts @dev (ownership passes, even on failure) on the VM's configured

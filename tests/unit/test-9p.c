@@ -6,15 +6,23 @@
  * symlinks, "..", /proc magic links, renames and links to elsewhere, a
  * directory swapped for a symlink under a walked fid), each of which must
  * fail while the file outside the share stays untouched.  A small client
- * here builds the T-messages; replies are read back field by field.
+ * here builds the T-messages; replies are read back field by field.  Last,
+ * the virtio device (virtio/9p.c) behind virtio-mmio: its config space and
+ * requests through a ring, the reply spread over several buffers.
  */
 #include <endian.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <linux/virtio_9p.h>
+
 #include "lkvm/9p.h"
+#include "lkvm/kvm.h"
+#include "lkvm/virtio-transport.h"
 #include "test.h"
+#include "guest-mem.h"
+#include "mmio-driver.h"
 
 /* ---- wire format -------------------------------------------------------- */
 
@@ -384,7 +392,7 @@ static u64 rget(struct rr *r, unsigned int n)
  * Sends the built message of @type; returns 0 with @r at the reply's body
  * (its type checked), or -ecode for an Rlerror.  @cap: the reply buffer.
  */
-static int send_cap(struct fx *f, u8 type, struct rr *r, size_t cap)
+static int rpc_cap(struct fx *f, u8 type, struct rr *r, size_t cap)
 {
 	u16 tag = ++f->tag;
 	size_t len = p9__buf_finish(&f->w, type, tag);
@@ -412,9 +420,9 @@ static int send_cap(struct fx *f, u8 type, struct rr *r, size_t cap)
 	return 0;
 }
 
-static int send(struct fx *f, u8 type, struct rr *r)
+static int rpc(struct fx *f, u8 type, struct rr *r)
 {
-	return send_cap(f, type, r, sizeof(f->rep));
+	return rpc_cap(f, type, r, sizeof(f->rep));
 }
 
 static int tversion(struct fx *f, u32 msize, const char *version, u32 *got, char *vbuf)
@@ -425,7 +433,7 @@ static int tversion(struct fx *f, u32 msize, const char *version, u32 *got, char
 	begin(f);
 	w32(f, msize);
 	sstr(f, version);
-	e = send(f, P9_TVERSION, &r);
+	e = rpc(f, P9_TVERSION, &r);
 	if (e)
 		return e;
 	*got = (u32)rget(&r, 4);
@@ -462,7 +470,7 @@ static struct p9_qid attach(struct fx *f)
 	sstr(f, "root");
 	sstr(f, "");
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TATTACH, &r), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TATTACH, &r), 0);
 	return rqid(&r);
 }
 
@@ -479,7 +487,7 @@ static int walkv(struct fx *f, u32 fid, u32 newfid, unsigned int n, const char *
 	w16(f, (u16)n);
 	for (unsigned int i = 0; i < n; i++)
 		sstr(f, names[i]);
-	e = send(f, P9_TWALK, &r);
+	e = rpc(f, P9_TWALK, &r);
 	if (e)
 		return e;
 	*nq = (unsigned int)rget(&r, 2);
@@ -515,7 +523,7 @@ static int one(struct fx *f, u8 type, u32 fid)
 {
 	begin(f);
 	w32(f, fid);
-	return send(f, type, NULL);
+	return rpc(f, type, NULL);
 }
 
 static int lopen(struct fx *f, u32 fid, u32 flags)
@@ -523,7 +531,7 @@ static int lopen(struct fx *f, u32 fid, u32 flags)
 	begin(f);
 	w32(f, fid);
 	w32(f, flags);
-	return send(f, P9_TLOPEN, NULL);
+	return rpc(f, P9_TLOPEN, NULL);
 }
 
 /* Tread into @buf; returns bytes or -errno. */
@@ -537,7 +545,7 @@ static long tread(struct fx *f, u32 fid, u64 off, u32 count, char *buf, size_t c
 	w32(f, fid);
 	w64(f, off);
 	w32(f, count);
-	e = send_cap(f, P9_TREAD, &r, cap);
+	e = rpc_cap(f, P9_TREAD, &r, cap);
 	if (e)
 		return e;
 	n = (u32)rget(&r, 4);
@@ -559,7 +567,7 @@ static long twrite(struct fx *f, u32 fid, u64 off, const char *data)
 	w32(f, (u32)strlen(data));
 	q = p9__put_raw(&f->w, strlen(data));
 	memcpy(q, data, strlen(data));
-	e = send(f, P9_TWRITE, &r);
+	e = rpc(f, P9_TWRITE, &r);
 	return e ? e : (long)rget(&r, 4);
 }
 
@@ -571,7 +579,7 @@ static int lcreate(struct fx *f, u32 fid, const char *name, u32 flags, u32 mode)
 	w32(f, flags);
 	w32(f, mode);
 	w32(f, 0);
-	return send(f, P9_TLCREATE, NULL);
+	return rpc(f, P9_TLCREATE, NULL);
 }
 
 static int mkdir9(struct fx *f, u32 dfid, const char *name)
@@ -581,7 +589,7 @@ static int mkdir9(struct fx *f, u32 dfid, const char *name)
 	sstr(f, name);
 	w32(f, 0755);
 	w32(f, 0);
-	return send(f, P9_TMKDIR, NULL);
+	return rpc(f, P9_TMKDIR, NULL);
 }
 
 static int unlinkat9(struct fx *f, u32 dfid, const char *name, u32 flags)
@@ -590,7 +598,7 @@ static int unlinkat9(struct fx *f, u32 dfid, const char *name, u32 flags)
 	w32(f, dfid);
 	sstr(f, name);
 	w32(f, flags);
-	return send(f, P9_TUNLINKAT, NULL);
+	return rpc(f, P9_TUNLINKAT, NULL);
 }
 
 static int renameat9(struct fx *f, u32 od, const char *on, u32 nd, const char *nn)
@@ -600,7 +608,7 @@ static int renameat9(struct fx *f, u32 od, const char *on, u32 nd, const char *n
 	sstr(f, on);
 	w32(f, nd);
 	sstr(f, nn);
-	return send(f, P9_TRENAMEAT, NULL);
+	return rpc(f, P9_TRENAMEAT, NULL);
 }
 
 static int symlink9(struct fx *f, u32 dfid, const char *name, const char *target)
@@ -610,7 +618,7 @@ static int symlink9(struct fx *f, u32 dfid, const char *name, const char *target
 	sstr(f, name);
 	sstr(f, target);
 	w32(f, 0);
-	return send(f, P9_TSYMLINK, NULL);
+	return rpc(f, P9_TSYMLINK, NULL);
 }
 
 static int link9(struct fx *f, u32 dfid, u32 fid, const char *name)
@@ -619,7 +627,7 @@ static int link9(struct fx *f, u32 dfid, u32 fid, const char *name)
 	w32(f, dfid);
 	w32(f, fid);
 	sstr(f, name);
-	return send(f, P9_TLINK, NULL);
+	return rpc(f, P9_TLINK, NULL);
 }
 
 static int mknod9(struct fx *f, u32 dfid, const char *name, u32 mode)
@@ -631,7 +639,7 @@ static int mknod9(struct fx *f, u32 dfid, const char *name, u32 mode)
 	w32(f, 1);
 	w32(f, 3);
 	w32(f, 0);
-	return send(f, P9_TMKNOD, NULL);
+	return rpc(f, P9_TMKNOD, NULL);
 }
 
 static int getattr(struct fx *f, u32 fid, u32 *mode, u64 *size)
@@ -642,7 +650,7 @@ static int getattr(struct fx *f, u32 fid, u32 *mode, u64 *size)
 	begin(f);
 	w32(f, fid);
 	w64(f, P9_GETATTR_BASIC);
-	e = send(f, P9_TGETATTR, &r);
+	e = rpc(f, P9_TGETATTR, &r);
 	if (e)
 		return e;
 	TEST_ASSERT_EQ(rget(&r, 8), P9_GETATTR_BASIC);
@@ -668,7 +676,7 @@ static int setattr(struct fx *f, u32 fid, u32 valid, u32 mode, u64 size)
 	w64(f, size);
 	for (unsigned int i = 0; i < 4; i++)
 		w64(f, 0);
-	return send(f, P9_TSETATTR, NULL);
+	return rpc(f, P9_TSETATTR, NULL);
 }
 
 static void test_version(void)
@@ -717,7 +725,7 @@ static void test_msize_bounds(void)
 	sstr(f, "");
 	sstr(f, "");
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TATTACH, NULL), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TATTACH, NULL), 0);
 	TEST_ASSERT_EQ(walk(f, ROOT_FID, 2, "big", NULL), 0);
 	TEST_ASSERT_EQ(lopen(f, 2, 0), 0);
 	/* A 1 MiB read: msize - 11 bytes come back. */
@@ -732,7 +740,7 @@ static void test_msize_bounds(void)
 	w64(f, 0);
 	w32(f, 9000);
 	p9__put_raw(&f->w, 9000);
-	TEST_ASSERT_EQ(send(f, P9_TWRITE, NULL), -EMSGSIZE);
+	TEST_ASSERT_EQ(rpc(f, P9_TWRITE, NULL), -EMSGSIZE);
 	/* No room even for an Rlerror: nothing is answered, nothing done. */
 	begin(f);
 	w32(f, 2);
@@ -779,7 +787,7 @@ static void test_read_and_write_back(void)
 	begin(f);
 	w32(f, 3);
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TFSYNC, NULL), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TFSYNC, NULL), 0);
 	TEST_ASSERT_EQ(one(f, P9_TCLUNK, 3), 0);
 	at(f, p, sizeof(p), "sub/out.txt");
 	read_file(p, buf, sizeof(buf));
@@ -841,7 +849,7 @@ static void test_symlink_escapes(void)
 		struct rr r;
 		u16 n;
 
-		TEST_ASSERT_EQ(send(f, P9_TREADLINK, &r), 0);
+		TEST_ASSERT_EQ(rpc(f, P9_TREADLINK, &r), 0);
 		n = (u16)rget(&r, 2);
 		memcpy(buf, r.p + r.off, n);
 		buf[n] = '\0';
@@ -884,7 +892,7 @@ static void test_dotdot(void)
 	p9__put_str(&f->w, "a\0b", 3);
 	w32(f, 0755);
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TMKDIR, NULL), -EINVAL);
+	TEST_ASSERT_EQ(rpc(f, P9_TMKDIR, NULL), -EINVAL);
 	/* A later bad name: a short walk, no new fid. */
 	{
 		const char *names[] = { "sub", "../x" };
@@ -928,7 +936,7 @@ static void test_rename_link_out(void)
 	w32(f, 4);
 	w32(f, 2);
 	sstr(f, "x");
-	TEST_ASSERT_EQ(send(f, P9_TRENAME, NULL), -EBUSY);
+	TEST_ASSERT_EQ(rpc(f, P9_TRENAME, NULL), -EBUSY);
 	TEST_ASSERT_EQ(one(f, P9_TREMOVE, 4), -EBUSY);
 	TEST_ASSERT_EQ(one(f, P9_TCLUNK, 4), -EBADF);	/* remove clunked it anyway */
 	/* Hard links: of a symlink, the link (to a string); no escaping name. */
@@ -1069,7 +1077,7 @@ static void test_fids(void)
 	sstr(f, "");
 	sstr(f, "");
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TATTACH, NULL), -EEXIST);
+	TEST_ASSERT_EQ(rpc(f, P9_TATTACH, NULL), -EEXIST);
 	/* Up to the limit (2 are used), then EMFILE; a clunk makes room again. */
 	for (u32 i = 3; i <= P9_MAX_FIDS; i++)
 		TEST_ASSERT(walk(f, ROOT_FID, 1000 + i, "", NULL) == 0, "fid %u", i);
@@ -1113,7 +1121,7 @@ static void test_readdir(void)
 		w32(f, 3);
 		w64(f, off);
 		w32(f, 200);	/* a few entries per call */
-		TEST_ASSERT_EQ(send(f, P9_TREADDIR, &r), 0);
+		TEST_ASSERT_EQ(rpc(f, P9_TREADDIR, &r), 0);
 		count = (u32)rget(&r, 4);
 		TEST_ASSERT(count <= 200, "count %u", count);
 		TEST_ASSERT_EQ(r.off + count, r.len);
@@ -1149,13 +1157,13 @@ static void test_readdir(void)
 	w32(f, 3);
 	w64(f, 0);
 	w32(f, 10);
-	TEST_ASSERT_EQ(send(f, P9_TREADDIR, NULL), -EINVAL);
+	TEST_ASSERT_EQ(rpc(f, P9_TREADDIR, NULL), -EINVAL);
 	/* Treaddir of an unopened fid, of a file. */
 	begin(f);
 	w32(f, 2);
 	w64(f, 0);
 	w32(f, 100);
-	TEST_ASSERT_EQ(send(f, P9_TREADDIR, NULL), -EBADF);
+	TEST_ASSERT_EQ(rpc(f, P9_TREADDIR, NULL), -EBADF);
 	fx_fini(f);
 	free(f);
 }
@@ -1235,19 +1243,19 @@ static void test_misc_messages(void)
 	attach(f);
 	begin(f);
 	w16(f, 1);
-	TEST_ASSERT_EQ(send(f, P9_TFLUSH, &r), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TFLUSH, &r), 0);
 	TEST_ASSERT_EQ(r.off, r.len);
 	begin(f);
 	w32(f, ROOT_FID);
 	w32(f, 2);
 	sstr(f, "user.x");
-	TEST_ASSERT_EQ(send(f, P9_TXATTRWALK, NULL), -EOPNOTSUPP);
+	TEST_ASSERT_EQ(rpc(f, P9_TXATTRWALK, NULL), -EOPNOTSUPP);
 	begin(f);
 	w32(f, P9_NOFID);
 	sstr(f, "");
 	sstr(f, "");
 	w32(f, 0);
-	TEST_ASSERT_EQ(send(f, P9_TAUTH, NULL), -EOPNOTSUPP);
+	TEST_ASSERT_EQ(rpc(f, P9_TAUTH, NULL), -EOPNOTSUPP);
 	begin(f);
 	w32(f, ROOT_FID);
 	w8(f, P9_LOCK_TYPE_WRLCK);
@@ -1256,7 +1264,7 @@ static void test_misc_messages(void)
 	w64(f, 0);
 	w32(f, 1);
 	sstr(f, "guest");
-	TEST_ASSERT_EQ(send(f, P9_TLOCK, &r), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TLOCK, &r), 0);
 	TEST_ASSERT_EQ(rget(&r, 1), P9_LOCK_SUCCESS);
 	begin(f);
 	w32(f, ROOT_FID);
@@ -1265,19 +1273,19 @@ static void test_misc_messages(void)
 	w64(f, 10);
 	w32(f, 1);
 	sstr(f, "guest");
-	TEST_ASSERT_EQ(send(f, P9_TGETLOCK, &r), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TGETLOCK, &r), 0);
 	TEST_ASSERT_EQ(rget(&r, 1), P9_LOCK_TYPE_UNLCK);
 	TEST_ASSERT_EQ(rget(&r, 8), 5);
 	TEST_ASSERT_EQ(rget(&r, 8), 10);
 	begin(f);
 	w32(f, ROOT_FID);
-	TEST_ASSERT_EQ(send(f, P9_TSTATFS, &r), 0);
+	TEST_ASSERT_EQ(rpc(f, P9_TSTATFS, &r), 0);
 	TEST_ASSERT_EQ(r.len - r.off, 4 + 4 + 8 * 6 + 4);
 	/* A request of a type the server does not take. */
 	begin(f);
 	w32(f, ROOT_FID);
 	w8(f, 0);
-	TEST_ASSERT_EQ(send(f, 112 /* Topen */, NULL), -EOPNOTSUPP);
+	TEST_ASSERT_EQ(rpc(f, 112 /* Topen */, NULL), -EOPNOTSUPP);
 	fx_fini(f);
 	free(f);
 }
@@ -1295,6 +1303,212 @@ static void test_bad_share(void)
 	write_file(p, "x");
 	TEST_ASSERT_EQ(p9_server__init(&s, p, false, &err), -ENOTDIR);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "not a directory");
+}
+
+/* ---- the virtio device ------------------------------------------------- */
+
+#define RAM		0x80000000ULL
+#define RAM_SIZE	(2 * SZ_MiB)
+#define DESC		RAM
+#define AVAIL		(RAM + 0x1000)
+#define USED		(RAM + 0x2000)
+#define OUTBUF		(RAM + 0x10000)
+#define INBUF		(RAM + 0x100000)
+#define QNUM		16
+
+struct dx {
+	struct fx f;		/* the tree and the message builder */
+	struct kvm kvm;
+	u8 *ram;
+	struct virtio_mmio *vm;
+	u16 avail_idx, used_seen;
+};
+
+static void dx_init(struct dx *d, const char *tag)
+{
+	struct lkvm_err err = { "" };
+	struct p9_share sh = { .ro = false };
+	struct virtio_dev *dev;
+
+	fx_init(&d->f, false);
+	p9_server__fini(&d->f.s);	/* the device has its own */
+	snprintf(sh.dir, sizeof(sh.dir), "%s", d->f.share);
+	snprintf(sh.tag, sizeof(sh.tag), "%s", tag);
+	d->kvm.sys_fd = d->kvm.vm_fd = -1;
+	d->ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(d->ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&d->kvm, RAM, RAM_SIZE, d->ram), 0);
+	TEST_ASSERT(virtio_9p__new(&d->kvm, &sh, &dev, &err) == 0, "9p: %s", err.msg);
+	TEST_ASSERT(virtio_mmio__new(&d->kvm, dev, 0x02000000ULL, 16, &d->vm, &err) == 0, "%s",
+		    err.msg);
+	/* VERSION_1 and MOUNT_TAG, one queue. */
+	TEST_ASSERT(mmio_negotiate(d->vm, BIT(32) | BIT(VIRTIO_9P_MOUNT_TAG)), "FEATURES_OK");
+	mmio_setup_queue(d->vm, 0, QNUM, DESC, AVAIL, USED);
+	mmio_driver_ok(d->vm);
+	virtio_mmio__poll(d->vm, 0);
+}
+
+static void dx_fini(struct dx *d)
+{
+	virtio_mmio__free(d->vm);
+	mmio__free(&d->kvm.mmio);
+	free(d->ram);
+}
+
+/*
+ * Sends the message built in d->f through the ring: its bytes split into
+ * readable buffers of @out_split bytes, the reply into writable buffers
+ * of the sizes in @in (0-terminated).  Returns the used length.
+ */
+static u32 dx_send(struct dx *d, u8 type, size_t out_split, const u32 *in)
+{
+	size_t len = p9__buf_finish(&d->f.w, type, 1), off = 0;
+	unsigned int n = 0;
+	u64 at = INBUF;
+	u16 head = 0;
+
+	memcpy(gm_ptr(&d->kvm, OUTBUF, len), d->f.req, len);
+	while (off < len) {
+		size_t k = MIN(out_split, len - off);
+
+		gm_set_desc(&d->kvm, DESC, n, OUTBUF + off, (u32)k, VRING_DESC_F_NEXT, (u16)(n + 1));
+		off += k;
+		n++;
+	}
+	for (unsigned int i = 0; in[i]; i++) {
+		gm_set_desc(&d->kvm, DESC, n, at, in[i],
+			    VRING_DESC_F_WRITE | (in[i + 1] ? VRING_DESC_F_NEXT : 0), (u16)(n + 1));
+		at += in[i] + 0x100;	/* apart: the device must follow the chain */
+		n++;
+	}
+	gm_put16(&d->kvm, AVAIL + 4 + 2ULL * (d->avail_idx % QNUM), head);
+	d->avail_idx++;
+	gm_put16(&d->kvm, AVAIL + 2, d->avail_idx);
+	mmio_wr(d->vm, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	for (int i = 0; i < 500 && gm_get16(&d->kvm, USED + 2) == d->used_seen; i++)
+		virtio_mmio__poll(d->vm, 10);
+	TEST_ASSERT(gm_get16(&d->kvm, USED + 2) != d->used_seen, "no reply");
+	d->used_seen++;
+	return gm_get32(&d->kvm, USED + 4 + 8ULL * ((d->used_seen - 1) % QNUM) + 4);
+}
+
+/* The reply's bytes, gathered back from the writable buffers of @in. */
+static void dx_reply(struct dx *d, const u32 *in, u32 len, u8 *out)
+{
+	u64 at = INBUF;
+
+	for (unsigned int i = 0; in[i] && len; i++) {
+		u32 k = MIN(in[i], len);
+
+		memcpy(out, gm_ptr(&d->kvm, at, k), k);
+		out += k;
+		len -= k;
+		at += in[i] + 0x100;
+	}
+}
+
+static void test_device_config(void)
+{
+	struct dx *d = calloc(1, sizeof(*d));
+	u8 cfg[40];
+
+	dx_init(d, "hostshare");
+	TEST_ASSERT_EQ(mmio_rd(d->vm, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_9P);
+	mmio_wr(d->vm, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	TEST_ASSERT_EQ(mmio_rd(d->vm, VIRTIO_MMIO_DEVICE_FEATURES) & 1, 1);	/* MOUNT_TAG */
+	for (unsigned int i = 0; i < sizeof(cfg); i++)
+		virtio_mmio__access(d->vm, VIRTIO_MMIO_CONFIG + i, &cfg[i], 1, false);
+	TEST_ASSERT_EQ(cfg[0] | cfg[1] << 8, 9);	/* tag_len, little-endian */
+	TEST_ASSERT(!memcmp(cfg + 2, "hostshare", 9), "the tag");
+	TEST_ASSERT_EQ(cfg[11], 0);
+	TEST_ASSERT_EQ(cfg[39], 0);	/* past config space: zeros */
+	dx_fini(d);
+	free(d);
+}
+
+/*
+ * A session through the ring: Tversion split over buffers, a read whose
+ * reply lands in an 11-byte header buffer and a data buffer (Linux's
+ * zero-copy layout), a request whose reply buffer can't hold an Rlerror.
+ */
+static void test_device_requests(void)
+{
+	static const u32 big[] = { 8192, 0 }, zc[] = { P9_IOHDR_SIZE, 4096, 0 }, tiny[] = { 8, 0 };
+	struct dx *d = calloc(1, sizeof(*d));
+	u8 rep[8192];
+	u32 n;
+
+	dx_init(d, "t");
+	begin(&d->f);
+	w32(&d->f, 65536);
+	sstr(&d->f, P9_VERSION_L);
+	n = dx_send(d, P9_TVERSION, 5, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(n, 7 + 4 + 2 + 8);
+	TEST_ASSERT_EQ(rep[4], P9_RVERSION);
+	begin(&d->f);
+	w32(&d->f, ROOT_FID);
+	w32(&d->f, P9_NOFID);
+	sstr(&d->f, "");
+	sstr(&d->f, "");
+	w32(&d->f, 0);
+	n = dx_send(d, P9_TATTACH, 64, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RATTACH);
+	begin(&d->f);
+	w32(&d->f, ROOT_FID);
+	w32(&d->f, 2);
+	w16(&d->f, 1);
+	sstr(&d->f, "hello");
+	n = dx_send(d, P9_TWALK, 3, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RWALK);
+	begin(&d->f);
+	w32(&d->f, 2);
+	w32(&d->f, 0);
+	n = dx_send(d, P9_TLOPEN, 64, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RLOPEN);
+	begin(&d->f);
+	w32(&d->f, 2);
+	w64(&d->f, 0);
+	w32(&d->f, 4096);
+	n = dx_send(d, P9_TREAD, 64, zc);
+	TEST_ASSERT_EQ(n, P9_IOHDR_SIZE + 9);
+	dx_reply(d, zc, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RREAD);
+	TEST_ASSERT_EQ(rep[7], 9);
+	TEST_ASSERT(!memcmp(rep + P9_IOHDR_SIZE, "hello 9p\n", 9), "the data after the header");
+	/* No room for even an Rlerror: the chain comes back empty, the device goes on. */
+	begin(&d->f);
+	w32(&d->f, 2);
+	n = dx_send(d, P9_TCLUNK, 64, tiny);
+	TEST_ASSERT_EQ(n, 0);
+	TEST_ASSERT(!(mmio_rd(d->vm, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET),
+		    "no NEEDS_RESET for a driver's small buffer");
+	/* Garbage: an Rlerror EPROTO (the tag read back). */
+	begin(&d->f);
+	w32(&d->f, 2);
+	w8(&d->f, 1);
+	n = dx_send(d, P9_TCLUNK, 64, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RLERROR);
+	TEST_ASSERT_EQ(rep[7], EPROTO);
+	/* A reset ends the session: fid 2 is gone for the next driver. */
+	mmio_wr(d->vm, VIRTIO_MMIO_STATUS, 0);
+	TEST_ASSERT(mmio_negotiate(d->vm, BIT(32) | BIT(VIRTIO_9P_MOUNT_TAG)), "FEATURES_OK");
+	memset(d->ram, 0, 0x3000);
+	d->avail_idx = d->used_seen = 0;
+	mmio_setup_queue(d->vm, 0, QNUM, DESC, AVAIL, USED);
+	mmio_driver_ok(d->vm);
+	begin(&d->f);
+	w32(&d->f, 2);
+	n = dx_send(d, P9_TCLUNK, 64, big);
+	dx_reply(d, big, n, rep);
+	TEST_ASSERT_EQ(rep[4], P9_RLERROR);
+	TEST_ASSERT_EQ(rep[7], EPROTO);	/* no session until a Tversion */
+	dx_fini(d);
+	free(d);
 }
 
 static const struct test_case tests[] = {
@@ -1320,6 +1534,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_special_files),
 	TEST_CASE(test_misc_messages),
 	TEST_CASE(test_bad_share),
+	TEST_CASE(test_device_config),
+	TEST_CASE(test_device_requests),
 };
 
 TEST_MAIN(tests)

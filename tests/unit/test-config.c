@@ -593,7 +593,6 @@ static void test_unsupported_kvmtool_options(void)
 		const char *args[3];
 		const char *named;
 	} cases[] = {
-		{ { "--9p", "/srv,tag" }, "--9p" },
 		{ { "--debug-mmio" }, "--debug-mmio" },
 		{ { "--balloon" }, "--balloon" },
 		{ { "--vsock", "3" }, "--vsock" },
@@ -624,6 +623,50 @@ static void test_unsupported_kvmtool_options(void)
 		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s: message '%s' does not name '%s'",
 			    cases[i].args[0], err.msg, cases[i].named);
 	}
+}
+
+/* --9p DIR,TAG[,ro]: parsed, not opened, at config time; the tag is after the last comma. */
+static void test_9p(void)
+{
+	static const struct {
+		const char *arg;
+		const char *msg;
+	} bad[] = {
+		{ "/srv", "expected DIR,TAG[,ro]" },
+		{ "/srv,", "expected DIR,TAG[,ro]" },
+		{ ",tag", "expected DIR,TAG[,ro]" },
+		{ "/srv,ro", "expected DIR,TAG[,ro]" },
+		{ "/srv,a23456789012345678901234567890123", "longer than 32 bytes" },
+		{ "/srv,a b", "printable" },
+		{ "/srv,a\tb", "printable" },
+	};
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/srv/share,hostshare",
+				      "--9p", "/a,b,c,ro", "--9p",
+				      "/x,a2345678901234567890123456789012"), 0);
+	TEST_ASSERT_EQ(cfg.nr_9p, 3);
+	TEST_ASSERT_STR_EQ(cfg.p9[0].dir, "/srv/share");
+	TEST_ASSERT_STR_EQ(cfg.p9[0].tag, "hostshare");
+	TEST_ASSERT(!cfg.p9[0].ro, "read-write by default");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].dir, "/a,b");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].tag, "c");
+	TEST_ASSERT(cfg.p9[1].ro, ",ro");
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--9p", bad[i].arg) == -EINVAL, "%s",
+			    bad[i].arg);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--9p");
+		TEST_ASSERT_STR_CONTAINS(err.msg, bad[i].msg);
+	}
+	/* Two shares with one tag: the guest couldn't tell them apart. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/a,t", "--9p", "/b,t"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "both have the tag t");
+	/* At most LKVM_MAX_9P. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--9p", "/a,1", "--9p", "/a,2", "--9p",
+			     "/a,3", "--9p", "/a,4", "--9p", "/a,5"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 4");
 }
 
 /* -d: parsed (not opened) at config time; bad options are refused by name. */
@@ -1250,6 +1293,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_pmu_counters),
 	TEST_CASE(test_ipa_bits),
 	TEST_CASE(test_unsupported_kvmtool_options),
+	TEST_CASE(test_9p),
 	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
 	TEST_CASE(test_network),
