@@ -26,6 +26,7 @@ enum {
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
 	OPT_9P,
+	OPT_BALLOON,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -49,10 +50,10 @@ static const struct option run_options[] = {
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "9p",			required_argument, NULL, OPT_9P },
+	{ "balloon",		no_argument,	   NULL, OPT_BALLOON },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
@@ -86,6 +87,9 @@ void config__usage_run(void)
 	      "                           mounts with mount -t 9p -o trans=virtio TAG /mnt; the\n"
 	      "                           guest can't reach outside DIR; ro: read-only; repeat\n"
 	      "                           for more (up to 4)\n"
+	      "      --balloon            virtio-balloon: lkvm balloon inflates and deflates it,\n"
+	      "                           lkvm stat --memory shows the guest's memory; freed\n"
+	      "                           guest pages go back to the host (free page reporting)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -295,6 +299,7 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		return r;
 	case OPT_RNG: cfg->rng = true; return 0;
 	case OPT_9P: return parse_9p(cfg, arg, err);
+	case OPT_BALLOON: cfg->balloon = true; return 0;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;

@@ -82,6 +82,7 @@ struct lkvm_config {
 	unsigned int nr_disk;
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
+	bool balloon;			/* --balloon: a virtio-balloon device */
 	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
 	struct net_opts net[LKVM_MAX_NICS];
 	unsigned int nr_net;

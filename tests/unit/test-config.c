@@ -594,7 +594,6 @@ static void test_unsupported_kvmtool_options(void)
 		const char *named;
 	} cases[] = {
 		{ { "--debug-mmio" }, "--debug-mmio" },
-		{ { "--balloon" }, "--balloon" },
 		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
