@@ -27,6 +27,7 @@ enum {
 	OPT_RNG,
 	OPT_9P,
 	OPT_BALLOON,
+	OPT_VSOCK,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -51,10 +52,10 @@ static const struct option run_options[] = {
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "9p",			required_argument, NULL, OPT_9P },
 	{ "balloon",		no_argument,	   NULL, OPT_BALLOON },
+	{ "vsock",		required_argument, NULL, OPT_VSOCK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-single-step",	no_argument,	   NULL, OPT_UNSUPPORTED },
@@ -90,6 +91,8 @@ void config__usage_run(void)
 	      "      --balloon            virtio-balloon: lkvm balloon inflates and deflates it,\n"
 	      "                           lkvm stat --memory shows the guest's memory; freed\n"
 	      "                           guest pages go back to the host (free page reporting)\n"
+	      "      --vsock CID          virtio-vsock (needs /dev/vhost-vsock): AF_VSOCK between\n"
+	      "                           the guest (CID, 3 or more) and the host (CID 2)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -300,6 +303,14 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 	case OPT_RNG: cfg->rng = true; return 0;
 	case OPT_9P: return parse_9p(cfg, arg, err);
 	case OPT_BALLOON: cfg->balloon = true; return 0;
+	case OPT_VSOCK:
+		r = parse_num("--vsock", arg, UINT64_MAX, &cfg->vsock_cid, err);
+		if (!r && (cfg->vsock_cid < LKVM_VSOCK_MIN_CID ||
+			   cfg->vsock_cid > LKVM_VSOCK_MAX_CID))
+			return seterr(err, EINVAL, "--vsock %s: a guest CID is %llu to %llu (0-2 "
+				      "are the hypervisor, loopback and host; -1 means any)", arg,
+				      LKVM_VSOCK_MIN_CID, LKVM_VSOCK_MAX_CID);
+		return r;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;

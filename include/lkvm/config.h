@@ -26,6 +26,9 @@
 #define LKVM_MAX_IPA_BITS	52
 #define LKVM_MAX_DISKS		8
 #define LKVM_MAX_9P		4
+/* --vsock CID: 0-2 are the hypervisor's, the loopback's and the host's; -1U is "any". */
+#define LKVM_VSOCK_MIN_CID	3ULL
+#define LKVM_VSOCK_MAX_CID	0xfffffffeULL
 /* A --9p mount tag's longest: kvmtool's limit (Linux's driver takes any u16 length). */
 #define LKVM_9P_TAG_MAX		32
 
@@ -83,6 +86,7 @@ struct lkvm_config {
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
 	bool balloon;			/* --balloon: a virtio-balloon device */
+	u64 vsock_cid;			/* --vsock CID: a virtio-vsock device; 0: none */
 	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
 	struct net_opts net[LKVM_MAX_NICS];
 	unsigned int nr_net;

@@ -33,9 +33,9 @@ struct virtio_dev;
 
 /*
  * The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs, 9p
- * shares, a virtio-balloon; the PCI bridge.
+ * shares, a virtio-balloon, a virtio-vsock; the PCI bridge.
  */
-#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + LKVM_MAX_9P + 1 + 1)
+#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + LKVM_MAX_9P + 2 + 1)
 
 /*
  * Where the host's console input goes: the device that is the console

@@ -34,6 +34,7 @@
 #include "lkvm/virtqueue.h"
 
 struct kvm;
+struct vhost_dev;
 
 #define VIRTIO_MAX_QUEUES		16
 
@@ -253,6 +254,20 @@ int virtio_balloon__adjust(struct kvm *kvm, s64 delta_pages, u32 *target);
  * devices__free().  Returns 0, or -ENODEV without a balloon.
  */
 int virtio_balloon__info(struct kvm *kvm, int timeout_ms, struct virtio_balloon_info *out);
+
+/* ---- virtio-vsock (virtio/vsock.c) ------------------------------------- */
+
+/*
+ * A virtio-vsock device (virtio 1.2 §5.10) with guest CID @cid, on the
+ * open vhost-vsock @vhost (it takes the fd: @vhost holds nothing after,
+ * even on failure).  Claims the CID now (VHOST_VSOCK_SET_GUEST_CID): a CID
+ * another VM holds is -EADDRINUSE with @err saying so.  rx and tx go to
+ * vhost at DRIVER_OK; the event queue stays with lkvm.  Returns 0 with
+ * *@out set (free with ops->free, normally through the transport), or
+ * -errno.
+ */
+int virtio_vsock__new(struct kvm *kvm, u64 cid, struct vhost_dev *vhost, struct virtio_dev **out,
+		      struct lkvm_err *err);
 
 /*
  * Puts @dev (ownership passes, even on failure) on the VM's configured

@@ -594,7 +594,6 @@ static void test_unsupported_kvmtool_options(void)
 		const char *named;
 	} cases[] = {
 		{ { "--debug-mmio" }, "--debug-mmio" },
-		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
 		{ { "--vcpu-affinity", "0-3" }, "--vcpu-affinity" },
@@ -666,6 +665,33 @@ static void test_9p(void)
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--9p", "/a,1", "--9p", "/a,2", "--9p",
 			     "/a,3", "--9p", "/a,4", "--9p", "/a,5"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 4");
+}
+
+/* --vsock CID: 3 to 2^32 - 2; the reserved ones and the rest are command-line errors. */
+static void test_vsock(void)
+{
+	static const char *const bad[] = { "0", "1", "2", "4294967295", "4294967296", "-1", "x",
+					   "" };
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 0);	/* no vsock by default */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "3"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 3);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "0x10"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 16);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "4294967294"), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--vsock", bad[i]) == -EINVAL, "'%s'",
+			    bad[i]);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--vsock");
+	}
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--vsock", "2"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "3 to 4294967294");
+	/* --balloon: a flag. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--balloon"), 0);
+	TEST_ASSERT(cfg.balloon, "--balloon");
 }
 
 /* -d: parsed (not opened) at config time; bad options are refused by name. */
@@ -1293,6 +1319,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_ipa_bits),
 	TEST_CASE(test_unsupported_kvmtool_options),
 	TEST_CASE(test_9p),
+	TEST_CASE(test_vsock),
 	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
 	TEST_CASE(test_network),
