@@ -46,7 +46,9 @@ PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
 		   hw/pci.c irq.c \
-		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c
+		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
+		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c virtio/balloon.c \
+		   virtio/vsock.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
@@ -54,7 +56,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost iothread fuzz-found
+		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).

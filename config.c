@@ -30,6 +30,9 @@ enum {
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
 	OPT_SANDBOX,
+	OPT_9P,
+	OPT_BALLOON,
+	OPT_VSOCK,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -53,12 +56,12 @@ static const struct option run_options[] = {
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "sandbox",		required_argument, NULL, OPT_SANDBOX },
+	{ "9p",			required_argument, NULL, OPT_9P },
+	{ "balloon",		no_argument,	   NULL, OPT_BALLOON },
+	{ "vsock",		required_argument, NULL, OPT_VSOCK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
-	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-single-step",	no_argument,	   NULL, OPT_UNSUPPORTED },
@@ -93,6 +96,15 @@ void config__usage_run(void)
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
 	      "      --sandbox on|off|log seccomp allowlist per thread (default on); log: allow\n"
 	      "                           but have the kernel log calls off the lists\n"
+	      "      --9p DIR,TAG[,ro]    virtio-9p: share the host directory DIR, which the guest\n"
+	      "                           mounts with mount -t 9p -o trans=virtio TAG /mnt; the\n"
+	      "                           guest can't reach outside DIR; ro: read-only; repeat\n"
+	      "                           for more (up to 4)\n"
+	      "      --balloon            virtio-balloon: lkvm balloon inflates and deflates it,\n"
+	      "                           lkvm stat --memory shows the guest's memory; freed\n"
+	      "                           guest pages go back to the host (free page reporting)\n"
+	      "      --vsock CID          virtio-vsock (needs /dev/vhost-vsock): AF_VSOCK between\n"
+	      "                           the guest (CID, 3 or more) and the host (CID 2)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -184,6 +196,40 @@ static int parse_loglevel(struct lkvm_config *cfg, const char *arg, struct lkvm_
 		}
 	}
 	return seterr(err, EINVAL, "--loglevel %s: use error, warning, info or debug", arg);
+}
+
+/* --9p DIR,TAG[,ro]: the tag is after the last comma (DIR may hold commas). */
+static int parse_9p(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	struct p9_share *sh = &cfg->p9[cfg->nr_9p];
+	size_t len = strlen(arg);
+	const char *comma;
+
+	if (cfg->nr_9p == LKVM_MAX_9P)
+		return seterr(err, EINVAL, "--9p %s: at most %d shared directories", arg,
+			      LKVM_MAX_9P);
+	memset(sh, 0, sizeof(*sh));
+	if (len > 3 && !strcmp(arg + len - 3, ",ro")) {
+		sh->ro = true;
+		len -= 3;
+	}
+	comma = memrchr(arg, ',', len);
+	if (!comma || comma == arg || comma + 1 == arg + len)
+		return seterr(err, EINVAL, "--9p %s: expected DIR,TAG[,ro], a host directory and "
+			      "the guest's mount tag, e.g. --9p /srv/share,share", arg);
+	if ((size_t)(arg + len - comma - 1) > LKVM_9P_TAG_MAX)
+		return seterr(err, EINVAL, "--9p %s: the tag is longer than %d bytes", arg,
+			      LKVM_9P_TAG_MAX);
+	if ((size_t)(comma - arg) >= sizeof(sh->dir))
+		return seterr(err, EINVAL, "--9p %s: the directory's name is too long", arg);
+	memcpy(sh->dir, arg, (size_t)(comma - arg));
+	memcpy(sh->tag, comma + 1, (size_t)(arg + len - comma - 1));
+	for (const char *t = sh->tag; *t; t++)
+		if (*t <= ' ' || *t > '~')
+			return seterr(err, EINVAL, "--9p %s: the tag may hold only printable "
+				      "characters, no spaces", arg);
+	cfg->nr_9p++;
+	return 0;
 }
 
 static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct lkvm_err *err)
@@ -299,6 +345,16 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 			return seterr(err, EINVAL, "--sandbox %s: use on (the default), off or log",
 				      arg);
 		return 0;
+	case OPT_9P: return parse_9p(cfg, arg, err);
+	case OPT_BALLOON: cfg->balloon = true; return 0;
+	case OPT_VSOCK:
+		r = parse_num("--vsock", arg, UINT64_MAX, &cfg->vsock_cid, err);
+		if (!r && (cfg->vsock_cid < LKVM_VSOCK_MIN_CID ||
+			   cfg->vsock_cid > LKVM_VSOCK_MAX_CID))
+			return seterr(err, EINVAL, "--vsock %s: a guest CID is %llu to %llu (0-2 "
+				      "are the hypervisor, loopback and host; -1 means any)", arg,
+				      LKVM_VSOCK_MIN_CID, LKVM_VSOCK_MAX_CID);
+		return r;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
@@ -493,6 +549,12 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 	r = check_disks(cfg, err);
 	if (r)
 		return r;
+	for (unsigned int i = 0; i < cfg->nr_9p; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->p9[i].tag, cfg->p9[j].tag))
+				return seterr(err, EINVAL, "--9p: %s and %s both have the tag %s; "
+					      "the guest mounts a share by its tag: give each its own",
+					      cfg->p9[j].dir, cfg->p9[i].dir, cfg->p9[i].tag);
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);

@@ -72,6 +72,15 @@ static void core_fail(struct virtio_dev *d, const char *why)
 	c->tops->raise(c, VIRTIO_RAISE_CONFIG);
 }
 
+static void core_config_changed(struct virtio_dev *d)
+{
+	struct virtio_core *c = d->transport;
+
+	c->config_gen++;
+	if ((c->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(c->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		c->tops->raise(c, VIRTIO_RAISE_CONFIG);
+}
+
 static int core_offload_queue(struct virtio_dev *d, unsigned int q, int *kick, int *call)
 {
 	struct virtio_core *c = d->transport;
@@ -121,6 +130,7 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	dev->signal_used = core_signal_used;
 	dev->fail = core_fail;
 	dev->offload_queue = core_offload_queue;
+	dev->config_changed = core_config_changed;
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;

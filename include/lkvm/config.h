@@ -28,6 +28,12 @@
 #define LKVM_MIN_IPA_BITS	32
 #define LKVM_MAX_IPA_BITS	52
 #define LKVM_MAX_DISKS		8
+#define LKVM_MAX_9P		4
+/* --vsock CID: 0-2 are the hypervisor's, the loopback's and the host's; -1U is "any". */
+#define LKVM_VSOCK_MIN_CID	3ULL
+#define LKVM_VSOCK_MAX_CID	0xfffffffeULL
+/* A --9p mount tag's longest: kvmtool's limit (Linux's driver takes any u16 length). */
+#define LKVM_9P_TAG_MAX		32
 
 /* getopt_long() codes from here up are the arch's (arch_config__options). */
 #define LKVM_OPT_ARCH_BASE	0x1000
@@ -45,6 +51,13 @@ enum console_type {
 enum virtio_transport {
 	VIRTIO_TRANSPORT_PCI,		/* modern virtio-pci behind an ECAM host bridge (default) */
 	VIRTIO_TRANSPORT_MMIO,		/* virtio-mmio version 2 */
+};
+
+/* --9p DIR,TAG[,ro]: a host directory for the guest's "mount -t 9p TAG". */
+struct p9_share {
+	char dir[PATH_MAX];
+	char tag[LKVM_9P_TAG_MAX + 1];
+	bool ro;
 };
 
 struct mem_bank {
@@ -77,11 +90,16 @@ struct lkvm_config {
 	unsigned int nr_disk;
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
+	bool balloon;			/* --balloon: a virtio-balloon device */
+	u64 vsock_cid;			/* --vsock CID: a virtio-vsock device; 0: none */
 	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
 	struct net_opts net[LKVM_MAX_NICS];
 	unsigned int nr_net;
 	bool no_net;			/* -n mode=none */
 	enum sandbox_mode sandbox;	/* --sandbox on|off|log (default on) */
+	/* --9p: parsed here, the directories opened when the devices are made. */
+	struct p9_share p9[LKVM_MAX_9P];
+	unsigned int nr_9p;
 
 	struct arch_config arch;	/* the arch's options (lkvm/arch-config.h) */
 };

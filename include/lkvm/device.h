@@ -95,7 +95,8 @@ struct device_kind {
 
 /* Every kind lkvm has (each in its device's file). */
 extern const struct device_kind uart_kind, rtc_kind, virtio_blk_kind, virtio_rng_kind,
-	virtio_console_kind, virtio_net_kind;
+	virtio_console_kind, virtio_net_kind, virtio_9p_kind, virtio_balloon_kind,
+	virtio_vsock_kind;
 
 /*
  * Makes every device the configuration asks for, in the table's order,

@@ -34,9 +34,13 @@ struct kvm_arch;
 struct irq_routes;
 struct pci_bus;
 struct outbuf;
+struct virtio_dev;
 
-/* The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs; the PCI bridge. */
-#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + 1)
+/*
+ * The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs, 9p
+ * shares, a virtio-balloon, a virtio-vsock; the PCI bridge.
+ */
+#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + LKVM_MAX_9P + 2 + 1)
 
 /*
  * Where the host's console input goes: the device that is the console
@@ -96,6 +100,7 @@ struct kvm {
 	struct console_sink console;	/* console input (space NULL: none) */
 	struct pci_bus *pci;		/* the PCI host bridge (one of devices[]), if any */
 	struct irq_routes *irq_routes;	/* GSI routing once MSIs are used */
+	struct virtio_dev *balloon;	/* --balloon's device (virtio_balloon__*), or NULL */
 	/* The NICs' taps, opened before the VM; each device takes its own. */
 	struct net_backend net[LKVM_MAX_NICS];
 	struct kvm_arch *arch;

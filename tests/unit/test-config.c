@@ -655,10 +655,7 @@ static void test_unsupported_kvmtool_options(void)
 		const char *args[3];
 		const char *named;
 	} cases[] = {
-		{ { "--9p", "/srv,tag" }, "--9p" },
 		{ { "--debug-mmio" }, "--debug-mmio" },
-		{ { "--balloon" }, "--balloon" },
-		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
 		{ { "--vcpu-affinity", "0-3" }, "--vcpu-affinity" },
@@ -686,6 +683,77 @@ static void test_unsupported_kvmtool_options(void)
 		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s: message '%s' does not name '%s'",
 			    cases[i].args[0], err.msg, cases[i].named);
 	}
+}
+
+/* --9p DIR,TAG[,ro]: parsed, not opened, at config time; the tag is after the last comma. */
+static void test_9p(void)
+{
+	static const struct {
+		const char *arg;
+		const char *msg;
+	} bad[] = {
+		{ "/srv", "expected DIR,TAG[,ro]" },
+		{ "/srv,", "expected DIR,TAG[,ro]" },
+		{ ",tag", "expected DIR,TAG[,ro]" },
+		{ "/srv,ro", "expected DIR,TAG[,ro]" },
+		{ "/srv,a23456789012345678901234567890123", "longer than 32 bytes" },
+		{ "/srv,a b", "printable" },
+		{ "/srv,a\tb", "printable" },
+	};
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/srv/share,hostshare",
+				      "--9p", "/a,b,c,ro", "--9p",
+				      "/x,a2345678901234567890123456789012"), 0);
+	TEST_ASSERT_EQ(cfg.nr_9p, 3);
+	TEST_ASSERT_STR_EQ(cfg.p9[0].dir, "/srv/share");
+	TEST_ASSERT_STR_EQ(cfg.p9[0].tag, "hostshare");
+	TEST_ASSERT(!cfg.p9[0].ro, "read-write by default");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].dir, "/a,b");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].tag, "c");
+	TEST_ASSERT(cfg.p9[1].ro, ",ro");
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--9p", bad[i].arg) == -EINVAL, "%s",
+			    bad[i].arg);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--9p");
+		TEST_ASSERT_STR_CONTAINS(err.msg, bad[i].msg);
+	}
+	/* Two shares with one tag: the guest couldn't tell them apart. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/a,t", "--9p", "/b,t"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "both have the tag t");
+	/* At most LKVM_MAX_9P. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--9p", "/a,1", "--9p", "/a,2", "--9p",
+			     "/a,3", "--9p", "/a,4", "--9p", "/a,5"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 4");
+}
+
+/* --vsock CID: 3 to 2^32 - 2; the reserved ones and the rest are command-line errors. */
+static void test_vsock(void)
+{
+	static const char *const bad[] = { "0", "1", "2", "4294967295", "4294967296", "-1", "x",
+					   "" };
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 0);	/* no vsock by default */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "3"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 3);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "0x10"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 16);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "4294967294"), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--vsock", bad[i]) == -EINVAL, "'%s'",
+			    bad[i]);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--vsock");
+	}
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--vsock", "2"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "3 to 4294967294");
+	/* --balloon: a flag. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--balloon"), 0);
+	TEST_ASSERT(cfg.balloon, "--balloon");
 }
 
 /* -d: parsed (not opened) at config time; bad options are refused by name. */
@@ -1333,9 +1401,8 @@ static const struct {
 	{ { "-k", "Image", "--sandbox=maybe" }, "--sandbox maybe: use on (the default), off or log" },
 	{ { "-k", "Image", "--flash", "flash.img" }, "--flash: not supported by this lkvm" },
 	{ { "-k", "Image", "-F", "flash.img" }, "-F flash.img: lkvm has no CFI flash" },
-	{ { "-k", "Image", "--balloon" }, "--balloon: not supported" },
-	{ { "-k", "Image", "--9p", "/srv,tag" }, "--9p: not supported" },
-	{ { "-k", "Image", "--vsock", "3" }, "--vsock: not supported" },
+	{ { "-k", "Image", "--9p", "/srv" }, "--9p /srv: expected DIR,TAG[,ro]" },
+	{ { "-k", "Image", "--vsock", "2" }, "--vsock 2: a guest CID is" },
 	{ { "-k", "Image", "--debug-mmio" }, "--debug-mmio: not supported" },
 	{ { "-k", "Image", "--debug-ioport" }, "--debug-ioport: not supported" },
 	{ { "-k", "Image", "--debug-single-step" }, "--debug-single-step: not supported" },
@@ -1367,7 +1434,7 @@ static const struct {
 
 /* Flags with nothing to refuse on their own (and --help, which exits 0). */
 static const char *const run_unrefusable[] = {
-	"nodefaults", "debug", "rng", "help", "disable-mte", "no-pvtime",
+	"nodefaults", "debug", "rng", "help", "disable-mte", "no-pvtime", "balloon",
 };
 
 static void test_run_table_refusals(void)
@@ -1626,6 +1693,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_pmu_counters),
 	TEST_CASE(test_ipa_bits),
 	TEST_CASE(test_unsupported_kvmtool_options),
+	TEST_CASE(test_9p),
+	TEST_CASE(test_vsock),
 	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
 	TEST_CASE(test_network),
