@@ -25,6 +25,7 @@ enum {
 	OPT_FIRMWARE_ADDR,
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
+	OPT_HUGETLBFS,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -36,6 +37,7 @@ static const struct option run_options[] = {
 	{ "firmware-address",	required_argument, NULL, OPT_FIRMWARE_ADDR },
 	{ "cpus",		required_argument, NULL, 'c' },
 	{ "mem",		required_argument, NULL, 'm' },
+	{ "hugetlbfs",		required_argument, NULL, OPT_HUGETLBFS },
 	{ "name",		required_argument, NULL, OPT_NAME },
 	{ "network",		required_argument, NULL, 'n' },
 	{ "console",		required_argument, NULL, OPT_CONSOLE },
@@ -75,6 +77,8 @@ void config__usage_run(void)
 	      "  -c, --cpus N             vCPUs (default: host CPUs)\n"
 	      "  -m, --mem SIZE[@ADDR]    RAM bank, unit MiB unless suffixed (B K M G T P);\n"
 	      "                           repeat for more banks; default 256M at 2G\n"
+	      "      --hugetlbfs DIR      guest RAM from huge pages: a file on the hugetlbfs\n"
+	      "                           mounted at DIR\n"
 	      "      --name NAME          guest name\n"
 	      "  -d, --disk PATH[,ro][,direct][,engine=io_uring|aio|sync]\n"
 	      "                           virtio-blk disk (image file or block device);\n"
@@ -209,6 +213,13 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->nr_cpus = (unsigned int)v;
 		return r;
 	case 'm': return parse_mem(cfg, arg, err);
+	case OPT_HUGETLBFS:
+		/* Only the syntax here: what DIR is, and its free pages, are host facts. */
+		if (!*arg)
+			return seterr(err, EINVAL, "--hugetlbfs needs a directory on a hugetlbfs "
+				      "mount, e.g. --hugetlbfs /dev/hugepages");
+		cfg->hugetlbfs = arg;
+		return 0;
 	case OPT_NAME: cfg->name = arg; return 0;
 	case 'n': {
 		bool none = false;
