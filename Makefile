@@ -40,7 +40,7 @@ LIBS		:= -lfdt -lz -luring -laio -lseccomp -lpthread
 HOST_LIBS	:= -lfdt -lz -luring -laio -lseccomp -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
-PURE_SRCS	:= config.c arm/config.c gmem.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
+PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
 		   util/outbuf.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
@@ -55,7 +55,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
-UNIT_TESTS	:= config gmem image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
+UNIT_TESTS	:= config gmem ram image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
 		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench

@@ -33,6 +33,7 @@ enum {
 	OPT_9P,
 	OPT_BALLOON,
 	OPT_VSOCK,
+	OPT_HUGETLBFS,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
 
@@ -44,6 +45,7 @@ static const struct option run_options[] = {
 	{ "firmware-address",	required_argument, NULL, OPT_FIRMWARE_ADDR },
 	{ "cpus",		required_argument, NULL, 'c' },
 	{ "mem",		required_argument, NULL, 'm' },
+	{ "hugetlbfs",		required_argument, NULL, OPT_HUGETLBFS },
 	{ "name",		required_argument, NULL, OPT_NAME },
 	{ "network",		required_argument, NULL, 'n' },
 	{ "console",		required_argument, NULL, OPT_CONSOLE },
@@ -88,6 +90,8 @@ void config__usage_run(void)
 	      "  -c, --cpus N             vCPUs (default: host CPUs)\n"
 	      "  -m, --mem SIZE[@ADDR]    RAM bank, unit MiB unless suffixed (B K M G T P);\n"
 	      "                           repeat for more banks; default 256M at 2G\n"
+	      "      --hugetlbfs DIR      guest RAM from huge pages: a file on the hugetlbfs\n"
+	      "                           mounted at DIR\n"
 	      "      --name NAME          guest name\n"
 	      "  -d, --disk PATH[,ro][,direct][,engine=io_uring|aio|sync]\n"
 	      "                           virtio-blk disk (image file or block device);\n"
@@ -288,6 +292,13 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->nr_cpus = (unsigned int)v;
 		return 0;
 	case 'm': return parse_mem(cfg, arg, err);
+	case OPT_HUGETLBFS:
+		/* Only the syntax here: what DIR is, and its free pages, are host facts. */
+		if (!*arg)
+			return seterr(err, EINVAL, "--hugetlbfs needs a directory on a hugetlbfs "
+				      "mount, e.g. --hugetlbfs /dev/hugepages");
+		cfg->hugetlbfs = arg;
+		return 0;
 	case OPT_NAME: cfg->name = arg; return 0;
 	case 'n': {
 		bool none = false;

@@ -37,6 +37,7 @@
 #include "lkvm/sandbox.h"
 #include "lkvm/irq.h"
 #include "lkvm/outbuf.h"
+#include "lkvm/ram.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
 /* At exit, console output waits this long for a reader that takes nothing, and no longer in all. */
@@ -106,51 +107,40 @@ static int check_host_memory(const struct kvm *kvm, struct lkvm_err *err)
 	return 0;
 }
 
-/*
- * Anonymous memory for @size bytes of guest RAM at a 2 MiB-aligned host
- * address.  KVM maps guest RAM with 2 MiB stage-2 blocks only where the
- * host address and the guest address agree modulo 2 MiB (and the host
- * backs it with a huge page); otherwise every 4 KiB page faults on its
- * own, which under nested virtualization costs a trip through both
- * hypervisors per page.  The slack around the aligned range is unmapped.
- */
-static void *alloc_ram(u64 size)
-{
-	const u64 align = 2 * SZ_MiB;
-	u8 *raw, *host;
-
-	raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		return MAP_FAILED;
-	host = (u8 *)ALIGN_UP((uintptr_t)raw, align);
-	if (host > raw)
-		munmap(raw, (size_t)(host - raw));
-	if (raw + align > host)
-		munmap(host + size, (size_t)(raw + align - host));
-	madvise(host, size, MADV_HUGEPAGE);
-	return host;
-}
-
 void kvm__mark(struct kvm *kvm, const char *what)
 {
 	if (kvm->nr_marks < ARRAY_SIZE(kvm->marks))
 		kvm->marks[kvm->nr_marks++] = (typeof(kvm->marks[0])){ what, now_ns() };
 }
 
-static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_err *err)
+/*
+ * The guest's RAM banks: mapped (ram.c: anonymous memory for THP, or the
+ * hugetlbfs mount at cfg->hugetlbfs, pages of @huge_page bytes), never
+ * touched here, and registered as KVM memory slots.
+ */
+static int create_ram(struct kvm *kvm, const struct mem_plan *plan, u64 huge_page,
+		      struct lkvm_err *err)
 {
+	const char *hugetlbfs = kvm->cfg->hugetlbfs;
+
 	for (unsigned int i = 0; i < plan->nr_bank; i++) {
 		const struct mem_bank *b = &plan->bank[i];
 		struct kvm_userspace_memory_region region;
 		void *host;
 
-		host = alloc_ram(b->size);
-		if (host == MAP_FAILED)
-			return seterr(err, errno, "mmap of %llu MiB guest RAM: %s",
-				      (unsigned long long)(b->size / SZ_MiB), strerror(errno));
+		if (hugetlbfs) {
+			int r = ram__map_hugetlbfs(hugetlbfs, b->size, huge_page, &host, err);
+
+			if (r)
+				return r;
+		} else {
+			host = ram__map_anon(b->size);
+			if (host == MAP_FAILED)
+				return seterr(err, errno, "mmap of %llu MiB guest RAM: %s",
+					      (unsigned long long)(b->size / SZ_MiB), strerror(errno));
+		}
 		if (gmem__add_region(kvm, b->addr, b->size, host)) {
-			munmap(host, b->size);
+			ram__unmap(host, b->size);
 			return seterr(err, EINVAL, "RAM bank %u overlaps another", i);
 		}
 		region = (struct kvm_userspace_memory_region){
@@ -164,7 +154,38 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_
 				      (unsigned long long)b->addr, (unsigned long long)b->size,
 				      strerror(errno));
 	}
+	if (hugetlbfs)
+		pr_info(kvm, "guest RAM: %llu MiB on hugetlbfs %s, %llu pages of %llu KiB",
+			(unsigned long long)(config__ram_size(kvm->cfg) / SZ_MiB), hugetlbfs,
+			(unsigned long long)(config__ram_size(kvm->cfg) / huge_page),
+			(unsigned long long)(huge_page / SZ_KiB));
 	return 0;
+}
+
+/*
+ * --hugetlbfs: the mount and its free pages, checked before any VM exists
+ * (host facts, so exit status 1, with the fix in the message).
+ */
+static int check_hugetlbfs(const struct kvm *kvm, const struct mem_plan *plan, u64 *huge_page,
+			   struct lkvm_err *err)
+{
+	const char *path = kvm->cfg->hugetlbfs;
+	u64 sizes[ARRAY_SIZE(plan->bank)];
+	struct ram_hugetlbfs h;
+	int r;
+
+	*huge_page = 0;
+	if (!path)
+		return 0;
+	r = ram__hugetlbfs_probe(path, &h, err);
+	if (r)
+		return r;
+	for (unsigned int i = 0; i < plan->nr_bank; i++)
+		sizes[i] = plan->bank[i].size;
+	r = ram__hugetlbfs_check(path, &h, sizes, plan->nr_bank, err);
+	if (!r)
+		*huge_page = h.page_size;
+	return r;
 }
 
 int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
@@ -190,6 +211,9 @@ int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
 	if (r)
 		return r;
 	kvm->ipa_bits = plan.ipa_bits;
+	r = check_hugetlbfs(kvm, &plan, &kvm->huge_page, err);
+	if (r)
+		return r;
 	/* Taps before the VM: a NIC that can't be had is an error with no VM made. */
 	for (unsigned int i = 0; i < cfg->nr_net; i++) {
 		r = net__open_backend(&cfg->net[i], &kvm->net[i], err);
@@ -233,7 +257,7 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
 	if (r)
 		return r;
-	r = create_ram(kvm, &plan, err);
+	r = create_ram(kvm, &plan, kvm->huge_page, err);
 	if (r)
 		return r;
 	/* The console devices write only to this ring; its own thread writes stdout. */
@@ -490,7 +514,7 @@ int kvm__close(struct kvm *kvm)
 	kvm->vm_fd = -1;
 	t2 = now_ns();
 	for (unsigned int it = 0; gmem__next(kvm, &it, &range);)
-		munmap(range.host, range.size);
+		ram__unmap(range.host, range.size);
 	kvm->nr_mem = 0;
 	mmio__free(&kvm->mmio);
 	if (kvm->stop_fd >= 0)

@@ -78,6 +78,7 @@ struct lkvm_config {
 
 	struct mem_bank mem[LKVM_MAX_MEM_BANKS];
 	unsigned int nr_mem;
+	const char *hugetlbfs;		/* --hugetlbfs DIR: RAM from that hugetlbfs mount */
 
 	unsigned int nr_cpus;
 	enum console_type console;

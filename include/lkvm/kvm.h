@@ -83,6 +83,7 @@ struct kvm {
 	int api_version;
 	unsigned int ipa_bits;
 	unsigned int host_ipa_max;	/* KVM's limit; set by arch__check_host() */
+	u64 huge_page;			/* --hugetlbfs: its page size (0: anonymous RAM) */
 	size_t vcpu_mmap_size;
 
 	/* Guest RAM: gmem.c's table (lkvm/gmem.h); read it through gmem__next(). */

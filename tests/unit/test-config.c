@@ -1403,6 +1403,7 @@ static const struct {
 	{ { "-k", "Image", "-F", "flash.img" }, "-F flash.img: lkvm has no CFI flash" },
 	{ { "-k", "Image", "--9p", "/srv" }, "--9p /srv: expected DIR,TAG[,ro]" },
 	{ { "-k", "Image", "--vsock", "2" }, "--vsock 2: a guest CID is" },
+	{ { "-k", "Image", "--hugetlbfs", "" }, "--hugetlbfs needs a directory on a hugetlbfs" },
 	{ { "-k", "Image", "--debug-mmio" }, "--debug-mmio: not supported" },
 	{ { "-k", "Image", "--debug-ioport" }, "--debug-ioport: not supported" },
 	{ { "-k", "Image", "--debug-single-step" }, "--debug-single-step: not supported" },
