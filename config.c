@@ -146,7 +146,7 @@ void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
 	cfg->nr_cpus = host_cpus ? MIN(host_cpus, LKVM_MAX_CPUS) : 1;
 	cfg->console = CONSOLE_SERIAL;
 	cfg->loglevel = LOG_WARN;
-	cfg->sandbox = SANDBOX_OFF;	/* on once the lists are proven on every system test */
+	cfg->sandbox = SANDBOX_ON;	/* every system test runs with it */
 	arch_config__defaults(&cfg->arch);
 }
 
