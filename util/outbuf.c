@@ -33,6 +33,7 @@
 
 #include "lkvm/log.h"
 #include "lkvm/outbuf.h"
+#include "lkvm/sandbox.h"
 
 /* At most this much per write(2): what a writable pipe (a page) or tty takes at once. */
 #define OUTBUF_CHUNK		4096
@@ -156,8 +157,16 @@ static bool wait_writable(struct outbuf *ob)
 static void *writer(void *arg)
 {
 	struct outbuf *ob = arg;
+	struct lkvm_err err = { "" };
+	int denied;
 
+	/* Polls, writes, its eventfd: what an I/O thread may do.  Unconfined, it writes nothing. */
+	denied = sandbox__enter(SANDBOX_IO, &err);
+	if (denied)
+		lkvm_log(ob->kvm, LOG_ERROR, "%s: %s", ob->name, err.msg);
 	pthread_mutex_lock(&ob->lock);
+	if (denied)
+		fail(ob, -denied);
 	while (!ob->stop) {
 		const u8 *p;
 		size_t n;
