@@ -112,8 +112,7 @@ static u8 disk_pattern[DISK_SIZE];
 /* The disks' devices, made once; their ops with a no-op free, so a transport can let go. */
 struct blk_slot {
 	struct virtio_dev *dev;
-	const struct virtio_dev_ops *real_ops;
-	struct virtio_dev_ops ops;
+	struct virtio_dev_ops ops;	/* the device's own, but free */
 	bool tried;
 	bool dirty;		/* the image may have been written since it was restored */
 	int img;		/* 0: the read-write image, 1: the read-only one */
@@ -192,8 +191,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 			s->dev = NULL;
 			return NULL;
 		}
-		s->real_ops = s->dev->ops;
-		s->ops = *s->real_ops;
+		s->ops = *s->dev->ops;
 		s->ops.free = keep_free;
 		s->dev->ops = &s->ops;
 	}
