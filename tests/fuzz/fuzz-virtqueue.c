@@ -23,15 +23,6 @@
 
 enum { OP_POP, OP_PUSH, OP_NOTIFY, OP_AVAIL_EVENT, OP_OFFER, OP_POKE, OP_REINIT, NR_OPS };
 
-/*
- * Issue 11 defect 9, which other work fixes in virtio/virtqueue.c: an
- * indirect table's descriptors are not counted against the chain limit
- * (the queue size), so a chain on a 1-entry queue can hold 32768.  Once
- * they are, a chain has at most num descriptors and so at most 2 * num
- * iovecs here (a buffer splits once at most, at the RAM's seam).  Set to
- * 0 when that fix lands.
- */
-#define KNOWN_INDIRECT_LIMIT	1
 
 static struct fuzz_ram ram;
 static struct kvm kvm;
@@ -54,8 +45,9 @@ static void check_chain(const struct virtqueue *vq, const struct vq_chain *c)
 
 	FUZZ_CHECK(c->head < vq->num, "head %u, queue size %u", c->head, vq->num);
 	FUZZ_CHECK(c->nr_out + c->nr_in <= VQ_MAX_IOV, "%u + %u iovecs", c->nr_out, c->nr_in);
-	FUZZ_CHECK(KNOWN_INDIRECT_LIMIT || c->nr_out + c->nr_in <= 2 * vq->num,
-		   "%u + %u iovecs on a queue of %u", c->nr_out, c->nr_in, vq->num);
+	/* §2.7.5.3.1: at most num descriptors, indirect ones included; each at most 2 iovecs. */
+	FUZZ_CHECK(c->nr_out + c->nr_in <= 2 * vq->num, "%u + %u iovecs on a queue of %u",
+		   c->nr_out, c->nr_in, vq->num);
 	for (unsigned int i = 0; i < c->nr_out + c->nr_in; i++) {
 		const struct iovec *v = &c->iov[i];
 
