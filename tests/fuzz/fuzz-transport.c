@@ -112,8 +112,7 @@ static u8 disk_pattern[DISK_SIZE];
 /* The disks' devices, made once; their ops with a no-op free, so a transport can let go. */
 struct blk_slot {
 	struct virtio_dev *dev;
-	const struct virtio_dev_ops *real_ops;
-	struct virtio_dev_ops ops;
+	struct virtio_dev_ops ops;	/* the device's own, but free */
 	bool tried;
 	bool dirty;		/* the image may have been written since it was restored */
 	int img;		/* 0: the read-write image, 1: the read-only one */
@@ -121,18 +120,6 @@ struct blk_slot {
 static struct blk_slot blk_slots[3];	/* D_BLK, D_BLK_URING, D_BLK_RO */
 
 static unsigned int vhost_fail_at, vhost_calls;
-
-/*
- * Defects of issue 11 that other work is fixing, which the fuzzer finds in
- * seconds and would report again and again instead of looking further.
- * Each is kept away from the code here until its fix lands; then set it
- * to 0 (the unit test named beside it must pass first).
- *
- * KNOWN_MSIX_INDEX: virtio/pci.c's MSI-X table handler forms &vec[v]
- * before checking v against the vector count (UBSan: index out of
- * bounds); defect 7.
- */
-#define KNOWN_MSIX_INDEX	1
 
 static void keep_free(struct virtio_dev *d)
 {
@@ -192,8 +179,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 			s->dev = NULL;
 			return NULL;
 		}
-		s->real_ops = s->dev->ops;
-		s->ops = *s->real_ops;
+		s->ops = *s->dev->ops;
 		s->ops.free = keep_free;
 		s->dev->ops = &s->ops;
 	}
@@ -272,32 +258,11 @@ static bool is_pci(void)
 	return fx.t != T_MMIO;
 }
 
-/* Whether an access at BAR0 offset @off reaches an MSI-X entry the device doesn't have. */
-static bool msix_oob(u64 off)
-{
-	return KNOWN_MSIX_INDEX && fx.msix_cap && off >= fx.msix_table && off < fx.msix_pba &&
-	       (off - fx.msix_table) / 16 >= fx.c->dev->nr_queues + 1;
-}
-
-/* Whether a config space access at @reg, @len would go through the PCI-config window there. */
-static bool pcfg_msix_oob(u64 reg, u32 len)
-{
-	const u8 *cap = fx.bus->dev[0]->cfg + fx.pcfg_cap;
-
-	if (!fx.pcfg_cap || reg >= fx.pcfg_cap + 20u || reg + len <= fx.pcfg_cap + 16u)
-		return false;
-	return cap[4] == 0 && msix_oob(pci_get32(cap + 8));
-}
-
 /* One vCPU access to guest-physical @addr, dispatched as kvm_cpu__handle_mmio() does. */
 static void vcpu_access(u64 addr, u8 *data, u32 len, bool is_write)
 {
 	const struct mmio_range *r = mmio__find(&fx.kvm.mmio, addr, len);
 
-	if (r && is_pci() && ((addr >= BAR_BASE && msix_oob(addr - BAR_BASE)) ||
-			      (addr >= ECAM_BASE && addr < ECAM_BASE + PCI_CFG_SIZE &&
-			       pcfg_msix_oob(addr - ECAM_BASE, len))))
-		r = NULL;
 	if (r)
 		r->fn(r->opaque, addr - r->base, data, len, is_write);
 	else if (!is_write)

@@ -13,7 +13,8 @@
  *         16 bits: inside the 64 KiB RAM).
  *
  * Checked on every chain popped: every buffer lies in guest RAM (one
- * region per iovec), none is empty, at most VQ_MAX_IOV of them, the
+ * region per iovec), none is empty, at most VQ_MAX_IOV of them (and at
+ * most two per descriptor the queue size allows), the
  * lengths add up to out_len/in_len, the head is below the queue size;
  * once broken, a queue stays broken until it is set up again.
  */
@@ -21,6 +22,7 @@
 #include "lkvm/virtqueue.h"
 
 enum { OP_POP, OP_PUSH, OP_NOTIFY, OP_AVAIL_EVENT, OP_OFFER, OP_POKE, OP_REINIT, NR_OPS };
+
 
 static struct fuzz_ram ram;
 static struct kvm kvm;
@@ -43,6 +45,9 @@ static void check_chain(const struct virtqueue *vq, const struct vq_chain *c)
 
 	FUZZ_CHECK(c->head < vq->num, "head %u, queue size %u", c->head, vq->num);
 	FUZZ_CHECK(c->nr_out + c->nr_in <= VQ_MAX_IOV, "%u + %u iovecs", c->nr_out, c->nr_in);
+	/* §2.7.5.3.1: at most num descriptors, indirect ones included; each at most 2 iovecs. */
+	FUZZ_CHECK(c->nr_out + c->nr_in <= 2 * vq->num, "%u + %u iovecs on a queue of %u",
+		   c->nr_out, c->nr_in, vq->num);
 	for (unsigned int i = 0; i < c->nr_out + c->nr_in; i++) {
 		const struct iovec *v = &c->iov[i];
 

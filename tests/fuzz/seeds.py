@@ -168,6 +168,11 @@ put("virtqueue", "seam", vq_seed(4, 1, [(0x7f00, 0x200, F_WRITE, 0)], [0]))
 table = struct.pack("<QIHHQIHH", 0x5000, 16, F_NEXT, 1, 0x6000, 64, F_WRITE, 0)
 put("virtqueue", "indirect", vq_seed(3, 3, [(0x4000, 32, F_INDIRECT, 0)], [0], table))
 put("virtqueue", "loop", vq_seed(2, 0, [(0x5000, 8, F_NEXT, 1), (0x5000, 8, F_NEXT, 0)], [0]))
+# Three descriptors through an indirect table on a 1-entry queue: refused since the fix
+# for issue 11 defect 9 (a chain, table entries included, is at most the queue size).
+table3 = struct.pack("<QIHHQIHHQIHH", 0x5000, 16, F_NEXT, 1, 0x5100, 16, F_NEXT, 2, 0x6000, 64,
+                     F_WRITE, 0)
+put("virtqueue", "indirect-3-on-1", vq_seed(0, 2, [(0x4000, 48, F_INDIRECT, 0)], [0], table3))
 
 # ---- fuzz-image -------------------------------------------------------------
 

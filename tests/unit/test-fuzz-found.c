@@ -2,10 +2,7 @@
 /*
  * What the libFuzzer harnesses (tests/fuzz/) found, one case per finding,
  * reduced to the accesses that trigger it, so that it stays fixed.  Each
- * case names the harness and what it reported.  A case whose fix is
- * another change's (issue 11) is skipped, with that reason, until the
- * fix lands; the harness keeps the input away from the code meanwhile
- * (its KNOWN_* switch), so that fuzzing can look further.
+ * case names the harness and what it reported.
  */
 #include <endian.h>
 
@@ -17,16 +14,13 @@
 #define ECAM		0x10000000ULL
 #define BAR		0x20000000U
 
-/* Set to 0 with the virtio/pci.c change that checks the vector index first (defect 7). */
-#define KNOWN_MSIX_INDEX	1
-
 /*
  * fuzz-transport, virtio-pci with MSI-X and a one-queue device (2
  * vectors): a 2-byte read of BAR0 0x42f0 (MSI-X table entry 47).  UBSan: "index 47
  * out of bounds for type 'struct msix_vec[17]'" in msix_table_access()
  * (virtio/pci.c), which forms &vec[v] before it checks v against the
- * vector count.  An entry the device doesn't have reads as zero and
- * ignores writes.
+ * vector count (issue 11 defect 7).  An entry the device doesn't have
+ * reads as zero and ignores writes.
  */
 static void test_msix_entry_beyond_the_vectors(void)
 {
@@ -37,9 +31,6 @@ static void test_msix_entry_beyond_the_vectors(void)
 	struct kvm kvm;
 	u32 v = 0xffffffff, data = htole32(0x12345678);
 
-	if (KNOWN_MSIX_INDEX)
-		TEST_SKIP("issue 11 defect 7: msix_table_access() indexes before it checks; "
-			  "fixed in virtio/pci.c by other work");
 	memset(&kvm, 0, sizeof(kvm));
 	kvm.sys_fd = kvm.vm_fd = -1;
 	TEST_ASSERT(virtio_rng__new(&kvm, &dev, &err) == 0, "rng: %s", err.msg);

@@ -46,7 +46,9 @@
 #define BAR		0x20000000U
 #define QNUM		16
 #define DISK_SIZE	(2 * SZ_MiB)
-#define ITERATIONS	150
+#ifndef ITERATIONS
+#define ITERATIONS	150	/* -DITERATIONS=n for a longer storm */
+#endif
 
 #define F_VERSION_1	BIT(VIRTIO_F_VERSION_1)
 #define F_EVENT_IDX	BIT(VIRTIO_RING_F_EVENT_IDX)
