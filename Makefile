@@ -10,6 +10,7 @@
 #   make demo       boot a nested stack inside the emulated host
 #   make stack KERNEL=...  test your own KVM kernel's (nested) virtualization
 #                   (tests/system/stack; README, "Testing your own kernels")
+#   make bench, make bench-boot   benchmarks (virtio-blk; boot), not tests
 #   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECS seconds each
 #   make check-tsan the threaded unit tests under ThreadSanitizer
@@ -245,6 +246,28 @@ stack-run: lkvm $(GUEST_PAYLOADS)
 	tests/system/stack --lkvm $(CURDIR)/lkvm --payload $(CURDIR)/$(BUILD)/guest/payload.bin \
 		$(STACK_OPTS)
 
+# "make bench-boot": the bench-boot system-test profile (one L0 boot;
+# BOOT_RUNS rounds of payload, Linux 1 and 2 vCPUs from Image and Image.gz,
+# --hugetlbfs, and a --nested L1 with an L2 payload and an L2 Linux), then
+# the Markdown tables, also written to $(BUILD)/bench-boot/results.md.  The
+# knobs in BOOT_KNOBS (environment or make variables) are passed into L0;
+# see README.md, "Benchmark".  A boot without numbers fails the run.
+BOOT_KNOBS	:= BOOT_RUNS BOOT_CASES BOOT_NESTED_RUNS BOOT_SCRUB_MIB
+bench-boot:
+	scripts/install-deps
+	$(MAKE) bench-boot-all
+
+bench-boot-all: lkvm $(GUEST_PAYLOADS) $(TOOLS)
+	@mkdir -p $(BUILD)/bench-boot
+	{ LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
+	  BUILD=$(CURDIR)/$(BUILD)/bench-boot/system ASSETS=$(CURDIR)/.cache/assets \
+	  SYSTEM_PROFILES=bench-boot SYSTEM_EXPORT="$(BOOT_KNOBS)" \
+	  SYSTEM_TIMEOUT=$${SYSTEM_TIMEOUT:-7200} tests/system/run; \
+	  echo $$? >$(BUILD)/bench-boot/run-status; } | tee $(BUILD)/bench-boot/tap.txt
+	tests/bench/boot-report $(BUILD)/bench-boot/system/bench-boot $(BUILD)/bench-boot/results.md
+	@st=$$(cat $(BUILD)/bench-boot/run-status); [ "$$st" = 0 ] || \
+		{ echo "bench-boot: tests/system/run failed (status $$st): see $(BUILD)/bench-boot/tap.txt" >&2; exit 1; }
+
 deps:
 	scripts/install-deps
 
@@ -274,8 +297,8 @@ uninstall:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all install \
-	uninstall lint FORCE stack stack-run
+.PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all bench-boot \
+	bench-boot-all install uninstall lint FORCE stack stack-run
 FORCE:
 -include $(OBJS:.o=.d) $(BUILD)/$(ARCH)/version.d $(HOST_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOLS:=.d) \
 	$(BUILD)/host/bench/blkbench-opts.d $(TSAN_OBJS:.o=.d)

@@ -154,7 +154,7 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, u64 huge_pag
 				      (unsigned long long)b->addr, (unsigned long long)b->size,
 				      strerror(errno));
 	}
-	if (hugetlbfs)
+	if (hugetlbfs && huge_page)
 		pr_info(kvm, "guest RAM: %llu MiB on hugetlbfs %s, %llu pages of %llu KiB",
 			(unsigned long long)(config__ram_size(kvm->cfg) / SZ_MiB), hugetlbfs,
 			(unsigned long long)(config__ram_size(kvm->cfg) / huge_page),

@@ -57,18 +57,22 @@ static const char *cmdline_size(u64 bytes, char *buf, size_t len)
 
 static bool read_u64(const char *dir, const char *name, u64 *out)
 {
-	char path[256];
+	char path[256], buf[32], *end;
 	unsigned long long v;
 	FILE *f;
-	int n;
+	bool ok;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	n = fscanf(f, "%llu", &v);
+	ok = fgets(buf, sizeof(buf), f) != NULL;
 	fclose(f);
-	if (n != 1)
+	if (!ok)
+		return false;
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n'))
 		return false;
 	*out = v;
 	return true;
