@@ -61,7 +61,7 @@ UNIT_TESTS	:= config gmem ram image load fdt devices serial memory idreg virtque
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).
-UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run tests/system/report-selftest
+UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run tests/system/stack-selftest
 
 all: lkvm
 

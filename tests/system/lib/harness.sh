@@ -200,7 +200,13 @@ make_cpio() {
 				;;
 			esac
 		done
-	} >"$dir/$stem.manifest"
+	} >"$dir/$stem.manifest.tmp"
+	# Rewritten only when it changes: a rerun with the same inputs touches nothing.
+	if cmp -s "$dir/$stem.manifest.tmp" "$dir/$stem.manifest"; then
+		rm -f "$dir/$stem.manifest.tmp"
+	else
+		mv -f "$dir/$stem.manifest.tmp" "$dir/$stem.manifest"
+	fi
 	key=$(sha256sum <"$dir/$stem.manifest")
 	CPIO=$dir/$stem-${key:0:16}.cpio
 	[[ -s $CPIO ]] && return 0

@@ -13,9 +13,11 @@
 #   STACK_L1_APPEND  more L1 kernel parameters
 #   STACK_TEARDOWN_MAX  seconds L1's lkvm may take from L1's poweroff to exit
 #   STACK_TEST_SPLAT  test knob: if it names this stack, a fake kernel
-#                  warning is written to L0's /dev/kmsg during the stack
+#                  warning is written to L0's /dev/kmsg ($STACK_KMSG) during
+#                  the stack
 # L1's kernel is /guest/l1/Image, its initramfs /guest/$STACK.cpio, the
-# splat patterns /lib/splat-patterns.
+# splat patterns $STACK_SPLATS (default /lib/splat-patterns); scratch files
+# go to $TMPDIR (default /tmp).
 #
 # Points, each with its own time (what it measures: a boot, a run, a
 # teardown), named "$STACK: Ln: ...", outermost level first, power-off
@@ -26,6 +28,8 @@
 
 _now
 _stack_t0=$NOW_CS
+splats=${STACK_SPLATS:-/lib/splat-patterns}
+tmp=${TMPDIR:-/tmp}
 
 # spoint STATUS DESC SECS [DIAG...]: a point with its time given.
 spoint() {
@@ -33,7 +37,9 @@ spoint() {
 	shift 3
 	case $desc in *'#'*) desc=$(printf '%s' "$desc" | sed 's/#/\\#/g') ;; esac
 	printf '%s\n' "$st - $desc # time=${t:-0.00}s" >>"$TAP_FILE"
-	for d in "$@"; do diag "$d"; done
+	for d in "$@"; do
+		[ -n "$d" ] && diag "$d"
+	done
 	timer_reset
 }
 
@@ -79,10 +85,10 @@ val() {
 # last, or the boot's first) to now: $ART/l0-dmesg.txt.
 l0_dmesg_window() {
 	local from=0
-	[ -s /tmp/stack-dmesg-lines ] && read -r from </tmp/stack-dmesg-lines
-	dmesg >/tmp/stack-dmesg.all
-	tail -n +$((from + 1)) /tmp/stack-dmesg.all >"$ART/l0-dmesg.txt"
-	grep -c '' /tmp/stack-dmesg.all >/tmp/stack-dmesg-lines
+	[ -s "$tmp/stack-dmesg-lines" ] && read -r from <"$tmp/stack-dmesg-lines"
+	dmesg >"$tmp/stack-dmesg.all"
+	tail -n +$((from + 1)) "$tmp/stack-dmesg.all" >"$ART/l0-dmesg.txt"
+	grep -c '' "$tmp/stack-dmesg.all" >"$tmp/stack-dmesg-lines"
 }
 
 # attach K: the diagnostics the first failing point of level K carries.
@@ -198,28 +204,47 @@ split_logs "$depth"
 
 if [ "${STACK_TEST_SPLAT:-}" = "$STACK" ]; then
 	echo "<4>WARNING: CPU: 0 PID: 1 at tests/system/lib/stack-l0.sh:0 stack_test_splat (injected by STACK_TEST_SPLAT=$STACK)" \
-		>/dev/kmsg
+		>"${STACK_KMSG:-/dev/kmsg}"
 fi
 
-# Why level K never said hello: its lkvm's status and error lines.
-why_not_up() {
-	local k="$1" st
-	if [ "$k" = 1 ]; then
+# exit_of K: the exit status of level K's lkvm (run by level K-1), or
+# empty if it never ran.
+exit_of() {
+	local st
+	if [ "$1" = 1 ]; then
 		st=$GUEST_STATUS
 		[ -n "$GUEST_TIMED_OUT" ] && st="$st (killed by the ${limit}s timeout)"
 	else
-		st=$(val $((k - 1)) 'GUEST: next-exit=')
+		st=$(val $(($1 - 1)) 'GUEST: next-exit=')
 		st=${st%% *}
-		[ -n "$st" ] || st="unknown (L$((k - 1)) never started it)"
 	fi
-	echo "L$k's lkvm exited ${st} before L$k said hello${2:+: $2}"
-	lkvm_errors "$ART/full$k.log"
+	echo "$st"
 }
 
+# why_not_up K: one line: why level K never said hello, lkvm's own words
+# first when it has any.
+why_not_up() {
+	local k="$1" st e
+	st=$(exit_of "$k")
+	e=$(lkvm_errors "$ART/full$k.log")
+	if [ -z "$st" ]; then
+		echo "L$((k - 1)) never started L$k"
+	elif [ -n "$e" ]; then
+		echo "${e% } (L$k's lkvm exited $st before L$k came up)"
+	else
+		echo "L$k's lkvm exited $st before L$k came up"
+	fi
+}
+
+# Each level, outermost first: did it come up (up_K=1), at the right EL,
+# with its KVM, and does lkvm check agree?  A level that never came up
+# fails its first point with the reason; its other points, and those of
+# the levels below it, say only that.
 k=1
 while [ "$k" -le "$depth" ]; do
 	eval "kind=\$kind_$k"
 	p=$((k - 1))
+	eval "up_$k="
 	# the level's boot time, and its whole run, from its parent's clock
 	if [ "$k" = 1 ]; then
 		t_up=$GUEST_MARK_SECS
@@ -231,67 +256,92 @@ while [ "$k" -le "$depth" ]; do
 		t_run=$(secs_between "$s" "${e#*end=}")
 	fi
 	eval "t_run_$k=\$t_run"
+	if [ "$k" -gt 1 ] && eval "[ -z \"\$up_$p\" ]"; then
+		down="L$p never came up, so neither did L$k"
+	else
+		down=
+	fi
 	if [ "$kind" = payload ]; then
-		if has "$k" 'PAYLOAD: CurrentEL=1' && has "$k" 'PAYLOAD: done' && ! has "$k" 'PAYLOAD: exception'; then
-			spoint ok "L$k: the payload ran at EL1 and finished" "$t_run"
+		d="L$k: the payload ran at EL1 and finished"
+		if [ -n "$down" ]; then
+			spoint "not ok" "$d" 0.00 "$down"
+		elif has "$k" 'PAYLOAD: CurrentEL=1' && has "$k" 'PAYLOAD: done' && ! has "$k" 'PAYLOAD: exception'; then
+			spoint ok "$d" "$t_run"
+			eval "up_$k=1"
 		elif has "$k" 'PAYLOAD: exception'; then
-			fail "$k" "L$k: the payload ran at EL1 and finished" "$t_run" "$(grep 'PAYLOAD: exception' "$ART/l$k.log")"
+			fail "$k" "$d" "$t_run" "$(grep 'PAYLOAD: exception' "$ART/l$k.log")"
 		elif has "$k" 'PAYLOAD: hello'; then
-			fail "$k" "L$k: the payload ran at EL1 and finished" "$t_run" \
+			eval "up_$k=1"
+			fail "$k" "$d" "$t_run" \
 				"$(grep -m 1 'PAYLOAD: CurrentEL' "$ART/l$k.log" || echo 'no CurrentEL line') $(has "$k" 'PAYLOAD: done' || echo '(and no PAYLOAD: done)')"
 		else
-			fail "$k" "L$k: the payload ran at EL1 and finished" "$t_run" "$(why_not_up "$k")"
+			fail "$k" "$d" "$t_run" "$(why_not_up "$k")"
 		fi
 		k=$((k + 1))
 		continue
 	fi
 
 	el=$(el_of "$kind")
-	init=$(grep -m 1 '^GUEST: init ' "$ART/l$k.log" 2>/dev/null)
-	if [ -z "$init" ]; then
-		fail "$k" "L$k: reached init at EL$el" "${t_up:-$t_run}" "$(why_not_up "$k")"
-	else
-		got=$(_field "${init%% cmdline=*}" el)
-		if [ "$got" = "$el" ]; then
-			spoint ok "L$k: reached init at EL$el" "$t_up"
-		else
-			fail "$k" "L$k: reached init at EL$el" "$t_up" "L$k started at EL${got:-?}: $init"
-		fi
-	fi
-
 	mode=$(mode_of "$kind")
-	if [ -n "$mode" ]; then
-		if has "$k" "^GUEST: kvm-init $mode"; then
-			spoint ok "L$k: KVM initialised: $mode" "0.00"
-		else
-			fail "$k" "L$k: KVM initialised: $mode" "0.00" \
-				"L$k's KVM said: $(val "$k" 'GUEST: kvm-init ' | grep . || echo 'nothing (no \"mode initialized successfully\" line)'); /dev/kvm: $(val "$k" 'GUEST: kvm-dev=')"
-		fi
-	else
-		if has "$k" '^GUEST: kvm-dev=no'; then
-			spoint ok "L$k: no /dev/kvm in an EL1 guest" "0.00"
-		else
-			fail "$k" "L$k: no /dev/kvm in an EL1 guest" "0.00" "/dev/kvm: $(val "$k" 'GUEST: kvm-dev=' | grep . || echo 'never reported')"
-		fi
-	fi
-
 	eval "next=\${kind_$((k + 1)):-}"
 	flags=$(check_flags "$next")
+	d1="L$k: reached init at EL$el"
+	if [ -n "$mode" ]; then
+		d2="L$k: KVM initialised: $mode"
+		d3="L$k: lkvm check${flags:+ $flags} exits 0"
+	else
+		d2="L$k: no /dev/kvm in an EL1 guest"
+		d3="L$k: lkvm check finds no KVM"
+	fi
+	init=$(grep -m 1 '^GUEST: init ' "$ART/l$k.log" 2>/dev/null)
+	if [ -n "$down" ] || [ -z "$init" ]; then
+		if [ -n "$down" ]; then
+			spoint "not ok" "$d1" 0.00 "$down"
+		else
+			fail "$k" "$d1" "${t_up:-$t_run}" "$(why_not_up "$k")"
+			down="L$k never came up"
+		fi
+		spoint "not ok" "$d2" 0.00 "$down"
+		spoint "not ok" "$d3" 0.00 "$down"
+		k=$((k + 1))
+		continue
+	fi
+	eval "up_$k=1"
+	got=$(printf '%s\n' "${init%% cmdline=*}" | sed -n 's/.* el=\([0-9]*\).*/\1/p')
+	if [ "$got" = "$el" ]; then
+		spoint ok "$d1" "$t_up"
+	else
+		fail "$k" "$d1" "$t_up" "L$k started at EL${got:-?}: $init"
+	fi
+
+	if [ -n "$mode" ]; then
+		if has "$k" "^GUEST: kvm-init $mode"; then
+			spoint ok "$d2" 0.00
+		else
+			fail "$k" "$d2" 0.00 \
+				"L$k's KVM said: $(val "$k" 'GUEST: kvm-init ' | grep . || echo 'nothing (no "mode initialized successfully" line)'); /dev/kvm: $(val "$k" 'GUEST: kvm-dev=')"
+		fi
+	elif has "$k" '^GUEST: kvm-dev=no'; then
+		spoint ok "$d2" 0.00
+	else
+		fail "$k" "$d2" 0.00 "/dev/kvm: $(val "$k" 'GUEST: kvm-dev=' | grep . || echo 'never reported')"
+	fi
+
 	cst=$(val "$k" 'GUEST: check-exit=')
 	cj=$(val "$k" 'GUEST: check-json ')
 	[ -n "$cj" ] && note "L$k lkvm check${flags:+ $flags}: exit $cst: $cj"
 	if [ -z "$mode" ]; then
 		# An EL1 guest has no KVM: lkvm check must say so and fail.
 		if [ -n "$cst" ] && [ "$cst" != 0 ]; then
-			spoint ok "L$k: lkvm check finds no KVM" "0.00"
+			spoint ok "$d3" 0.00
 		else
-			fail "$k" "L$k: lkvm check finds no KVM" "0.00" "lkvm check exit status: ${cst:-never ran}"
+			fail "$k" "$d3" 0.00 "lkvm check exit status: ${cst:-none (it never ran)}"
 		fi
 	elif [ "$cst" = 0 ]; then
-		spoint ok "L$k: lkvm check${flags:+ $flags} exits 0" "0.00"
+		spoint ok "$d3" 0.00
 	else
-		fail "$k" "L$k: lkvm check${flags:+ $flags} exits 0" "0.00" \
-			"$(val "$k" 'GUEST: check-msg ' | grep . || echo "exit status ${cst:-never ran}")"
+		fail "$k" "$d3" 0.00 \
+			"$(val "$k" 'GUEST: check-msg ' | grep . || echo "exit status ${cst:-none (it never ran)}")"
 	fi
 	k=$((k + 1))
 done
@@ -301,33 +351,34 @@ k=$depth
 while [ "$k" -ge 1 ]; do
 	eval "kind=\$kind_$k"
 	eval "t_run=\${t_run_$k:-}"
-	if [ "$k" = 1 ]; then
-		st=$GUEST_STATUS
-		[ -n "$GUEST_TIMED_OUT" ] && st="$st (killed by the ${limit}s timeout)"
-	else
-		st=$(val $((k - 1)) 'GUEST: next-exit=')
-		st=${st%% *}
-	fi
+	eval "up=\${up_$k:-}"
+	st=$(exit_of "$k")
 	if [ "$kind" = payload ]; then
 		off='lkvm: guest powered off'
 	else
 		off='^GUEST: poweroff'
 	fi
+	d="L$k: powered off and its lkvm exited 0"
 	if has "$k" "$off" && [ "$st" = 0 ]; then
-		spoint ok "L$k: powered off and its lkvm exited 0" "$t_run"
+		spoint ok "$d" "$t_run"
+	elif [ -z "$up" ]; then
+		spoint "not ok" "$d" "$t_run" "L$k never came up; its lkvm's exit status: ${st:-none (it never ran)}"
 	else
-		fail "$k" "L$k: powered off and its lkvm exited 0" "$t_run" \
-			"L$k $(has "$k" "$off" && echo 'powered off' || echo 'never powered off'); its lkvm exit status: ${st:-unknown}" \
+		fail "$k" "$d" "$t_run" \
+			"L$k $(has "$k" "$off" && echo 'powered off' || echo 'never powered off'); its lkvm's exit status: ${st:-none}" \
 			"$(lkvm_errors "$ART/full$k.log")"
 	fi
 	if [ "$kind" != payload ]; then
-		grep -E -f /lib/splat-patterns "$ART/l$k.log" | grep -v '^GUEST: splats=' >"$ART/l$k-splats.txt"
+		d="L$k: no kernel splats in its log"
+		grep -E -f "$splats" "$ART/l$k.log" 2>/dev/null | grep -v '^GUEST: splats=' >"$ART/l$k-splats.txt"
 		if [ -s "$ART/l$k-splats.txt" ]; then
-			fail "$k" "L$k: no kernel splats in its log" "0.00" "$(head -n 10 "$ART/l$k-splats.txt")"
+			fail "$k" "$d" 0.00 "$(head -n 10 "$ART/l$k-splats.txt")"
+		elif [ -z "$up" ]; then
+			spoint "not ok" "$d" 0.00 "L$k never came up"
 		elif ! has "$k" '^GUEST: splats='; then
-			fail "$k" "L$k: no kernel splats in its log" "0.00" "L$k never reported its kernel log (no GUEST: splats= line)"
+			fail "$k" "$d" 0.00 "L$k never reported its kernel log (no GUEST: splats= line)"
 		else
-			spoint ok "L$k: no kernel splats in its log" "0.00"
+			spoint ok "$d" 0.00
 		fi
 	fi
 	k=$((k - 1))
@@ -352,7 +403,7 @@ else
 fi
 
 l0_dmesg_window
-grep -E -f /lib/splat-patterns "$ART/l0-dmesg.txt" >"$ART/l0-splats.txt"
+grep -E -f "$splats" "$ART/l0-dmesg.txt" >"$ART/l0-splats.txt"
 if [ -s "$ART/l0-splats.txt" ]; then
 	fail 0 "L0: no kernel splats in its dmesg during the stack" "0.00" \
 		"L0's kernel log has $(grep -c '' "$ART/l0-splats.txt") splat line(s):" "$(head -n 10 "$ART/l0-splats.txt")"
