@@ -3,7 +3,8 @@
  * What every virtio transport shares (virtio 1.2 §2, §3): the device
  * status and its reset, feature negotiation, the queues' configuration,
  * the queue notification eventfds, queue offloading to another agent
- * (vhost), and the device's I/O thread.  A transport (virtio/mmio.c,
+ * (vhost), and the device's I/O thread (and its pause point, for "lkvm
+ * pause").  A transport (virtio/mmio.c,
  * virtio/pci.c) embeds a struct virtio_core, maps its own register layout
  * onto these calls, and raises interrupts its own way through tops->raise.
  * The core is also the transport's face as a VM device (struct
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
@@ -134,6 +136,14 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->pause_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		c->kick_fd[i] = c->call_fd[i] = -1;
 		c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
@@ -376,6 +386,22 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
 	return true;
 }
 
+/* Between two passes: park while a pause is asked for, the device's work in flight done first. */
+static void pause_point(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->pause_req) {
+		if (c->dev->ops->quiesce)
+			c->dev->ops->quiesce(c->dev);
+		c->paused = true;
+		pthread_cond_broadcast(&c->pause_cond);
+		while (c->pause_req)
+			pthread_cond_wait(&c->pause_cond, &c->lock);
+		c->paused = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_core *c = arg;
@@ -387,8 +413,45 @@ static void *io_thread(void *arg)
 		return NULL;
 	}
 	while (virtio_core__poll(c, -1))
-		;
+		pause_point(c);
 	return NULL;
+}
+
+int virtio_core__pause(struct virtio_core *c, int timeout_ms)
+{
+	struct timespec ts;
+	bool ok;
+	int r = 0;
+
+	if (!c->thread_started)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = true;
+	pthread_mutex_unlock(&c->lock);
+	virtio_efd_signal(c->wake_fd);		/* out of poll(), to the pause point */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->paused && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->pause_cond, &c->lock, &ts);
+	ok = c->paused;
+	if (!ok)
+		c->pause_req = false;
+	pthread_mutex_unlock(&c->lock);
+	return ok ? 0 : -ETIMEDOUT;
+}
+
+void virtio_core__resume(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = false;
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
@@ -410,6 +473,7 @@ int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
 void virtio_core__destroy(struct virtio_core *c)
 {
 	if (c->thread_started) {
+		virtio_core__resume(c);		/* a paused thread must see the stop */
 		virtio_efd_signal(c->stop_fd);
 		pthread_join(c->thread, NULL);
 		c->thread_started = false;
@@ -435,6 +499,7 @@ void virtio_core__destroy(struct virtio_core *c)
 		close(c->stop_fd);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
+	pthread_cond_destroy(&c->pause_cond);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -469,10 +534,19 @@ static void core_dev_fdt(struct lkvm_device *d, struct fdtw *w)
 		c->tops->fdt(c, w);
 }
 
+static int core_dev_pause(struct lkvm_device *d, bool pause, int timeout_ms)
+{
+	if (pause)
+		return virtio_core__pause(core_of(d), timeout_ms);
+	virtio_core__resume(core_of(d));
+	return 0;
+}
+
 static const struct lkvm_device_ops core_dev_ops = {
 	.fdt = core_dev_fdt,
 	.start = core_dev_start,
 	.free = core_dev_free,
+	.pause = core_dev_pause,
 };
 
 static int attach_mmio(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,

@@ -89,6 +89,20 @@ bool arch__handle_exit(struct kvm_cpu *vcpu);
 /* Logs the vCPU's registers at error level (after a failed KVM_RUN). */
 void arch__dump_vcpu(struct kvm_cpu *vcpu);
 
+/*
+ * Pause and resume (kvm__pause): called with every vCPU parked.  The
+ * guest's clock stops at arch__vm_paused() and goes on from the same
+ * value at arch__vm_resume(), so that its timers don't all fire at once
+ * (arm64: KVM_ARM_SET_COUNTER_OFFSET, api.rst 4.139, where KVM has
+ * KVM_CAP_COUNTER_OFFSET).  arch__vm_resume() returns 0, or -errno with
+ * @err when the clock could not be held (it then jumps).
+ */
+void arch__vm_paused(struct kvm *kvm);
+int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err);
+
+/* Whether a pause stops the guest's clock on this VM (arm64: KVM_CAP_COUNTER_OFFSET). */
+bool arch__pause_holds_clock(const struct kvm *kvm);
+
 void arch__close(struct kvm *kvm);
 
 /*

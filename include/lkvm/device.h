@@ -66,6 +66,14 @@ struct lkvm_device_ops {
 	int (*start)(struct lkvm_device *d, struct lkvm_err *err);
 	/* Stops the device's threads and frees it. */
 	void (*free)(struct lkvm_device *d);
+	/*
+	 * "lkvm pause" (NULL: the device has no threads of its own).  With
+	 * @pause, stops its threads between two passes once the work in
+	 * flight is done (waiting up to @timeout_ms: -ETIMEDOUT, and the
+	 * device goes on), so the guest's requests wait, unlost, in its queues; then
+	 * with !@pause lets them go again.  Returns 0 or -errno.
+	 */
+	int (*pause)(struct lkvm_device *d, bool pause, int timeout_ms);
 };
 
 /* A device as the VM sees it.  Devices embed it and find themselves with container_of. */
