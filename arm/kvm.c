@@ -15,6 +15,7 @@
 #include "arm/layout.h"
 #include "lkvm/arch.h"
 #include "lkvm/file.h"
+#include "lkvm/json.h"
 #include "lkvm/log.h"
 
 /*
@@ -165,6 +166,23 @@ int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err)
 bool arch__pause_holds_clock(const struct kvm *kvm)
 {
 	return kvm->arch && kvm->arch->counter_offset_set;
+}
+
+void arch__debug_vm(struct kvm *kvm, struct json *j)
+{
+	const struct kvm_arch *a = kvm->arch;
+
+	json__bool(j, "nested", kvm->cfg->arch.nested);
+	json__bool(j, "e2h0", kvm->cfg->arch.e2h0);
+	if (!a)
+		return;
+	json__str(j, "gic", arch_config__irqchip_name(a->gic));
+	json__obj_begin(j, "counter");
+	json__bool(j, "pause_holds_clock", a->counter_offset_set);
+	if (a->counter_offset_set)
+		json__hex(j, "offset", a->counter_offset);
+	json__u64(j, "paused_cycles", a->paused_cycles);
+	json__obj_end(j);
 }
 
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)

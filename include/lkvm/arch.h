@@ -89,6 +89,19 @@ bool arch__handle_exit(struct kvm_cpu *vcpu);
 /* Logs the vCPU's registers at error level (after a failed KVM_RUN). */
 void arch__dump_vcpu(struct kvm_cpu *vcpu);
 
+struct json;
+
+/*
+ * "lkvm debug": the vCPU's registers as members of the open JSON object
+ * @j (arm64: "core", "sys", "timer" and, for a vCPU with EL2, "el2"), read
+ * with KVM_GET_ONE_REG; a register KVM refuses is left out.  The vCPU is
+ * parked (kvm_cpu__park_all).
+ */
+void arch__debug_vcpu(struct kvm_cpu *vcpu, struct json *j);
+
+/* The VM's arch facts as members of @j: "nested" for "lkvm list", the counter, the GIC. */
+void arch__debug_vm(struct kvm *kvm, struct json *j);
+
 /*
  * Pause and resume (kvm__pause): called with every vCPU parked.  The
  * guest's clock stops at arch__vm_paused() and goes on from the same

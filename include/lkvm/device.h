@@ -29,6 +29,7 @@
 
 struct kvm;
 struct fdtw;
+struct json;
 struct lkvm_device;
 
 #define LKVM_NO_IRQ		(~0U)	/* a device or area without an interrupt line */
@@ -74,6 +75,12 @@ struct lkvm_device_ops {
 	 * with !@pause lets them go again.  Returns 0 or -errno.
 	 */
 	int (*pause)(struct lkvm_device *d, bool pause, int timeout_ms);
+	/*
+	 * "lkvm debug" (NULL: only what struct lkvm_device says): writes the
+	 * device's state (registers, queues, counters) as members of the open
+	 * JSON object @j (lkvm/json.h).  The VM is paused.
+	 */
+	void (*debug)(struct lkvm_device *d, struct json *j);
 };
 
 /* A device as the VM sees it.  Devices embed it and find themselves with container_of. */

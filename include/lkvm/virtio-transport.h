@@ -73,6 +73,7 @@ struct virtio_core {
 	bool paused;
 
 	u64 kicks;			/* queue notifications seen by the I/O thread */
+	u64 q_kicks[VIRTIO_MAX_QUEUES];	/* the same, per queue */
 	u64 slow_kicks;			/* of which came by a trap to lkvm, not an ioeventfd */
 	struct log_ratelimit rl;	/* every guest-triggered message of the device; kept by reset */
 };
@@ -129,6 +130,13 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms);
 int virtio_core__pause(struct virtio_core *c, int timeout_ms);
 /* Lets a paused I/O thread go again (no-op if not paused). */
 void virtio_core__resume(struct virtio_core *c);
+
+/*
+ * "lkvm debug": the transport's view of the device as members of the open
+ * JSON object @j: status, features, notification counters and, for each
+ * queue, its size and the ring indices (ours and the guest's).  Takes c->lock.
+ */
+void virtio_core__debug(struct virtio_core *c, struct json *j);
 
 /* Any transport: frees device and transport (NULL: no-op). */
 void virtio_transport__free(struct virtio_core *c);
