@@ -49,7 +49,9 @@ PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c uti
 		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
 		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c virtio/balloon.c \
 		   virtio/vsock.c util/json.c util/control.c
-VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
+VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
+		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
+		   builtin-debug.c builtin-balloon.c builtin-stat.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 

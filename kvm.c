@@ -2,8 +2,8 @@
 /*
  * A VM's lifecycle: /dev/kvm, the host checks and VM creation with the
  * IPA size the memory map needs, the guest's files, guest RAM, vCPUs, the
- * main loop (console input, signals, stop requests), pause and resume,
- * and teardown.  Arch specifics go through lkvm/arch.h.
+ * main loop (console input, signals, stop requests, the control socket),
+ * pause and resume, and teardown.  Arch specifics go through lkvm/arch.h.
  *
  * Teardown deliberately never deletes memslots one by one: each deletion
  * makes the host kernel invalidate the VM's stage-2 (and, for a nested
@@ -30,6 +30,7 @@
 #include <linux/kvm.h>
 
 #include "lkvm/arch.h"
+#include "lkvm/control.h"
 #include "lkvm/device.h"
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
@@ -419,17 +420,27 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 	bool in_open = sink != NULL, escape = false;
 
 	while (exit_why(kvm) == LKVM_RUNNING) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + CONTROL_MAX_POLLFDS] = {
 			{ .fd = kvm->stop_fd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = kvm->console_in, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },		/* the console, when it takes input */
 		};
 		size_t space = in_open ? sink->space(sink->ctx) : 0;
 		bool want_in = space > 0;
-		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
+		int timeout = want_in || !in_open ? -1 : 20;
+		unsigned int nc = 0;
+		int n;
 
+		if (want_in)
+			p[2].fd = kvm->console_in;
+		if (kvm->ctl)
+			nc = control__server_pollfds(kvm->ctl, p + 3, &timeout);
+		n = poll(p, 3 + nc, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		/* Deadlines too: called on a timeout as well. */
+		if (n >= 0 && nc)
+			control__server_handle(kvm->ctl, p + 3, nc);
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -464,6 +475,9 @@ static int exit_status(struct kvm *kvm)
 	case LKVM_EXIT_SIGNAL:
 		pr_info(kvm, "stopped by signal %d", kvm->exit_signal);
 		return 128 + kvm->exit_signal;
+	case LKVM_EXIT_STOPPED:
+		pr_info(kvm, "stopped by 'lkvm stop' (status 0)");
+		return 0;
 	case LKVM_EXIT_ERROR:
 	case LKVM_RUNNING:
 		break;
@@ -519,6 +533,8 @@ int kvm__run(struct kvm *kvm)
 	}
 	if (main_loop(kvm, sig_fd) < 0)
 		kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+	/* The name is free from now on; a "lkvm stop" waits on its held connection. */
+	control__server_unlisten(kvm->ctl);
 	/* A stop while paused: the devices finish and drain as on any stop. */
 	if (kvm->paused) {
 		pause_devices(kvm, false, NULL);
@@ -614,10 +630,11 @@ int kvm__close(struct kvm *kvm)
 	pr_info(kvm, "teardown took %.3f s (vCPUs and devices %.3f s, VM %.3f s, RAM %.3f s)",
 		(double)(now_ns() - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
 		(double)(now_ns() - t2) / 1e9);
-	if (kvm->disk_flush_errors) {
+	if (kvm->disk_flush_errors)
 		pr_err(kvm, "%u of %u disks could not be flushed at exit: the guest's last writes "
 		       "may not be on stable storage", kvm->disk_flush_errors, kvm->disks_flushed);
-		return -EIO;
-	}
-	return 0;
+	/* Last: a waiting "lkvm stop" returns once the disks are flushed and closed. */
+	control__server_close(kvm->ctl);
+	kvm->ctl = NULL;
+	return kvm->disk_flush_errors ? -EIO : 0;
 }

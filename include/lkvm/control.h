@@ -240,4 +240,18 @@ void control__names_free(char **names, unsigned int n);
  */
 int control__remove_stale(const char *dir, const char *name);
 
+/* ---- the VM's side (control.c) ------------------------------------------- */
+
+/*
+ * Opens @kvm's control socket (kvm->ctl) in the default directory, named
+ * by --name or "guest-PID".  Returns 0; also, with a warning and no
+ * socket, when HOME is unset and no --name was given.  -EADDRINUSE if a
+ * live guest has the name; -errno with @err for any other failure (the
+ * path too long, the directory not ours).  kvm__close() closes it.
+ */
+int kvm_control__start(struct kvm *kvm, struct lkvm_err *err);
+
+/* The VM's name: --name, or the default "guest-PID". */
+const char *kvm_control__name(const struct kvm *kvm);
+
 #endif /* LKVM_CONTROL_H */

@@ -13,7 +13,9 @@
  *   kvm__create_vm()    RAM slots, devices, vCPUs, kernel load and boot
  *                       registers
  *   kvm__run()         vCPU threads + the main loop, until the guest
- *                      powers off or a signal arrives
+ *                      powers off, a signal arrives or "lkvm stop" asks;
+ *                      the main loop also serves the control socket
+ *                      (lkvm/control.h): kvm__pause()/kvm__resume()
  *   kvm__close()       releases everything that succeeded
  */
 #ifndef LKVM_KVM_H
@@ -31,6 +33,7 @@
 
 struct kvm_run;
 struct kvm_arch;
+struct control_server;
 struct irq_routes;
 struct pci_bus;
 struct outbuf;
@@ -63,6 +66,7 @@ enum kvm_exit_why {
 	LKVM_EXIT_CRASH,	/* guest crash event */
 	LKVM_EXIT_SIGNAL,	/* SIGINT/SIGTERM/SIGHUP */
 	LKVM_EXIT_ERROR,	/* KVM or lkvm failure while running */
+	LKVM_EXIT_STOPPED,	/* "lkvm stop": shut down as by SIGTERM, exit status 0 */
 };
 
 struct kvm_cpu {
@@ -125,6 +129,10 @@ struct kvm {
 	u64 paused_ns;			/* all earlier pauses together */
 	unsigned int nr_pauses;
 	u64 pause_latency_ns;		/* how long the last kvm__pause() took */
+
+	/* The control socket (lkvm/control.h), served by the main loop; NULL: none. */
+	struct control_server *ctl;
+	char name[72];			/* --name, or guest-PID */
 
 	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
 	struct {
