@@ -6,19 +6,21 @@
  * checks"):
  *
  *   1. the command line alone (config.c): exit status 2, /dev/kvm untouched
- *   2. what this host can do for it (kvm__check_host()): exit status 1
+ *   2. what this host can do for it (kvm__check_host()), the guest's name
+ *      free (kvm_control__start(): no running guest has it): exit status 1
  *   3. the guest's files (kvm__check_files()): exit status 2, before guest
  *      RAM and vCPUs exist
  *
  * Then the VM is built (exit status 1 if that fails) and run: the exit
- * status is the guest's, 0 after it powers off; 1 also when a disk could
- * not be flushed at exit.
+ * status is the guest's, 0 after it powers off or "lkvm stop"; 1 also
+ * when a disk could not be flushed at exit.
  */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
 #include "lkvm/config.h"
+#include "lkvm/control.h"
 #include "lkvm/kvm.h"
 
 int cmd_run(int argc, char **argv)
@@ -42,6 +44,9 @@ int cmd_run(int argc, char **argv)
 
 	kvm__init(&kvm, &cfg);
 	r = kvm__open(&kvm, &err);
+	/* The name first: a guest of the same name running is refused before any work. */
+	if (!r)
+		r = kvm_control__start(&kvm, &err);
 	if (!r)
 		r = kvm__check_host(&kvm, &err);
 	if (r) {

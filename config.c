@@ -17,6 +17,7 @@
 
 #include "lkvm/arch.h"
 #include "lkvm/config.h"
+#include "lkvm/control.h"
 
 enum {
 	OPT_NAME = 0x100,
@@ -92,7 +93,8 @@ void config__usage_run(void)
 	      "                           repeat for more banks; default 256M at 2G\n"
 	      "      --hugetlbfs DIR      guest RAM from huge pages: a file on the hugetlbfs\n"
 	      "                           mounted at DIR\n"
-	      "      --name NAME          guest name\n"
+	      "      --name NAME          guest name (default guest-PID): its control socket is\n"
+	      "                           ~/.lkvm/NAME.sock, for lkvm list/stop/pause/debug\n"
 	      "  -d, --disk PATH[,ro][,direct][,engine=io_uring|aio|sync]\n"
 	      "                           virtio-blk disk (image file or block device);\n"
 	      "                           repeat for more (up to 8); ro: read-only,\n"
@@ -475,6 +477,8 @@ int config__validate(struct lkvm_config *cfg, struct lkvm_err *err)
 		return seterr(err, EINVAL, "-i needs a kernel (-k) to hand the initrd to");
 	if (cfg->has_firmware_addr && !cfg->firmware)
 		return seterr(err, EINVAL, "--firmware-address needs -f FILE");
+	if (cfg->name && control__check_name(cfg->name, err))
+		return -EINVAL;
 	return config__validate_machine(cfg, err);
 }
 

@@ -2,8 +2,8 @@
 /*
  * A VM's lifecycle: /dev/kvm, the host checks and VM creation with the
  * IPA size the memory map needs, the guest's files, guest RAM, vCPUs, the
- * main loop (console input, signals, stop requests) and teardown.  Arch
- * specifics go through lkvm/arch.h.
+ * main loop (console input, signals, stop requests, the control socket),
+ * pause and resume, and teardown.  Arch specifics go through lkvm/arch.h.
  *
  * Teardown deliberately never deletes memslots one by one: each deletion
  * makes the host kernel invalidate the VM's stage-2 (and, for a nested
@@ -30,6 +30,7 @@
 #include <linux/kvm.h>
 
 #include "lkvm/arch.h"
+#include "lkvm/control.h"
 #include "lkvm/device.h"
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
@@ -43,6 +44,7 @@
 /* At exit, console output waits this long for a reader that takes nothing, and no longer in all. */
 #define CONSOLE_FLUSH_IDLE_MS	1000
 #define CONSOLE_FLUSH_MAX_MS	5000
+#define PAUSE_TIMEOUT_MS	5000	/* for the vCPUs, and for each device, to stop */
 
 void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 {
@@ -56,6 +58,15 @@ void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
 		net__backend_init(&kvm->net[i]);
 	pthread_mutex_init(&kvm->exit_lock, NULL);
+	pthread_mutex_init(&kvm->pause_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&kvm->pause_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	kvm->start_ns = now_ns();
 }
 
@@ -299,10 +310,82 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
 		kvm->exit_signal = sig;
 		kvm->stop_ns = now_ns();
 		/* Last: vCPU threads read it without the lock. */
-		__atomic_store_n(&kvm->exit_why, why, __ATOMIC_RELEASE);
+		__atomic_store_n(&kvm->exit_why, why, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&kvm->exit_lock);
+	/* Parked vCPUs wake and see the stop (they check it under pause_lock). */
+	pthread_mutex_lock(&kvm->pause_lock);
+	pthread_cond_broadcast(&kvm->pause_cond);
+	pthread_mutex_unlock(&kvm->pause_lock);
 	n = write(kvm->stop_fd, &one, sizeof(one));
+}
+
+/* Device threads stop (@on) or go again, in creation order; on a failure the ones before go again. */
+static int pause_devices(struct kvm *kvm, bool on, struct lkvm_err *err)
+{
+	for (unsigned int i = 0; i < kvm->nr_devices; i++) {
+		struct lkvm_device *d = kvm->devices[i];
+		int r;
+
+		if (!d->ops->pause)
+			continue;
+		r = d->ops->pause(d, on, PAUSE_TIMEOUT_MS);
+		if (r && on) {
+			while (i--)
+				if (kvm->devices[i]->ops->pause)
+					kvm->devices[i]->ops->pause(kvm->devices[i], false, 0);
+			return seterr(err, -r, "%s did not stop within %d ms (its I/O is still in "
+				      "flight); the guest runs on", d->name, PAUSE_TIMEOUT_MS);
+		}
+	}
+	return 0;
+}
+
+int kvm__pause(struct kvm *kvm, struct lkvm_err *err)
+{
+	u64 t0 = now_ns();
+	int r;
+
+	if (kvm->paused)
+		return 0;
+	r = kvm_cpu__park_all(kvm, PAUSE_TIMEOUT_MS);
+	if (r == -ECANCELED)
+		return seterr(err, ECANCELED, "the guest is stopping");
+	if (r)
+		return seterr(err, -r, "a vCPU did not leave KVM_RUN within %d ms; the guest runs on",
+			      PAUSE_TIMEOUT_MS);
+	/* vCPUs first: nothing new is queued while the devices finish what was. */
+	r = pause_devices(kvm, true, err);
+	if (r) {
+		kvm_cpu__unpark_all(kvm);
+		return r;
+	}
+	arch__vm_paused(kvm);
+	kvm->paused = true;
+	kvm->paused_at_ns = now_ns();
+	kvm->pause_latency_ns = kvm->paused_at_ns - t0;
+	kvm->nr_pauses++;
+	return 0;
+}
+
+int kvm__resume(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r;
+
+	if (!kvm->paused)
+		return 0;
+	pause_devices(kvm, false, NULL);
+	/* While no vCPU runs: KVM takes the counter offset only then. */
+	r = arch__vm_resume(kvm, err);
+	kvm->paused_ns += now_ns() - kvm->paused_at_ns;
+	kvm->paused = false;
+	kvm_cpu__unpark_all(kvm);
+	return r;
+}
+
+u64 kvm__paused_ns(const struct kvm *kvm)
+{
+	return kvm->paused_ns + (kvm->paused ? now_ns() - kvm->paused_at_ns : 0);
 }
 
 static enum kvm_exit_why exit_why(struct kvm *kvm)
@@ -337,17 +420,27 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 	bool in_open = sink != NULL, escape = false;
 
 	while (exit_why(kvm) == LKVM_RUNNING) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + CONTROL_MAX_POLLFDS] = {
 			{ .fd = kvm->stop_fd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = kvm->console_in, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },		/* the console, when it takes input */
 		};
 		size_t space = in_open ? sink->space(sink->ctx) : 0;
 		bool want_in = space > 0;
-		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
+		int timeout = want_in || !in_open ? -1 : 20;
+		unsigned int nc = 0;
+		int n;
 
+		if (want_in)
+			p[2].fd = kvm->console_in;
+		if (kvm->ctl)
+			nc = control__server_pollfds(kvm->ctl, p + 3, &timeout);
+		n = poll(p, 3 + nc, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		/* Deadlines too: called on a timeout as well. */
+		if (n >= 0 && nc)
+			control__server_handle(kvm->ctl, p + 3, nc);
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -382,6 +475,9 @@ static int exit_status(struct kvm *kvm)
 	case LKVM_EXIT_SIGNAL:
 		pr_info(kvm, "stopped by signal %d", kvm->exit_signal);
 		return 128 + kvm->exit_signal;
+	case LKVM_EXIT_STOPPED:
+		pr_info(kvm, "stopped by 'lkvm stop' (status 0)");
+		return 0;
 	case LKVM_EXIT_ERROR:
 	case LKVM_RUNNING:
 		break;
@@ -437,6 +533,14 @@ int kvm__run(struct kvm *kvm)
 	}
 	if (main_loop(kvm, sig_fd) < 0)
 		kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+	/* The name is free from now on; a "lkvm stop" waits on its held connection. */
+	control__server_unlisten(kvm->ctl);
+	/* A stop while paused: the devices finish and drain as on any stop. */
+	if (kvm->paused) {
+		pause_devices(kvm, false, NULL);
+		kvm->paused = false;
+	}
+	kvm_cpu__unpark_all(kvm);
 	for (unsigned int i = 0; i < started; i++)
 		kvm_cpu__kick(&kvm->cpus[i]);
 	for (unsigned int i = 0; i < started; i++)
@@ -526,10 +630,11 @@ int kvm__close(struct kvm *kvm)
 	pr_info(kvm, "teardown took %.3f s (vCPUs and devices %.3f s, VM %.3f s, RAM %.3f s)",
 		(double)(now_ns() - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
 		(double)(now_ns() - t2) / 1e9);
-	if (kvm->disk_flush_errors) {
+	if (kvm->disk_flush_errors)
 		pr_err(kvm, "%u of %u disks could not be flushed at exit: the guest's last writes "
 		       "may not be on stable storage", kvm->disk_flush_errors, kvm->disks_flushed);
-		return -EIO;
-	}
-	return 0;
+	/* Last: a waiting "lkvm stop" returns once the disks are flushed and closed. */
+	control__server_close(kvm->ctl);
+	kvm->ctl = NULL;
+	return kvm->disk_flush_errors ? -EIO : 0;
 }

@@ -25,6 +25,13 @@ static const struct command commands[] = {
 	{ "run", cmd_run, "boot a guest" },
 	{ "check", cmd_check, "what this host's KVM offers (--nested: can it nest?)" },
 	{ "cpu", cmd_cpu, "ID registers a vCPU gets, writable masks, fields by name" },
+	{ "list", cmd_list, "the running guests: PID, name, state, vCPUs, memory, uptime" },
+	{ "stop", cmd_stop, "shut a running guest down (-n NAME | --all)" },
+	{ "pause", cmd_pause, "park a guest's vCPUs and devices, its clock stopped" },
+	{ "resume", cmd_resume, "let a paused guest run again" },
+	{ "debug", cmd_debug, "a guest's vCPU registers (EL2 too) and device state" },
+	{ "balloon", cmd_balloon, "inflate or deflate a guest's balloon (--balloon)" },
+	{ "stat", cmd_stat, "a guest's memory statistics (--memory)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list commands, or describe one (help COMMAND)" },
 };

@@ -15,6 +15,7 @@
 #include "arm/layout.h"
 #include "lkvm/arch.h"
 #include "lkvm/file.h"
+#include "lkvm/json.h"
 #include "lkvm/log.h"
 
 /*
@@ -108,13 +109,80 @@ int arch__init_vm(struct kvm *kvm, struct lkvm_err *err)
 	if (cfg->arch.e2h0)
 		a->init.features[0] |= 1U << KVM_ARM_VCPU_HAS_EL2_E2H0;
 
-	if (cfg->arch.has_counter_offset) {
-		struct kvm_arm_counter_offset off = { .counter_offset = cfg->arch.counter_offset };
+	if (cfg->arch.has_counter_offset && kvm__check_cap(kvm, KVM_CAP_COUNTER_OFFSET) <= 0)
+		return seterr(err, ENOTSUP, "--counter-offset: this host's KVM lacks "
+			      "KVM_CAP_COUNTER_OFFSET (Linux >= 6.4)");
+	/*
+	 * One VM-wide offset for both counters from the start, so that a
+	 * pause can move it on (arch__vm_resume).  Without --counter-offset
+	 * the guest's counters start near zero, as KVM's virtual one does by
+	 * default; KVM's own default would leave the physical counter at the
+	 * host's value, which a later offset could only take backwards.
+	 */
+	if (kvm__check_cap(kvm, KVM_CAP_COUNTER_OFFSET) > 0) {
+		struct kvm_arm_counter_offset off = {
+			.counter_offset = cfg->arch.has_counter_offset ? cfg->arch.counter_offset :
+				arm__host_counter(),
+		};
 
-		if (ioctl(kvm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off) < 0)
+		if (ioctl(kvm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off) == 0) {
+			a->counter_offset_set = true;
+			a->counter_offset = off.counter_offset;
+		} else if (cfg->arch.has_counter_offset) {
 			return seterr(err, errno, "KVM_ARM_SET_COUNTER_OFFSET: %s", strerror(errno));
+		} else {
+			/* Only the pause needed it: the guest's clock will run on through one. */
+			pr_warn(kvm, "KVM_ARM_SET_COUNTER_OFFSET: %s; a paused guest's clock runs on",
+				strerror(errno));
+		}
 	}
 	return gic__create(kvm, err);
+}
+
+void arch__vm_paused(struct kvm *kvm)
+{
+	kvm->arch->paused_cnt = arm__host_counter();
+}
+
+int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err)
+{
+	struct kvm_arch *a = kvm->arch;
+	struct kvm_arm_counter_offset off;
+	u64 delta = arm__host_counter() - a->paused_cnt;
+
+	if (!a->counter_offset_set)
+		return seterr(err, ENOTSUP, "this host's KVM lacks KVM_CAP_COUNTER_OFFSET (Linux >= "
+			      "6.4): the guest's clock ran on while it was paused");
+	/* api.rst 4.139: both counters, every vCPU; -EBUSY while any vCPU is in an ioctl. */
+	off = (struct kvm_arm_counter_offset){ .counter_offset = a->counter_offset + delta };
+	if (ioctl(kvm->vm_fd, KVM_ARM_SET_COUNTER_OFFSET, &off) < 0)
+		return seterr(err, errno, "KVM_ARM_SET_COUNTER_OFFSET: %s: the guest's clock ran on "
+			      "while it was paused", strerror(errno));
+	a->counter_offset = off.counter_offset;
+	a->paused_cycles += delta;
+	return 0;
+}
+
+bool arch__pause_holds_clock(const struct kvm *kvm)
+{
+	return kvm->arch && kvm->arch->counter_offset_set;
+}
+
+void arch__debug_vm(struct kvm *kvm, struct json *j)
+{
+	const struct kvm_arch *a = kvm->arch;
+
+	json__bool(j, "nested", kvm->cfg->arch.nested);
+	json__bool(j, "e2h0", kvm->cfg->arch.e2h0);
+	if (!a)
+		return;
+	json__str(j, "gic", arch_config__irqchip_name(a->gic));
+	json__obj_begin(j, "counter");
+	json__bool(j, "pause_holds_clock", a->counter_offset_set);
+	if (a->counter_offset_set)
+		json__hex(j, "offset", a->counter_offset);
+	json__u64(j, "paused_cycles", a->paused_cycles);
+	json__obj_end(j);
 }
 
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)

@@ -20,6 +20,7 @@
 #include "lkvm/device.h"
 #include "lkvm/fdt.h"
 #include "lkvm/hw.h"
+#include "lkvm/json.h"
 #include "lkvm/kvm.h"
 #include "lkvm/outbuf.h"
 
@@ -320,10 +321,28 @@ static void uart_free(struct lkvm_device *d)
 	free(ud);
 }
 
+/* "lkvm debug": the registers the guest set, and what waits in the receive FIFO. */
+static void uart_debug(struct lkvm_device *d, struct json *j)
+{
+	struct serial8250 *u = lkvm_container_of(d, struct uart_device, dev)->u;
+
+	pthread_mutex_lock(&u->lock);
+	json__hex(j, "ier", u->ier);
+	json__hex(j, "lcr", u->lcr);
+	json__hex(j, "mcr", u->mcr);
+	json__hex(j, "fcr", u->fcr);
+	json__u64(j, "divisor", (u64)u->dlm << 8 | u->dll);
+	json__u64(j, "rx_pending", u->rx_count);
+	json__bool(j, "thri_pending", u->thri_pending);
+	json__u64(j, "irq_level", (u64)u->irq_level);
+	pthread_mutex_unlock(&u->lock);
+}
+
 static const struct lkvm_device_ops uart_ops = {
 	.fdt_chosen = uart_fdt_chosen,
 	.fdt = uart_fdt,
 	.free = uart_free,
+	.debug = uart_debug,
 };
 
 static unsigned int uart_count(const struct lkvm_config *cfg)

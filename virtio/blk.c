@@ -420,6 +420,27 @@ static void blk_event(struct virtio_dev *d)
 	}
 }
 
+/*
+ * "lkvm pause": every request in flight finishes first and goes back to
+ * the driver, as blk_event() would have given it back; a drain left by a
+ * reset completes first (the new driver's deferred requests then go too).
+ */
+static void blk_quiesce(struct virtio_dev *d)
+{
+	struct blk *b = to_blk(d);
+
+	if (b->draining) {
+		disk__drain(b->disk, blk_drop, b);
+		drain_done(b);
+	}
+	disk__drain(b->disk, blk_done, b);
+	for (unsigned int q = 0; b->done_queues; q++) {
+		if (b->done_queues & (1U << q))
+			virtio_dev__notify_if_needed(d, q);
+		b->done_queues &= ~(1U << q);
+	}
+}
+
 static void blk_reset(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
@@ -502,6 +523,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.event_fd = blk_event_fd,
 	.event = blk_event,
 	.reset = blk_reset,
+	.quiesce = blk_quiesce,
 	.free = blk_free,
 };
 

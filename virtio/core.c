@@ -3,7 +3,8 @@
  * What every virtio transport shares (virtio 1.2 §2, §3): the device
  * status and its reset, feature negotiation, the queues' configuration,
  * the queue notification eventfds, queue offloading to another agent
- * (vhost), and the device's I/O thread.  A transport (virtio/mmio.c,
+ * (vhost), the device's I/O thread (and its pause point, for "lkvm
+ * pause"), and the device's state for "lkvm debug".  A transport (virtio/mmio.c,
  * virtio/pci.c) embeds a struct virtio_core, maps its own register layout
  * onto these calls, and raises interrupts its own way through tops->raise.
  * The core is also the transport's face as a VM device (struct
@@ -19,9 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lkvm/json.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
 #include "lkvm/sandbox.h"
@@ -134,6 +138,14 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->pause_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		c->kick_fd[i] = c->call_fd[i] = -1;
 		c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
@@ -368,12 +380,33 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
 		if (!(p[i].revents & POLLIN))
 			continue;
 		/* Consumed before the ring is read: a later kick re-arms it. */
-		c->kicks += efd_drain(c->kick_fd[i]);
+		{
+			u64 k = efd_drain(c->kick_fd[i]);
+
+			c->kicks += k;
+			c->q_kicks[i] += k;
+		}
 		if (virtio_core__queue_live(c, i) && !c->offloaded[i])
 			d->ops->queue_notify(d, i);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return true;
+}
+
+/* Between two passes: park while a pause is asked for, the device's work in flight done first. */
+static void pause_point(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->pause_req) {
+		if (c->dev->ops->quiesce)
+			c->dev->ops->quiesce(c->dev);
+		c->paused = true;
+		pthread_cond_broadcast(&c->pause_cond);
+		while (c->pause_req)
+			pthread_cond_wait(&c->pause_cond, &c->lock);
+		c->paused = false;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void *io_thread(void *arg)
@@ -387,8 +420,108 @@ static void *io_thread(void *arg)
 		return NULL;
 	}
 	while (virtio_core__poll(c, -1))
-		;
+		pause_point(c);
 	return NULL;
+}
+
+int virtio_core__pause(struct virtio_core *c, int timeout_ms)
+{
+	struct timespec ts;
+	bool ok;
+	int r = 0;
+
+	if (!c->thread_started)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = true;
+	pthread_mutex_unlock(&c->lock);
+	virtio_efd_signal(c->wake_fd);		/* out of poll(), to the pause point */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->paused && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->pause_cond, &c->lock, &ts);
+	ok = c->paused;
+	if (!ok)
+		c->pause_req = false;
+	pthread_mutex_unlock(&c->lock);
+	return ok ? 0 : -ETIMEDOUT;
+}
+
+void virtio_core__resume(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = false;
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A ring's idx field (virtio 1.2 §2.7.6, §2.7.8: a le16 at offset 2), as the guest left it. */
+static u16 ring_idx(const u8 *ring)
+{
+	u16 v;
+
+	memcpy(&v, ring + 2, sizeof(v));
+	return le16toh(v);
+}
+
+void virtio_core__debug(struct virtio_core *c, struct json *j)
+{
+	static const struct {
+		u32 bit;
+		const char *name;
+	} bits[] = {
+		{ VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE" }, { VIRTIO_CONFIG_S_DRIVER, "DRIVER" },
+		{ VIRTIO_CONFIG_S_FEATURES_OK, "FEATURES_OK" }, { VIRTIO_CONFIG_S_DRIVER_OK, "DRIVER_OK" },
+		{ VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET" }, { VIRTIO_CONFIG_S_FAILED, "FAILED" },
+	};
+	struct virtio_dev *d = c->dev;
+	char st[96] = "";
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bits) && n < sizeof(st); i++)
+		if (c->status & bits[i].bit)
+			n += (size_t)snprintf(st + n, sizeof(st) - n, "%s%s", n ? "|" : "", bits[i].name);
+	json__str(j, "transport", c->name);
+	json__u64(j, "device_id", d->ops->device_id);
+	json__hex(j, "status", c->status);
+	json__str(j, "status_bits", st);
+	json__hex(j, "device_features", virtio_core__offered(c));
+	json__hex(j, "driver_features", c->drv_features);
+	json__u64(j, "config_generation", c->config_gen);
+	json__u64(j, "kicks", c->kicks);
+	json__u64(j, "slow_kicks", c->slow_kicks);
+	json__arr_begin(j, "queues");
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		const struct virtqueue *vq = &d->vq[q];
+
+		json__obj_begin(j, NULL);
+		json__u64(j, "index", q);
+		json__u64(j, "size", c->q[q].num);
+		json__bool(j, "ready", c->q[q].ready);
+		json__bool(j, "offloaded", c->offloaded[q]);
+		json__u64(j, "kicks", c->q_kicks[q]);
+		if (c->q[q].vector != VIRTIO_MSI_NO_VECTOR)
+			json__u64(j, "msix_vector", c->q[q].vector);
+		if (vq->num && vq->avail && vq->used) {
+			/* Ours (stale when vhost has the queue), then the guest's rings'. */
+			json__u64(j, "last_avail", vq->last_avail_idx);
+			json__u64(j, "used", vq->used_idx);
+			json__u64(j, "ring_avail", ring_idx(vq->avail));
+			json__u64(j, "ring_used", ring_idx(vq->used));
+			if (vq->broken)
+				json__str(j, "broken", vq->broken_why ? vq->broken_why : "yes");
+		}
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
@@ -410,6 +543,7 @@ int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
 void virtio_core__destroy(struct virtio_core *c)
 {
 	if (c->thread_started) {
+		virtio_core__resume(c);		/* a paused thread must see the stop */
 		virtio_efd_signal(c->stop_fd);
 		pthread_join(c->thread, NULL);
 		c->thread_started = false;
@@ -435,6 +569,7 @@ void virtio_core__destroy(struct virtio_core *c)
 		close(c->stop_fd);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
+	pthread_cond_destroy(&c->pause_cond);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -469,10 +604,25 @@ static void core_dev_fdt(struct lkvm_device *d, struct fdtw *w)
 		c->tops->fdt(c, w);
 }
 
+static int core_dev_pause(struct lkvm_device *d, bool pause, int timeout_ms)
+{
+	if (pause)
+		return virtio_core__pause(core_of(d), timeout_ms);
+	virtio_core__resume(core_of(d));
+	return 0;
+}
+
+static void core_dev_debug(struct lkvm_device *d, struct json *j)
+{
+	virtio_core__debug(core_of(d), j);
+}
+
 static const struct lkvm_device_ops core_dev_ops = {
 	.fdt = core_dev_fdt,
 	.start = core_dev_start,
 	.free = core_dev_free,
+	.pause = core_dev_pause,
+	.debug = core_dev_debug,
 };
 
 static int attach_mmio(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,

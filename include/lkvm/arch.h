@@ -89,6 +89,33 @@ bool arch__handle_exit(struct kvm_cpu *vcpu);
 /* Logs the vCPU's registers at error level (after a failed KVM_RUN). */
 void arch__dump_vcpu(struct kvm_cpu *vcpu);
 
+struct json;
+
+/*
+ * "lkvm debug": the vCPU's registers as members of the open JSON object
+ * @j (arm64: "core", "sys", "timer" and, for a vCPU with EL2, "el2"), read
+ * with KVM_GET_ONE_REG; a register KVM refuses is left out.  The vCPU is
+ * parked (kvm_cpu__park_all).
+ */
+void arch__debug_vcpu(struct kvm_cpu *vcpu, struct json *j);
+
+/* The VM's arch facts as members of @j: "nested" for "lkvm list", the counter, the GIC. */
+void arch__debug_vm(struct kvm *kvm, struct json *j);
+
+/*
+ * Pause and resume (kvm__pause): called with every vCPU parked.  The
+ * guest's clock stops at arch__vm_paused() and goes on from the same
+ * value at arch__vm_resume(), so that its timers don't all fire at once
+ * (arm64: KVM_ARM_SET_COUNTER_OFFSET, api.rst 4.139, where KVM has
+ * KVM_CAP_COUNTER_OFFSET).  arch__vm_resume() returns 0, or -errno with
+ * @err when the clock could not be held (it then jumps).
+ */
+void arch__vm_paused(struct kvm *kvm);
+int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err);
+
+/* Whether a pause stops the guest's clock on this VM (arm64: KVM_CAP_COUNTER_OFFSET). */
+bool arch__pause_holds_clock(const struct kvm *kvm);
+
 void arch__close(struct kvm *kvm);
 
 /*

@@ -13,7 +13,9 @@
  *   kvm__create_vm()    RAM slots, devices, vCPUs, kernel load and boot
  *                       registers
  *   kvm__run()         vCPU threads + the main loop, until the guest
- *                      powers off or a signal arrives
+ *                      powers off, a signal arrives or "lkvm stop" asks;
+ *                      the main loop also serves the control socket
+ *                      (lkvm/control.h): kvm__pause()/kvm__resume()
  *   kvm__close()       releases everything that succeeded
  */
 #ifndef LKVM_KVM_H
@@ -31,6 +33,7 @@
 
 struct kvm_run;
 struct kvm_arch;
+struct control_server;
 struct irq_routes;
 struct pci_bus;
 struct outbuf;
@@ -63,6 +66,7 @@ enum kvm_exit_why {
 	LKVM_EXIT_CRASH,	/* guest crash event */
 	LKVM_EXIT_SIGNAL,	/* SIGINT/SIGTERM/SIGHUP */
 	LKVM_EXIT_ERROR,	/* KVM or lkvm failure while running */
+	LKVM_EXIT_STOPPED,	/* "lkvm stop": shut down as by SIGTERM, exit status 0 */
 };
 
 struct kvm_cpu {
@@ -111,6 +115,24 @@ struct kvm {
 	enum kvm_exit_why exit_why;
 	int exit_signal;
 	int stop_fd;		/* eventfd: wakes the main loop */
+
+	/*
+	 * Pause (kvm__pause): vCPU threads park on pause_cond between two
+	 * KVM_RUNs while pause_req is set; device threads stop between passes.
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* on CLOCK_MONOTONIC */
+	bool pause_req;			/* read by vCPU threads without the lock (atomics) */
+	unsigned int nr_parked;		/* vCPU threads parked now */
+	bool paused;			/* the main loop's view: all parked */
+	u64 paused_at_ns;		/* when the current pause began */
+	u64 paused_ns;			/* all earlier pauses together */
+	unsigned int nr_pauses;
+	u64 pause_latency_ns;		/* how long the last kvm__pause() took */
+
+	/* The control socket (lkvm/control.h), served by the main loop; NULL: none. */
+	struct control_server *ctl;
+	char name[72];			/* --name, or guest-PID */
 
 	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
 	struct {
@@ -178,6 +200,29 @@ int kvm__run(struct kvm *kvm);
 
 /* Asks the VM to stop (any thread, async-signal-unsafe). The first reason is kept. */
 void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig);
+
+/*
+ * Pauses the running VM (from the main loop's thread, while kvm__run()
+ * runs): every vCPU thread is kicked out of KVM_RUN and parks, then every
+ * device's threads stop between two passes once their in-flight work is
+ * done (lkvm_device_ops.pause), then the arch stops the guest's clock
+ * (arch__vm_paused).  Nothing is lost: what the guest queued is served
+ * after kvm__resume().  Returns 0 (also when already paused); -ECANCELED
+ * if the VM is stopping; -ETIMEDOUT, with everything running again, if a
+ * vCPU or a device did not stop within a few seconds.  @err says which.
+ */
+int kvm__pause(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * Undoes kvm__pause() (a no-op if not paused): the arch takes the time
+ * paused out of the guest's clock (arch__vm_resume), the devices and then
+ * the vCPUs go again.  Returns 0, or -errno if the guest's clock could not
+ * be corrected (the VM runs all the same; @err says so).
+ */
+int kvm__resume(struct kvm *kvm, struct lkvm_err *err);
+
+/* Nanoseconds the VM has spent paused, the current pause included. */
+u64 kvm__paused_ns(const struct kvm *kvm);
 
 /*
  * Releases everything; safe on a partly created VM.  Every writable disk

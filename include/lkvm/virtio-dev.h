@@ -69,6 +69,12 @@ struct virtio_dev_ops {
 	void (*driver_ok)(struct virtio_dev *d);
 	/* Device reset (virtio 1.2 §2.4): finish or drop in-flight work, no pushes after. */
 	void (*reset)(struct virtio_dev *d);
+	/*
+	 * The I/O thread is about to pause ("lkvm pause"; NULL: nothing is
+	 * ever in flight between two passes): complete the work in flight to
+	 * the driver, as its completions would have.  On the I/O thread.
+	 */
+	void (*quiesce)(struct virtio_dev *d);
 	/* Frees the device (after its I/O thread is gone). */
 	void (*free)(struct virtio_dev *d);
 };

@@ -35,6 +35,7 @@ static struct {
 	bool has_kvm;			/* kvm__open() succeeds */
 	const char *host_refusal;	/* kvm__check_host() refuses with this message */
 	bool create_fails;		/* kvm__create_vm() fails */
+	bool name_taken;		/* kvm_control__start() finds the --name in use */
 	char calls[128];		/* "open host files create run close", as called */
 } host;
 
@@ -103,6 +104,19 @@ int kvm__run(struct kvm *kvm)
 {
 	(void)kvm;
 	host_call("run");
+	return 0;
+}
+
+/* The control socket: free unless host.name_taken (not in host.calls: the tests' order is KVM's). */
+int kvm_control__start(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	if (!host.has_kvm)
+		TEST_FAIL("kvm_control__start() after a failed kvm__open()");
+	if (host.name_taken)
+		return seterr(err, EADDRINUSE, "--name %s: a guest of that name is running (lkvm pid "
+			      "42, ~/.lkvm/%s.sock); choose another name, or stop it with 'lkvm stop "
+			      "-n %s'", kvm->cfg->name, kvm->cfg->name, kvm->cfg->name);
 	return 0;
 }
 
@@ -1581,6 +1595,25 @@ static void test_run_order(void)
 	TEST_ASSERT_STR_CONTAINS(run_msg, "mmap of guest RAM");
 }
 
+/* A --name a running guest has: exit 1 naming it, before the host is even asked. */
+static void test_run_name_taken(void)
+{
+	const char *kernel = WRITE_TMP("Image", "not really a kernel");
+	int st;
+
+	host.has_kvm = true;
+	host.name_taken = true;
+	st = run_args((const char *const[]){ "-k", kernel, "--name", "ci-1", NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT_STR_EQ(host.calls, "open close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--name ci-1: a guest of that name is running");
+	/* A name that can't be a file name is the command line's mistake: 2, no /dev/kvm. */
+	st = run_args((const char *const[]){ "-k", kernel, "--name", "a/b", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened for a bad --name");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--name 'a/b'");
+}
+
 /* kvm-unit-tests' kvmtool command line (scripts/vmm.bash, arm/run), "=" forms and all. */
 static void test_run_kvm_unit_tests_shape(void)
 {
@@ -1717,6 +1750,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_run_table_refusals),
 	TEST_CASE(test_run_table_covered),
 	TEST_CASE(test_run_order),
+	TEST_CASE(test_run_name_taken),
 	TEST_CASE(test_run_kvm_unit_tests_shape),
 	TEST_CASE(test_run_bad_inputs),
 };
