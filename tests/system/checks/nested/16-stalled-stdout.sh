@@ -20,7 +20,7 @@ setsid lkvm run -k /guest/Image -i /guest/l1.cpio -m 256 -c 2 --console virtio \
 	-p "console=ttyS0 quiet lkvm.script=spew lkvm.spew-hvc=1" --loglevel info \
 	</dev/null >"$fifo" 2>"$log" 3<&- &
 pid=$!
-sleep 25	# boot (~10 s), then hvc0 fills the pipe and the ring in seconds
+sleep 35	# boot (~10 s, 20 s on a loaded machine), then hvc0 fills the pipe and the ring in seconds
 blocked=
 for t in /proc/$pid/task/*; do
 	w=$(cat "$t/wchan" 2>/dev/null)
