@@ -117,7 +117,7 @@ struct fx {
 static struct fuzz_ram ram;
 static struct fx fx;
 static int null_fd = -1;
-static char disk_path[2][300];
+static char disk_path[3][300];	/* one image per disk: a writable one is locked */
 static u8 disk_pattern[DISK_SIZE];
 
 /* The disks' devices, made once; their ops with a no-op free, so a transport can let go. */
@@ -126,7 +126,7 @@ struct blk_slot {
 	struct virtio_dev_ops ops;	/* the device's own, but free */
 	bool tried;
 	bool dirty;		/* the image may have been written since it was restored */
-	int img;		/* 0: the read-write image, 1: the read-only one */
+	int img;		/* its image: D_BLK, D_BLK_URING, D_BLK_RO - D_BLK */
 };
 static struct blk_slot blk_slots[3];	/* D_BLK, D_BLK_URING, D_BLK_RO */
 
@@ -162,7 +162,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	for (unsigned int i = 0; i < DISK_SIZE; i++)
 		disk_pattern[i] = (u8)(i * 7 + i / 512);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		snprintf(disk_path[i], sizeof(disk_path[i]), "%s/disk%d.img", fuzz_tmpdir(), i);
 		write_image(disk_path[i]);
 	}
@@ -207,7 +207,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 
 	if (!s->tried) {
 		s->tried = true;
-		s->img = d == D_BLK_RO;
+		s->img = d - D_BLK;
 		snprintf(arg, sizeof(arg), "%s,%s", disk_path[s->img], opts[d - D_BLK]);
 		if (disk__parse_opts(arg, &o, &err))
 			abort();
@@ -229,7 +229,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 		s->dirty = false;
 	}
 	if (s->dev)
-		s->dirty = !s->img;
+		s->dirty = d != D_BLK_RO;
 	return s->dev;
 }
 
