@@ -142,7 +142,7 @@ $(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/b
 # (test-iothread), the disk engines' pools, the network and vhost paths.
 # Any race report fails its case.
 TSAN_CC		?= clang
-TSAN_TESTS	:= iothread disk virtio virtio-pci virtio-dev net vhost
+TSAN_TESTS	:= iothread disk virtio virtio-pci virtio-dev net vhost 9p balloon vsock
 TSAN_CFLAGS	= $(BASE_CFLAGS) -Wno-format-nonliteral -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/tsan/%.o)
 TSAN_BINS	:= $(TSAN_TESTS:%=$(BUILD)/tsan/tests/test-%)

@@ -13,8 +13,12 @@
  * has it; a read-only disk), virtio-rng, virtio-console (output to
  * /dev/null, input from the fuzzer), virtio-net on a fake tap (a
  * SOCK_SEQPACKET socketpair: the fuzzer injects frames, transmitted ones
- * land on the other end) with lkvm's own datapath, and virtio-net handing
- * its rings to a fake vhost-net.
+ * land on the other end) with lkvm's own datapath, virtio-net handing
+ * its rings to a fake vhost-net, virtio-9p on a small directory tree
+ * (fresh for each input; requests run with nobody's filesystem uid, as
+ * in fuzz-9p.c), virtio-balloon (inflating gives guest RAM back to the
+ * host: MADV_DONTNEED on the fake RAM's mapping; the host side moves the
+ * target and asks for statistics), and virtio-vsock on a fake vhost-vsock.
  *
  * Speed: a disk starts its engine's thread pool when it opens, so each
  * virtio-blk device is made once per process and handed from input to
@@ -32,9 +36,12 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <linux/vhost.h>
+#include <linux/virtio_vsock.h>
 
 #include "fuzz.h"
 #include "lkvm/irq.h"
@@ -56,7 +63,10 @@
 #define QMAX		16
 
 enum transport { T_MMIO, T_PCI_MSIX, T_PCI_INTX, NR_TRANSPORTS };
-enum devkind { D_BLK, D_BLK_URING, D_BLK_RO, D_RNG, D_CONSOLE, D_NET, D_NET_VHOST, NR_DEVS };
+enum devkind {
+	D_BLK, D_BLK_URING, D_BLK_RO, D_RNG, D_CONSOLE, D_NET, D_NET_VHOST, D_9P, D_BALLOON,
+	D_VSOCK, NR_DEVS
+};
 
 enum {
 	OP_WRITE,	/* a register write: mmio window, or BAR0 */
@@ -75,6 +85,7 @@ enum {
 	OP_MSIX,	/* PCI: enable MSI-X, program vector off with val, mask with len bit 0 */
 	OP_VHOST_FAIL,	/* the fake vhost fails its val-th ioctl from now on */
 	OP_VHOST_CALL,	/* the fake vhost raises queue off's interrupt (its call eventfd) */
+	OP_HOST,	/* balloon: the host moves the target by (s32)val pages, or asks for stats */
 	NR_OPS
 };
 
@@ -106,7 +117,7 @@ struct fx {
 static struct fuzz_ram ram;
 static struct fx fx;
 static int null_fd = -1;
-static char disk_path[2][300];
+static char disk_path[3][300];	/* one image per disk: a writable one is locked */
 static u8 disk_pattern[DISK_SIZE];
 
 /* The disks' devices, made once; their ops with a no-op free, so a transport can let go. */
@@ -115,11 +126,14 @@ struct blk_slot {
 	struct virtio_dev_ops ops;	/* the device's own, but free */
 	bool tried;
 	bool dirty;		/* the image may have been written since it was restored */
-	int img;		/* 0: the read-write image, 1: the read-only one */
+	int img;		/* its image: D_BLK, D_BLK_URING, D_BLK_RO - D_BLK */
 };
 static struct blk_slot blk_slots[3];	/* D_BLK, D_BLK_URING, D_BLK_RO */
 
 static unsigned int vhost_fail_at, vhost_calls;
+static char share[320];
+
+#define NOBODY		65534
 
 static void keep_free(struct virtio_dev *d)
 {
@@ -148,11 +162,38 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	for (unsigned int i = 0; i < DISK_SIZE; i++)
 		disk_pattern[i] = (u8)(i * 7 + i / 512);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		snprintf(disk_path[i], sizeof(disk_path[i]), "%s/disk%d.img", fuzz_tmpdir(), i);
 		write_image(disk_path[i]);
 	}
+	snprintf(share, sizeof(share), "%s/share", fuzz_tmpdir());
 	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The virtio-9p share, as each input finds it: a file and a directory, nobody's. */
+static void make_share(void)
+{
+	char p[400];
+	int fd;
+
+	nftw(share, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(p, sizeof(p), "%s/dir", share);
+	if (mkdir(share, 0755) || chown(share, NOBODY, NOBODY) || mkdir(p, 0755) ||
+	    chown(p, NOBODY, NOBODY))
+		abort();
+	snprintf(p, sizeof(p), "%s/file", share);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, "hello, 9p\n", 10) != 10 || fchown(fd, NOBODY, NOBODY))
+		abort();
+	close(fd);
 }
 
 /* The persistent virtio-blk of @d (NULL if its engine is missing here). */
@@ -166,7 +207,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 
 	if (!s->tried) {
 		s->tried = true;
-		s->img = d == D_BLK_RO;
+		s->img = d - D_BLK;
 		snprintf(arg, sizeof(arg), "%s,%s", disk_path[s->img], opts[d - D_BLK]);
 		if (disk__parse_opts(arg, &o, &err))
 			abort();
@@ -188,7 +229,7 @@ static struct virtio_dev *blk_get(enum devkind d)
 		s->dirty = false;
 	}
 	if (s->dev)
-		s->dirty = !s->img;
+		s->dirty = d != D_BLK_RO;
 	return s->dev;
 }
 
@@ -223,6 +264,30 @@ static struct virtio_dev *make_dev(enum devkind d)
 	case D_CONSOLE:
 		r = virtio_console__new(&fx.kvm, NULL, &dev, &err);
 		break;
+	case D_9P: {
+		struct p9_share sh = { .ro = false };
+
+		make_share();
+		snprintf(sh.dir, sizeof(sh.dir), "%s", share);
+		snprintf(sh.tag, sizeof(sh.tag), "fuzz");
+		r = virtio_9p__new(&fx.kvm, &sh, &dev, &err);
+		break;
+	}
+	case D_BALLOON:
+		r = virtio_balloon__new(&fx.kvm, &dev, &err);
+		break;
+	case D_VSOCK: {
+		struct vhost_dev v;
+
+		vhost__init(&v);
+		v.fd = dup(null_fd);
+		v.node = "/dev/vhost-vsock (fake)";
+		v.features = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_EVENT_IDX) |
+			     BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_VSOCK_F_SEQPACKET);
+		v.fake_ioctl = fake_vhost;
+		r = virtio_vsock__new(&fx.kvm, 3, &v, &dev, &err);
+		break;
+	}
 	case D_NET:
 	case D_NET_VHOST:
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
@@ -368,10 +433,19 @@ static void fx_up(const u8 *sel)
 	}
 	if (is_pci())
 		find_caps();
+	/* 9P requests act on the share as nobody: a way out of it could not do harm. */
+	if (fx.d == D_9P) {
+		setfsgid(NOBODY);
+		setfsuid(NOBODY);
+	}
 }
 
 static void fx_down(void)
 {
+	if (fx.d == D_9P) {
+		setfsuid(0);
+		setfsgid(0);
+	}
 	/* The persistent disks: in-flight I/O drained while the RAM is still this input's. */
 	if (fx.d <= D_BLK_RO) {
 		pthread_mutex_lock(&fx.c->lock);
@@ -714,6 +788,17 @@ static void run(const struct rec *r)
 	case OP_VHOST_FAIL:
 		vhost_fail_at = (unsigned int)(r->val % 64);
 		vhost_calls = 0;
+		break;
+	case OP_HOST:
+		if (fx.d == D_BALLOON) {
+			struct virtio_balloon_info info;
+
+			if (r->len & 1)
+				(void)virtio_balloon__info(&fx.kvm, 0, &info);
+			else
+				(void)virtio_balloon__adjust(&fx.kvm, (int32_t)r->val, NULL);
+		}
+		io_pass();
 		break;
 	case OP_VHOST_CALL:
 		if (fx.c->call_fd[r->off % VIRTIO_MAX_QUEUES] >= 0)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "lkvm/config.h"
@@ -92,11 +93,13 @@ struct fuzz_ram {
 	u8 *half[2];
 };
 
+/* Private anonymous mappings, as lkvm's RAM is (virtio-balloon gives pages back with madvise). */
 static inline void fuzz_ram_alloc(struct fuzz_ram *r)
 {
 	for (int i = 0; i < 2; i++) {
-		r->half[i] = aligned_alloc(4096, FUZZ_RAM_SIZE / 2);
-		if (!r->half[i])
+		r->half[i] = mmap(NULL, FUZZ_RAM_SIZE / 2, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r->half[i] == MAP_FAILED)
 			abort();
 	}
 }

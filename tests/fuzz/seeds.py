@@ -28,12 +28,101 @@ def put(harness, name, data):
         f.write(data)
 
 
+# ---- a 9P2000.L client (fuzz-9p, and virtio-9p in fuzz-transport) ----------
+
+NOFID = 0xffffffff
+
+
+class P9:
+    """A 9P2000.L client's T-messages, as fuzz-9p reads them: u16 length, message."""
+
+    def __init__(self):
+        self.tag = 0
+        self.out = b""
+
+    def msg(self, typ, body, tag=None):
+        if tag is None:
+            self.tag += 1
+            tag = self.tag
+        m = struct.pack("<IBH", 7 + len(body), typ, tag) + body
+        self.out += struct.pack("<H", len(m)) + m
+        return self
+
+    @staticmethod
+    def s(text):
+        b = text.encode()
+        return struct.pack("<H", len(b)) + b
+
+    def version(self, msize=8192):
+        return self.msg(100, struct.pack("<I", msize) + self.s("9P2000.L"), 0xffff)
+
+    def attach(self, fid):
+        return self.msg(104, struct.pack("<II", fid, NOFID) + self.s("root") + self.s("") +
+                        struct.pack("<I", 0))
+
+    def walk(self, fid, newfid, *names):
+        return self.msg(110, struct.pack("<IIH", fid, newfid, len(names)) +
+                        b"".join(self.s(n) for n in names))
+
+    def lopen(self, fid, flags):
+        return self.msg(12, struct.pack("<II", fid, flags))
+
+    def read(self, fid, off, count, typ=116):
+        return self.msg(typ, struct.pack("<IQI", fid, off, count))
+
+    def write(self, fid, off, data):
+        return self.msg(118, struct.pack("<IQI", fid, off, len(data)) + data)
+
+    def lcreate(self, fid, name, flags=0o102, mode=0o644):
+        return self.msg(14, struct.pack("<I", fid) + self.s(name) + struct.pack("<III", flags, mode, 0))
+
+    def mkdir(self, dfid, name):
+        return self.msg(72, struct.pack("<I", dfid) + self.s(name) + struct.pack("<II", 0o755, 0))
+
+    def symlink(self, dfid, name, target):
+        return self.msg(16, struct.pack("<I", dfid) + self.s(name) + self.s(target) +
+                        struct.pack("<I", 0))
+
+    def fidop(self, typ, fid):
+        return self.msg(typ, struct.pack("<I", fid))
+
+    def getattr(self, fid):
+        return self.msg(24, struct.pack("<IQ", fid, 0x3fff))
+
+    def setattr(self, fid, valid, mode=0o600, size=0):
+        return self.msg(26, struct.pack("<IIIIIQQQQQ", fid, valid, mode, 0, 0, size, 0, 0, 0, 0))
+
+    def renameat(self, olddfid, old, newdfid, new):
+        return self.msg(74, struct.pack("<I", olddfid) + self.s(old) + struct.pack("<I", newdfid) +
+                        self.s(new))
+
+    def unlinkat(self, dfid, name, flags=0):
+        return self.msg(76, struct.pack("<I", dfid) + self.s(name) + struct.pack("<I", flags))
+
+    def link(self, dfid, fid, name):
+        return self.msg(70, struct.pack("<II", dfid, fid) + self.s(name))
+
+    def lock(self, fid, typ=1):
+        return self.msg(52, struct.pack("<IBIQQI", fid, typ, 0, 0, 10, 1) + self.s("lkvm"))
+
+    def getlock(self, fid):
+        return self.msg(54, struct.pack("<IBQQI", fid, 0, 0, 10, 1) + self.s("lkvm"))
+
+    def xattrwalk(self, fid, newfid, name):
+        return self.msg(30, struct.pack("<II", fid, newfid) + self.s(name))
+
+    def mknod(self, dfid, name):
+        return self.msg(18, struct.pack("<I", dfid) + self.s(name) +
+                        struct.pack("<IIII", 0o20644, 1, 3, 0))
+
+
 # ---- fuzz-transport ---------------------------------------------------------
 
 TRANSPORTS = ["mmio", "pci-msix", "pci-intx"]
-DEVS = ["blk", "blk-uring", "blk-ro", "rng", "console", "net", "net-vhost"]
+DEVS = ["blk", "blk-uring", "blk-ro", "rng", "console", "net", "net-vhost", "9p", "balloon",
+        "vsock"]
 (OP_WRITE, OP_READ, OP_CFG_WRITE, OP_CFG_READ, OP_PCFG, OP_RAM, OP_POLL, OP_SETUP, OP_KICK,
- OP_DESC, OP_OFFER, OP_INPUT, OP_RESET, OP_MSIX, OP_VHOST_FAIL, OP_VHOST_CALL) = range(16)
+ OP_DESC, OP_OFFER, OP_INPUT, OP_RESET, OP_MSIX, OP_VHOST_FAIL, OP_VHOST_CALL, OP_HOST) = range(17)
 QUICK = 0x40
 F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
 
@@ -92,6 +181,39 @@ def transport_seed(t, d):
     elif dev == "rng":
         recs.append(desc(0, 0, 0x4000, 64, F_WRITE))
         recs.append(rec(OP_OFFER, 0, 0, 0, 0))
+    elif dev == "9p":
+        # Three requests, each a readable message and a writable reply buffer.
+        msgs = P9().version().attach(0).walk(0, 1, "file").lopen(1, 0).read(1, 0, 64)
+        raw, at, head = msgs.out, 0x4000, 0
+        while raw:
+            n = struct.unpack_from("<H", raw)[0]
+            m, raw = raw[2:2 + n], raw[2 + n:]
+            recs.append(ram(at, m))
+            recs.append(desc(0, head, at, len(m), F_NEXT, head + 1))
+            recs.append(desc(0, head + 1, at + 0x400, 0x400, F_WRITE))
+            recs.append(rec(OP_OFFER, 0, 0, 0, head))
+            at, head = at + 0x800, head + 2
+    elif dev == "balloon":
+        # Inflate four frames (one not RAM), deflate one, statistics, the host's side.
+        recs.append(ram(0x4000, struct.pack("<IIIII", 8, 9, 15, 0x7fff, 9)))
+        recs.append(desc(0, 0, 0x4000, 16))
+        recs.append(rec(OP_OFFER, 0, 0, 0, 0))
+        recs.append(desc(1, 0, 0x4010, 4))
+        recs.append(rec(OP_OFFER, 0, 1, 0, 0))
+        recs.append(ram(0x5000, struct.pack("<HQHQ", 0, 4096, 4, 1 << 20)))
+        recs.append(desc(2, 0, 0x5000, 20))
+        recs.append(rec(OP_OFFER, 0, 2, 0, 0))
+        recs.append(rec(OP_HOST, 0, 0, 0, 64))
+        recs.append(rec(OP_HOST, 1, 0, 0, 0))
+        recs.append(rec(OP_HOST, 0, 0, 0, -32))
+    elif dev == "vsock":
+        # rx and tx go to the fake vhost at DRIVER_OK; the event queue is lkvm's.
+        recs.append(desc(2, 0, 0x4000, 8, F_WRITE))
+        recs.append(rec(OP_OFFER, 0, 2, 0, 0))
+        recs.append(rec(OP_VHOST_CALL, 0, 0, 0))
+        recs.append(rec(OP_RESET))
+        recs.append(rec(OP_VHOST_FAIL, 0, 0, 0, 3))
+        recs.append(rec(OP_SETUP, 0, 0, 0x44444444, ~0))
     elif dev == "console":
         recs.append(ram(0x5000, b"hello, console\n"))
         recs.append(desc(1, 0, 0x5000, 15))
@@ -203,17 +325,27 @@ def image_seed(mode, ram_base_2m, ram_size_2m, initrd, load, payload):
     return bytes([mode, ram_base_2m, ram_size_2m]) + struct.pack("<II", initrd, load) + payload
 
 
-put("image", "image", image_seed(0, 0, 7, 0x10000, 0, image_hdr()))
+M_FIRMWARE, M_LOAD_ADDR, M_INITRD, M_BUFFER = 1, 2, 4, 8
+put("image", "image", image_seed(M_INITRD, 0, 7, 0x10000, 0, image_hdr()))
 put("image", "image-old", image_seed(0, 1, 3, 0, 0, image_hdr(0x1000, 0)))
-put("image", "image-gz", image_seed(1, 0, 7, 0x3000, 0, gzip.compress(image_hdr(), 9, mtime=0)))
-put("image", "image-gz-file", image_seed(3, 0, 7, 0, 0, gzip.compress(image_hdr(), 9, mtime=0)))
-put("image", "gz-2members", image_seed(1, 0, 3, 0, 0, gzip.compress(b"\x01\x02", mtime=0) +
-                                       gzip.compress(bytes(300), mtime=0)))
-put("image", "elf", image_seed(0, 0, 7, 0x1000, 0,
+put("image", "image-gz", image_seed(M_INITRD, 0, 7, 0x3000, 0,
+                                    gzip.compress(image_hdr(), 9, mtime=0)))
+# An Image.gz that inflates to more than its image_size (past the first 64 KiB): stopped there.
+put("image", "image-gz-bomb", image_seed(0, 0, 7, 0, 0, gzip.compress(
+    image_hdr(image_size=0x20000) + bytes(1 << 20), 9, mtime=0)))
+put("image", "gz-buffer", image_seed(M_BUFFER, 0, 7, 0, 0, gzip.compress(image_hdr(), 9, mtime=0)))
+put("image", "gz-2members", image_seed(0, 0, 3, 0, 0, gzip.compress(b"\x01\x02", mtime=0) +
+                                       gzip.compress(bytes(300), mtime=0) + b"trailing"))
+put("image", "gz-elf", image_seed(0, 0, 7, 0, 0, gzip.compress(
+    elf([(0x80000000, 0x80, 0x1000)]), mtime=0)))
+put("image", "elf", image_seed(M_INITRD, 0, 7, 0x1000, 0,
                                elf([(0x80000000, 0x80, 0x1000), (0x80100000, 0x40, 0x40)])))
 put("image", "elf-high", image_seed(0, 0, 3, 0, 0, elf([(0x4000000000, 0x40, 0x100)])))
-put("image", "flat", image_seed(8, 0, 3, 0x100, 0x400000, bytes([0xaa, 0x00, 0xff]) * 64))
-put("image", "firmware", image_seed(4, 0, 3, 0, 0, image_hdr()))
+put("image", "flat", image_seed(M_LOAD_ADDR | M_INITRD, 0, 3, 0x100, 0x400000,
+                                bytes([0xaa, 0x00, 0xff]) * 64))
+put("image", "flat-gz", image_seed(M_FIRMWARE | M_LOAD_ADDR, 0, 3, 0, 0x500000,
+                                   gzip.compress(bytes([0xaa, 0x00, 0xff]) * 999, mtime=0)))
+put("image", "firmware", image_seed(M_FIRMWARE, 0, 3, 0, 0, image_hdr()))
 put("image", "text", image_seed(0, 0, 3, 0, 0, b"#!/bin/sh\necho not a kernel\n"))
 
 # ---- fuzz-cmdline -----------------------------------------------------------
@@ -278,3 +410,36 @@ put("uart", "console", b"".join([
     uart(0, 4, 0x10), uart(0, 0, 0x55), uart(1, 6), uart(1, 0), uart(0, 7, 0xa5), uart(1, 7),
     uart(2, 0x8, 1000, 2), uart(3, 0), uart(3, 0x4), uart(2, 0x10, 1, 2), uart(3, 0x14),
     uart(3, 0xfe0, 0, 0x82), uart(3, 0xff0, 0, 0x82)]))
+
+# ---- fuzz-9p ----------------------------------------------------------------
+
+def p9_seed(mode, cap, client):
+    return bytes([mode]) + struct.pack("<I", cap) + client.out
+
+
+c = P9().version().attach(0).walk(0, 1, "file").lopen(1, 2).read(1, 0, 100).write(1, 5, b"XYZ")
+c.getattr(1).fidop(120, 1).walk(0, 2, "dir").lopen(2, 0o200000).read(2, 0, 4096, 40)
+c.walk(0, 3, "dir", "inner").getattr(3).fidop(50, 3).fidop(8, 0)
+put("9p", "read-write", p9_seed(0, 8192, c))
+
+c = P9().version().attach(0).walk(0, 1).lcreate(1, "new").write(1, 0, b"created\n")
+c.walk(0, 2).mkdir(2, "sub").walk(0, 3, "sub").symlink(3, "ln", "../file")
+c.walk(0, 4, "file").link(3, 4, "hard").renameat(0, "file", 3, "moved")
+c.walk(0, 5, "sub", "moved").setattr(5, 0x9, 0o600, 3).unlinkat(3, "ln").fidop(122, 5)
+c.walk(0, 6, "dir").lopen(6, 0).lock(6).getlock(6).xattrwalk(0, 7, "user.x").mknod(0, "dev")
+put("9p", "create-rename", p9_seed(0, 65536, c))
+
+# Ways out: each must fail and leave the outside alone.
+c = P9().version().attach(0).walk(0, 1, "..").walk(0, 2, "up", "secret").walk(0, 3, "abs")
+c.lopen(3, 0).walk(0, 4, "root", "etc").walk(0, 5, "self", "self", "file")
+c.walk(0, 6, "up").lopen(6, 0).walk(0, 7).symlink(7, "esc", "../outside/secret")
+c.walk(0, 8, "esc").lopen(8, 1).write(8, 0, b"pwned").renameat(0, "file", 0, "../outside/x")
+c.walk(0, 9, "fifo").lopen(9, 0).read(9, 0, 16).unlinkat(0, "..", 0x200)
+c.walk(0, 10, "rel").lopen(10, 0).fidop(22, 10)
+put("9p", "escapes", p9_seed(0, 8192, c))
+put("9p", "read-only", p9_seed(2, 8192, P9().version().attach(0).walk(0, 1).lcreate(1, "no")
+                                 .walk(0, 2, "file").lopen(2, 2).setattr(2, 1)))
+put("9p", "small-cap", p9_seed(0, 24, P9().version(4096).attach(0).walk(0, 1, "dir")
+                               .lopen(1, 0o200000).read(1, 0, 9000, 40)))
+put("9p", "wire", bytes([1]) + struct.pack("<I", 8192) +
+    P9().walk(0, 1, *["a"] * 16).out[2:])

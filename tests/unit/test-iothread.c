@@ -8,7 +8,8 @@
  * device resets -- and the host side from other threads: requests in
  * flight on the disk engine's pool while the driver resets the device,
  * frames arriving on the tap and console input arriving from the main
- * loop meanwhile, MSI-X masking against completions.  Each case ends
+ * loop meanwhile, MSI-X masking against completions, the host resizing
+ * the balloon and asking for its statistics.  Each case ends
  * with the device still working and every thread joined.
  *
  * "make check-tsan" builds this (and the other threaded device tests)
@@ -22,6 +23,8 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include <linux/virtio_balloon.h>
 
 #include "lkvm/irq.h"
 #include "lkvm/kvm.h"
@@ -67,7 +70,7 @@ struct fx {
 	struct virtio_dev *dev;
 	char path[300];
 	int host;			/* net: the fake tap's host end */
-	u16 avail_idx[2];
+	u16 avail_idx[4];
 	bool stop;			/* for the host-side thread */
 	u64 host_frames;
 };
@@ -526,12 +529,75 @@ static void test_console_reset_vs_io_thread_and_input(void)
 	close(out);
 }
 
+/* ---- virtio-balloon: the host's side (lkvm balloon/stat) meanwhile ------ */
+
+static void *balloon_host(void *arg)
+{
+	struct fx *f = arg;
+	struct virtio_balloon_info info;
+
+	for (unsigned int n = 0; !__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE); n++) {
+		TEST_ASSERT_EQ(virtio_balloon__adjust(&f->kvm, n & 1 ? -3 : 5, NULL), 0);
+		TEST_ASSERT_EQ(virtio_balloon__info(&f->kvm, n % 4 ? 0 : 1, &info), 0);
+	}
+	return NULL;
+}
+
+/* Inflate frames 16..19 (the RAM past the rings), a statistics buffer, DRIVER_OK's kicks. */
+static void balloon_up(struct fx *f)
+{
+	u8 *pfns = gp(f, DATA, 16), *stats = gp(f, DATA + 0x100, 20);
+
+	mmio_up(f, F_VERSION_1 | BIT(VIRTIO_BALLOON_F_STATS_VQ), 3);
+	for (u32 i = 0; i < 4; i++) {
+		u32 pfn = htole32((u32)((RXBUF - RAM) >> 12) + 16 + i);
+
+		memcpy(pfns + 4 * i, &pfn, 4);
+	}
+	gm_set_desc(&f->kvm, DESC(0), 0, DATA, 16, 0, 0);
+	offer(f, 0, 0);
+	memset(stats, 0, 20);
+	gm_set_desc(&f->kvm, DESC(2), 0, DATA + 0x100, 20, 0, 0);
+	offer(f, 2, 0);
+	mmio_kick(f, 0);
+	mmio_kick(f, 2);
+}
+
+static void test_balloon_reset_vs_io_thread_and_host(void)
+{
+	struct lkvm_err err = { "" };
+	struct virtio_balloon_info info;
+	pthread_t host;
+	u32 target;
+	struct fx f;
+
+	fx_vm(&f);
+	TEST_ASSERT(virtio_balloon__new(&f.kvm, &f.dev, &err) == 0, "balloon: %s", err.msg);
+	fx_mmio(&f);
+	fx_start(&f);
+	TEST_ASSERT_EQ(pthread_create(&host, NULL, balloon_host, &f), 0);
+	for (unsigned int it = 0; it < ITERATIONS; it++) {
+		balloon_up(&f);
+		sleep_us(it % 3 ? it % 100 : 1000);
+	}
+	__atomic_store_n(&f.stop, true, __ATOMIC_RELEASE);
+	pthread_join(host, NULL);
+	balloon_up(&f);
+	wait_used(&f, 0, 1);		/* the frames went back to the host */
+	TEST_ASSERT_EQ(virtio_balloon__adjust(&f.kvm, 1000000, &target), 0);
+	TEST_ASSERT_EQ(target, (u32)(RAM_SIZE >> 12));	/* clamped to guest RAM */
+	TEST_ASSERT_EQ(virtio_balloon__info(&f.kvm, 0, &info), 0);
+	TEST_ASSERT_EQ(info.target_pages, target);
+	fx_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_blk_sync_reset_vs_io_thread),
 	TEST_CASE(test_blk_io_uring_reset_vs_io_thread),
 	TEST_CASE(test_blk_pci_msix_reset_vs_io_thread),
 	TEST_CASE(test_net_reset_vs_io_thread_and_tap),
 	TEST_CASE(test_console_reset_vs_io_thread_and_input),
+	TEST_CASE(test_balloon_reset_vs_io_thread_and_host),
 };
 
 TEST_MAIN(tests)
