@@ -38,6 +38,8 @@ struct v9p {
 	u8 *req;		/* P9_MAX_MSIZE bytes each */
 	u8 *rep;
 	u64 unanswered;		/* chains pushed back without a reply */
+	u64 busy_ns;		/* time spent serving requests */
+	u64 slowest_ns;		/* the longest request */
 	struct log_ratelimit rl;
 	struct vq_chain chain;	/* large: last */
 };
@@ -76,6 +78,7 @@ static void scatter(const struct vq_chain *c, const u8 *src, size_t len)
 
 static void serve(struct v9p *p, const struct vq_chain *c)
 {
+	u64 t0 = now_ns(), dt;
 	size_t len = gather(c, p->req, P9_MAX_MSIZE);
 	size_t n = p9_server__handle(&p->srv, p->req, len, p->rep, MIN((size_t)c->in_len,
 								     (size_t)P9_MAX_MSIZE));
@@ -89,6 +92,9 @@ static void serve(struct v9p *p, const struct vq_chain *c)
 	}
 	scatter(c, p->rep, n);
 	virtqueue__push(&p->vdev.vq[0], c->head, (u32)n);
+	dt = now_ns() - t0;
+	p->busy_ns += dt;
+	p->slowest_ns = MAX(p->slowest_ns, dt);
 }
 
 static void p9_queue_notify(struct virtio_dev *d, unsigned int q)
@@ -113,6 +119,14 @@ static void p9_queue_notify(struct virtio_dev *d, unsigned int q)
 			}
 			break;
 		}
+		/*
+		 * A chain found after re-arming may be one whose driver read the
+		 * old avail_event and did not kick: avail_event now lags behind,
+		 * so the next time the ring runs dry it must be re-armed again,
+		 * or the driver's next request comes without a kick (Linux's 9p
+		 * client, one request at a time, waits for ever).
+		 */
+		rearmed = false;
 		serve(p, &p->chain);
 		/* Each reply as soon as it is there: requests can take a while. */
 		virtio_dev__notify_if_needed(d, q);
@@ -142,10 +156,12 @@ static void p9_free(struct virtio_dev *d)
 	const struct p9_stats *st = &p->srv.st;
 
 	pr_info(d->kvm, "virtio-9p %s: %llu requests (%llu errors, %llu malformed, %llu "
-		"unanswered), %llu bytes read, %llu written", p->tag,
-		(unsigned long long)st->requests, (unsigned long long)st->errors,
-		(unsigned long long)st->malformed, (unsigned long long)p->unanswered,
-		(unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written);
+		"unanswered), %llu bytes read, %llu written; %.3f s serving them, the "
+		"slowest %.3f s", p->tag, (unsigned long long)st->requests,
+		(unsigned long long)st->errors, (unsigned long long)st->malformed,
+		(unsigned long long)p->unanswered, (unsigned long long)st->bytes_read,
+		(unsigned long long)st->bytes_written, (double)p->busy_ns / 1e9,
+		(double)p->slowest_ns / 1e9);
 	p9_server__fini(&p->srv);
 	free(p->req);
 	free(p->rep);

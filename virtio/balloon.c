@@ -250,6 +250,7 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 			return;
 		}
 		if (n == 0) {
+			/* §2.7.10: re-arm, look once more (and again after each chain found). */
 			if (vq->event_idx && !rearmed) {
 				virtqueue__set_avail_event(vq);
 				rearmed = true;
@@ -257,6 +258,7 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 			}
 			break;
 		}
+		rearmed = false;	/* avail_event lags this chain: re-arm when dry again */
 		switch (role) {
 		case ROLE_INFLATE:
 		case ROLE_DEFLATE:
