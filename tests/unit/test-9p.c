@@ -1315,7 +1315,7 @@ static void test_bad_share(void)
 #define USED		(RAM + 0x2000)
 #define OUTBUF		(RAM + 0x10000)
 #define INBUF		(RAM + 0x100000)
-#define QNUM		16
+#define QNUM		128	/* a 127-descriptor chain must fit (virtio 1.2 §2.7.5.3.1) */
 
 struct dx {
 	struct fx f;		/* the tree and the message builder */
