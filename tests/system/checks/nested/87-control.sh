@@ -236,6 +236,7 @@ out=$(lkvm stop 2>&1)
 expect_eq "lkvm stop without -n or --all is a command-line error (2)" $? 2
 
 # ---- stop --all: the L1 too, after it ticked on past ctl-plain's end ------
+sleep 2	# the L1 ticks twice a second: give it time to show it runs on
 ticks=$(awk -v e="$end_plain" '/GUEST: tick / && $1 > e + 0 { n++ } END { print n + 0 }' "$ART/ctl-nested.log")
 expect_range "the L1 kept ticking after ctl-plain was stopped" "$ticks" 2 100000
 t0=$(uptime_cs)
