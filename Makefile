@@ -124,7 +124,7 @@ include tests/fuzz/build.mk
 # Static arm64 helpers that the system tests copy into the emulated host
 # (defined before the rules that name them: make expands prerequisites
 # when it reads a rule).
-TOOLS		:= $(BUILD)/tools/vm-cost $(BUILD)/tools/dmctl
+TOOLS		:= $(BUILD)/tools/vm-cost $(BUILD)/tools/dmctl $(BUILD)/tools/vsock-echo
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
