@@ -255,6 +255,41 @@ run_guest() {
 	return 0
 }
 
+# react_guest NAME TIMEOUT_S LKVM_RUN_ARGS...
+# Like run_guest, but each console line is also handed, as it arrives, to
+# the check's own on_line function (in a subshell: it keeps its results in
+# files), for what L0 must do while the guest runs (read lkvm's memory,
+# connect to the guest, start a second lkvm); lkvm's pid is in
+# $ART/NAME.pid.  Blocks on the console pipe, never polls.  Sets GUEST_LOG,
+# GUEST_STATUS, GUEST_TIMED_OUT, GUEST_SECS and guest_report's fields.
+react_guest() {
+	local name="$1" limit="$2" t0
+	shift 2
+	GUEST_NAME=$name
+	GUEST_LOG=$ART/$name.log
+	printf '%s\n' "lkvm run $*" >"$ART/$name.cmd"
+	rm -f "$ART/$name.status" "$ART/$name.pid"
+	: >"$GUEST_LOG"
+	_now
+	t0=$NOW_CS
+	{
+		timeout -s KILL "$limit" sh -c 'echo $$ >"$0"; exec "$@"' "$ART/$name.pid" \
+			"${LKVM:-lkvm}" run "$@" </dev/null 2>&1
+		echo $? >"$ART/$name.status"
+	} | while IFS= read -r line; do
+		printf '%s\n' "$line" >>"$GUEST_LOG"
+		on_line "$line"
+	done
+	_now
+	GUEST_SECS=$(fmt_cs $((NOW_CS - t0)))
+	GUEST_STATUS=255
+	[ -s "$ART/$name.status" ] && read -r GUEST_STATUS <"$ART/$name.status"
+	GUEST_TIMED_OUT=
+	[ "$GUEST_STATUS" = 137 ] && GUEST_TIMED_OUT=1
+	note "$CHECK/$name: lkvm exit $GUEST_STATUS after ${GUEST_SECS}s"
+	guest_report
+}
+
 # guest_saw PATTERN: the last guest's log has a line matching the basic
 # regular expression PATTERN.
 guest_saw() {
