@@ -6,21 +6,21 @@
 # off and every lkvm exits 0.  Then the L0 lkvm's exit after L1's poweroff
 # is held to the host kernel's own cost of destroying an equivalent EL2 VM
 # (tests/tools/vm-cost) plus one second.  The L2's kernel and initrd reach
-# L1 on a virtio-blk disk (-d, read-only).
+# L1 over 9p (--9p DIR,l2,ro: an L0 directory of hard links to them), and
+# L2 pings L1 over vsock (L1 runs lkvm --vsock 4 on its vhost-vsock).
 
 mem=768
-params="quiet kvm-arm.mode=nested lkvm.script=nested lkvm.l2=linux"
-# The L2's kernel and initrd reach L1 on a virtio-blk disk: a tar of them.
-mkdir -p /tmp/l2disk
-cp /guest/Image.gz /tmp/l2disk/Image.gz
-cp /guest/l1.cpio /tmp/l2disk/l2.cpio
-tar -cf /tmp/l2disk.img -C /tmp/l2disk Image.gz l2.cpio
-rm -rf /tmp/l2disk
+params="quiet kvm-arm.mode=nested lkvm.script=nested lkvm.l2=linux lkvm.l2src=9p lkvm.l2vsock=5001"
+# The share: the L2's kernel and initrd, linked (the same file system), not copied.
+rm -rf /tmp/l2share
+mkdir -p /tmp/l2share
+ln /guest/Image.gz /tmp/l2share/Image.gz 2>/dev/null || cp /guest/Image.gz /tmp/l2share/
+ln /guest/l1.cpio /tmp/l2share/l2.cpio 2>/dev/null || cp /guest/l1.cpio /tmp/l2share/l2.cpio
 # SVE hidden and a 40-bit IPA: the L1 hypervisor must agree (cpuinfo, its
 # KVM's IPA limit follows the PARange lkvm set).
 run_guest nested-l1 800 -k /guest/Image -i /guest/l1n.cpio -p "$params" \
 	-m $mem -c 2 --nested --ipa-bits 40 --cpu-feature ID_AA64PFR0_EL1.SVE=0 \
-	-d /tmp/l2disk.img,ro --loglevel info
+	--9p /tmp/l2share,l2,ro --loglevel info
 
 expect_exit "lkvm --nested exits 0 after L1 (and its L2s) power off" 0
 expect_guest_field "L1 started at EL2 on all CPUs" el 2
@@ -34,10 +34,21 @@ expect_saw "L1's KVM reports the 40-bit IPA limit lkvm gave it" 'GUEST: kvm-ipa-
 expect_saw "lkvm check inside L1 reports max_ipa_bits 40" 'GUEST: check-ipa=40'
 expect_saw "the L2 payload's lkvm exits 0 inside L1" 'GUEST: l2-payload-exit=0 '
 expect_saw "the L2 payload runs at EL1" 'GUEST: l2: PAYLOAD: CurrentEL=1'
-expect_saw "L1 got the L2 kernel and initrd from its virtio-blk disk" 'GUEST: l2-from-disk ok'
+expect_saw "L1 got the L2 kernel and initrd over 9p (--9p, read-only)" \
+	'GUEST: l2-from-9p ok Image.gz l2.cpio'
 expect_saw "L2 Linux reaches init inside L1" 'GUEST: l2: GUEST: init '
 expect_saw "L2 Linux powers off and its lkvm exits 0 inside L1" 'GUEST: l2-linux-exit=0 '
-rm -f /tmp/l2disk.img
+expect_saw "L2's lkvm runs virtio-vsock on L1's vhost-vsock" \
+	'GUEST: l2: lkvm: virtio-vsock: guest CID 4, vhost-vsock'
+expect_saw "L2 -> L1 over vsock: 200 round trips of 64 bytes, every echo right" \
+	'GUEST: l2: GUEST: vsock ping vsock-echo: 200 round trips of 64 bytes to 2:5001 ok'
+expect_saw "L2 -> L1 over vsock: 20 round trips of 64 KiB" \
+	'GUEST: l2: GUEST: vsock ping-64k vsock-echo: 20 round trips of 65536 bytes to 2:5001 ok'
+expect_saw "L1 echoed both of L2's connections (from CID 4)" \
+	'GUEST: l2-vsock-served vsock-echo: peer 4:[0-9]* echoed 12800 bytes vsock-echo: peer 4:[0-9]* echoed 1310720 bytes'
+v=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*GUEST: l2: GUEST: vsock ping vsock-echo: .* ok \(.*\)/\1/p')
+[ -n "$v" ] && note "vsock round trip L2 -> L1, 64 bytes, microseconds: $v"
+rm -rf /tmp/l2share
 
 # Wall times for the note: L1 to init, L2 to init (from its lkvm's start).
 l2=$(sed -n 's/.*GUEST: l2-linux-exit=[0-9]* start=\([0-9.]*\) end=\([0-9.]*\).*/\1 \2/p' "$GUEST_LOG")
