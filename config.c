@@ -639,6 +639,21 @@ static int check_disk_file(const struct disk_opts *d, struct lkvm_err *err)
 	return seterr(err, e, "Fatal: Unable to open disk image %s: %s", d->path, strerror(e));
 }
 
+/*
+ * A --9p share must be a directory that opens (O_PATH, as the device holds
+ * it); whether the guest may write is the host's permissions' business.
+ */
+static int check_9p_dir(const struct p9_share *sh, struct lkvm_err *err)
+{
+	struct stat st = { 0 };
+	int e = open_stat(sh->dir, O_PATH | O_DIRECTORY, &st);
+
+	if (e)
+		return seterr(err, e, "--9p %s: %s", sh->dir,
+			      e == ENOTDIR ? "not a directory" : strerror(e));
+	return 0;
+}
+
 /* --dump-dtb: writable if it exists, else its directory takes a new file. */
 static int check_dump_path(const char *path, struct lkvm_err *err)
 {
@@ -672,6 +687,8 @@ int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err)
 		r = check_boot_file("initrd", cfg->initrd, err);
 	for (unsigned int i = 0; !r && i < cfg->nr_disk; i++)
 		r = check_disk_file(&cfg->disk[i], err);
+	for (unsigned int i = 0; !r && i < cfg->nr_9p; i++)
+		r = check_9p_dir(&cfg->p9[i], err);
 	if (!r && cfg->dump_dtb)
 		r = check_dump_path(cfg->dump_dtb, err);
 	return r;

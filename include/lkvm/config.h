@@ -153,7 +153,8 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err);
  * kvm__check_files()): the kernel, firmware and initrd open for reading
  * ("Fatal: Unable to open kernel FILE: why", kvmtool's words), each disk
  * opens as its device will open it (read-write unless ,ro; O_DIRECT with
- * ,direct), and the --dump-dtb path can be written.  Opens and closes;
+ * ,direct), each --9p share is a directory, and the --dump-dtb path can
+ * be written.  Opens and closes;
  * changes nothing.  Returns 0 or -errno with @err naming the file.
  */
 int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err);

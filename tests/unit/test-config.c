@@ -1577,6 +1577,14 @@ static void test_run_order(void)
 	st = run_args((const char *const[]){ "-k", kernel, "--dump-dtb", TEST_TMPDIR, NULL });
 	TEST_ASSERT_EQ(st, 2);
 	TEST_ASSERT_STR_CONTAINS(run_msg, "Is a directory");
+	/* A --9p share that is not there, or not a directory: a guest's file, 2. */
+	st = run_args((const char *const[]){ "-k", kernel, "--9p", "/nonexistent/share,t", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--9p /nonexistent/share: No such file or directory");
+	snprintf(nodir, sizeof(nodir), "%s,t", kernel);
+	st = run_args((const char *const[]){ "-k", kernel, "--9p", nodir, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "not a directory");
 
 	/* All there: the VM is built and runs; the guest powering off is status 0. */
 	snprintf(disk_ro, sizeof(disk_ro), "%s,ro", kernel);
