@@ -2,7 +2,10 @@
 /*
  * virtio-balloon, the traditional memory balloon (virtio 1.2 §5.5), with
  * memory statistics (VIRTIO_BALLOON_F_STATS_VQ) and free page reporting
- * (VIRTIO_BALLOON_F_REPORTING), and DEFLATE_ON_OOM for the driver.
+ * (VIRTIO_BALLOON_F_REPORTING).  Not DEFLATE_ON_OOM: without it Linux's
+ * driver takes the balloon's pages out of the guest's MemTotal, so the
+ * guest (and whoever watches it) sees the memory go, and the host's target
+ * holds even under the guest's memory pressure, as QEMU's default does.
  *
  *   inflateq, deflateq (§5.5.6.1)  arrays of le32 page frame numbers, in
  *       4 KiB units (VIRTIO_BALLOON_PFN_SHIFT) whatever the guest's page
@@ -431,8 +434,7 @@ int virtio_balloon__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_er
 	pthread_condattr_destroy(&ca);
 	b->vdev.ops = &balloon_ops;
 	b->vdev.kvm = kvm;
-	b->vdev.features = BIT(VIRTIO_BALLOON_F_STATS_VQ) | BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
-			   BIT(VIRTIO_BALLOON_F_REPORTING);
+	b->vdev.features = BIT(VIRTIO_BALLOON_F_STATS_VQ) | BIT(VIRTIO_BALLOON_F_REPORTING);
 	kvm->balloon = &b->vdev;
 	*out = &b->vdev;
 	return 0;
