@@ -125,10 +125,12 @@ fi
 umount /tmp/9pbench
 rm -rf $base
 
-expect_refused "--9p without a tag is refused" '--9p /tmp: expected DIR,TAG' \
+# The command line (2, before /dev/kvm), then the guest's files (2, after the host checks).
+expect_refused "--9p without a tag is refused" 2 '--9p /tmp: expected DIR,TAG' \
 	no-tag 30 -k /guest/Image --9p /tmp
-expect_refused "--9p with a 33-byte tag is refused" 'longer than 32 bytes' \
+expect_refused "--9p with a 33-byte tag is refused" 2 'longer than 32 bytes' \
 	long-tag 30 -k /guest/Image --9p /tmp,a23456789012345678901234567890123
-expect_eq "a malformed --9p exits 2 (a command-line error)" "$GUEST_STATUS" 2
-expect_refused "--9p naming a missing directory is refused with its name" \
+expect_refused "--9p naming a missing directory is refused with its name" 2 \
 	'--9p /nonexistent: No such file' missing-dir 30 -k /guest/Image --9p /nonexistent,t
+expect_refused "--9p naming a file is refused: not a directory" 2 \
+	'--9p /guest/Image: not a directory' file-dir 30 -k /guest/Image --9p /guest/Image,t

@@ -5,10 +5,10 @@
 # (guest/scripts/balloon) L0 reads lkvm's VmRSS, which must rise by most of
 # the 96 MiB when filled and fall again by most of it once the guest's free
 # page reporting has run (VIRTIO_BALLOON_F_REPORTING: no host command
-# involved).  Then, when lkvm has the balloon command (the control plane),
-# a guest with reporting off inflates by 96 MiB on "lkvm balloon
-# --inflate" and lkvm's RSS falls by most of it; otherwise that part is
-# skipped with the reason.
+# involved).  Then a guest with reporting off (so that what it frees stays
+# resident) is told "lkvm balloon -n inflate --inflate 96" over the control
+# socket: its MemTotal shrinks by most of 96 MiB and lkvm's RSS falls by
+# most of it.
 
 # At each mark, lkvm's VmRSS (KiB) into $ART/rss-NAME.txt as "mark kib".
 RSS_FILE=
