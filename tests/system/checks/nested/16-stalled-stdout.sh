@@ -1,4 +1,4 @@
-# check-timeout: 200
+# check-timeout: 260
 # lkvm's stdout is a FIFO that nobody reads (issue 11 #4) while the guest
 # spews on both consoles: the 8250 (written on a vCPU thread) and a
 # virtio-console (on its I/O thread, under the device lock).  Neither may
@@ -20,7 +20,17 @@ setsid lkvm run -k /guest/Image -i /guest/l1.cpio -m 256 -c 2 --console virtio \
 	-p "console=ttyS0 quiet lkvm.script=spew lkvm.spew-hvc=1" --loglevel info \
 	</dev/null >"$fifo" 2>"$log" 3<&- &
 pid=$!
-sleep 35	# boot (~10 s, 20 s on a loaded machine), then hvc0 fills the pipe and the ring in seconds
+# Boot (~10 s, 20 s and more on a loaded machine), then the consoles fill the
+# pipe and the ring in seconds: lkvm warns once it starts dropping.  Two
+# seconds more, so both consoles' writers are in their stalled state.
+waited=0
+while [ "$waited" -lt 120 ] && kill -0 "$pid" 2>/dev/null &&
+	! grep -q 'output not read for .* is dropped' "$log"; do
+	sleep 1
+	waited=$((waited + 1))
+done
+sleep 2
+note "lkvm began dropping console output after ${waited}s"
 blocked=
 for t in /proc/$pid/task/*; do
 	w=$(cat "$t/wchan" 2>/dev/null)
