@@ -7,12 +7,13 @@
  * beside the share (relative and absolute), to "/", to itself, a FIFO.
  *
  * The server must never touch anything outside its share.  To keep a
- * mistake there from harming the machine that fuzzes (as root), every
- * request runs with the filesystem uid and gid of nobody (setfsuid(2):
+ * mistake there from harming the machine that fuzzes as root, every
+ * request then runs with the filesystem uid and gid of nobody (setfsuid(2):
  * root's filesystem capabilities are dropped meanwhile), and the tree is
- * nobody's; the directory beside the share is nobody's too, so that an
- * escape would be seen: after each input it must hold exactly what it
- * held, and the harness's directory nothing new.
+ * nobody's (fuzz_fs_identity() in fuzz.h); the directory beside the share
+ * is the share owner's too, so that an escape would be seen: after each
+ * input it must hold exactly what it held, and the harness's directory
+ * nothing new.
  *
  * Input: u8 mode (bit 0: the wire format only; bit 1: a read-only share),
  * u32 reply capacity, then messages, each a u16 length and that many
@@ -24,13 +25,11 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/fsuid.h>
 #include <sys/stat.h>
 
 #include "fuzz.h"
 #include "lkvm/9p.h"
 
-#define NOBODY		65534
 #define OUTSIDE_TEXT	"outside the share\n"
 
 static char top[300], share[320], outside[320];
@@ -53,13 +52,13 @@ static void put_file(const char *dir, const char *name, const char *text)
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	must(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text), p);
-	must(fchown(fd, NOBODY, NOBODY) == 0, p);
+	must(fchown(fd, fuzz_share_uid(), fuzz_share_gid()) == 0, p);
 	close(fd);
 }
 
 static void put_dir(const char *path)
 {
-	must(mkdir(path, 0755) == 0 && chown(path, NOBODY, NOBODY) == 0, path);
+	must(mkdir(path, 0755) == 0 && chown(path, fuzz_share_uid(), fuzz_share_gid()) == 0, path);
 }
 
 static void put_link(const char *target, const char *dir, const char *name)
@@ -67,7 +66,7 @@ static void put_link(const char *target, const char *dir, const char *name)
 	char p[400];
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	must(symlink(target, p) == 0 && lchown(p, NOBODY, NOBODY) == 0, p);
+	must(symlink(target, p) == 0 && lchown(p, fuzz_share_uid(), fuzz_share_gid()) == 0, p);
 }
 
 /* The share, as each input finds it. */
@@ -86,7 +85,7 @@ static void make_share(void)
 	put_link(".", share, "self");
 	put_link("dir/inner", share, "rel");
 	snprintf(p, sizeof(p), "%s/fifo", share);
-	must(mkfifo(p, 0644) == 0 && chown(p, NOBODY, NOBODY) == 0, p);
+	must(mkfifo(p, 0644) == 0 && chown(p, fuzz_share_uid(), fuzz_share_gid()) == 0, p);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -137,7 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(top, sizeof(top), "%s", fuzz_tmpdir());
 	snprintf(share, sizeof(share), "%s/share", top);
 	snprintf(outside, sizeof(outside), "%s/outside", top);
-	must(chown(top, NOBODY, NOBODY) == 0, top);
+	must(chown(top, fuzz_share_uid(), fuzz_share_gid()) == 0, top);
 	put_dir(outside);
 	put_file(outside, "secret", OUTSIDE_TEXT);
 	reply = malloc(P9_MAX_MSIZE);
@@ -180,8 +179,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	}
 	make_share();
 	must(p9_server__init(&s, share, mode & 2, &err) == 0, err.msg);
-	setfsgid(NOBODY);
-	setfsuid(NOBODY);
+	fuzz_fs_identity(true);
 	while (in.n) {
 		size_t len = fz_u16(&in), n;
 		const u8 *req = fz_bytes(&in, len, &len);
@@ -189,8 +187,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		n = p9_server__handle(&s, req, len, reply, cap);
 		check_reply(&s, req, len, n, cap);
 	}
-	setfsuid(0);
-	setfsgid(0);
+	fuzz_fs_identity(false);
 	p9_server__fini(&s);
 	check_outside();
 	nftw(share, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -36,7 +36,6 @@
  */
 #include <endian.h>
 #include <fcntl.h>
-#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -133,7 +132,6 @@ static struct blk_slot blk_slots[3];	/* D_BLK, D_BLK_URING, D_BLK_RO */
 static unsigned int vhost_fail_at, vhost_calls;
 static char share[320];
 
-#define NOBODY		65534
 
 static void keep_free(struct virtio_dev *d)
 {
@@ -178,7 +176,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* The virtio-9p share, as each input finds it: a file and a directory, nobody's. */
+/* The virtio-9p share, as each input finds it: a file and a directory (fuzz_share_uid()'s). */
 static void make_share(void)
 {
 	char p[400];
@@ -186,12 +184,12 @@ static void make_share(void)
 
 	nftw(share, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	snprintf(p, sizeof(p), "%s/dir", share);
-	if (mkdir(share, 0755) || chown(share, NOBODY, NOBODY) || mkdir(p, 0755) ||
-	    chown(p, NOBODY, NOBODY))
+	if (mkdir(share, 0755) || chown(share, fuzz_share_uid(), fuzz_share_gid()) ||
+	    mkdir(p, 0755) || chown(p, fuzz_share_uid(), fuzz_share_gid()))
 		abort();
 	snprintf(p, sizeof(p), "%s/file", share);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, "hello, 9p\n", 10) != 10 || fchown(fd, NOBODY, NOBODY))
+	if (fd < 0 || write(fd, "hello, 9p\n", 10) != 10 || fchown(fd, fuzz_share_uid(), fuzz_share_gid()))
 		abort();
 	close(fd);
 }
@@ -434,18 +432,14 @@ static void fx_up(const u8 *sel)
 	if (is_pci())
 		find_caps();
 	/* 9P requests act on the share as nobody: a way out of it could not do harm. */
-	if (fx.d == D_9P) {
-		setfsgid(NOBODY);
-		setfsuid(NOBODY);
-	}
+	if (fx.d == D_9P)
+		fuzz_fs_identity(true);
 }
 
 static void fx_down(void)
 {
-	if (fx.d == D_9P) {
-		setfsuid(0);
-		setfsgid(0);
-	}
+	if (fx.d == D_9P)
+		fuzz_fs_identity(false);
 	/* The persistent disks: in-flight I/O drained while the RAM is still this input's. */
 	if (fx.d <= D_BLK_RO) {
 		pthread_mutex_lock(&fx.c->lock);

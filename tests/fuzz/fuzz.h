@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -156,6 +157,35 @@ static inline void fuzz_vm_init(struct kvm *kvm, struct fuzz_ram *r)
 				     r->half[1]))
 			abort();
 	}
+}
+
+/* ---- who 9P requests act as ----------------------------------------------- */
+
+/*
+ * The 9P harnesses give the share to, and run each request as, nobody when
+ * they run as root (so that a way out of the share could not harm the
+ * machine: setfsuid(2) drops root's filesystem capabilities), else as
+ * whoever runs them.
+ */
+#define FUZZ_NOBODY		65534
+
+static inline uid_t fuzz_share_uid(void)
+{
+	return geteuid() ? geteuid() : FUZZ_NOBODY;
+}
+
+static inline gid_t fuzz_share_gid(void)
+{
+	return geteuid() ? getegid() : FUZZ_NOBODY;
+}
+
+/* Filesystem identity: the share's owner (@as_share), or back to ours. */
+static inline void fuzz_fs_identity(bool as_share)
+{
+	if (geteuid())
+		return;
+	setfsgid(as_share ? FUZZ_NOBODY : 0);
+	setfsuid(as_share ? FUZZ_NOBODY : 0);
 }
 
 /* ---- a private directory ------------------------------------------------ */
