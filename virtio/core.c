@@ -184,6 +184,8 @@ void virtio_core__reset(struct virtio_core *c)
 {
 	struct virtio_dev *d = c->dev;
 
+	if (c->status)
+		c->reset_from = c->status;
 	if (d->ops->reset)
 		d->ops->reset(d);
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
@@ -203,6 +205,18 @@ void virtio_core__reset(struct virtio_core *c)
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
 	if (c->tops->reset)
 		c->tops->reset(c);
+}
+
+u32 virtio_core__read_status(const struct virtio_core *c)
+{
+	/*
+	 * §2.4.1: the device says its reset is complete by reading 0; one
+	 * still finishing in-flight work (dev->reset_pending) reads as the
+	 * status it was reset from, which a PCI driver waits out (§4.1.4.3.2).
+	 */
+	if (!c->status && c->dev->reset_pending)
+		return c->reset_from ? c->reset_from : VIRTIO_CONFIG_S_ACKNOWLEDGE;
+	return c->status;
 }
 
 void virtio_core__write_features(struct virtio_core *c, u32 sel, u32 val)

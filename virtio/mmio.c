@@ -84,7 +84,7 @@ static u32 read_reg(struct virtio_mmio *vm, u64 off)
 	case VIRTIO_MMIO_QUEUE_NUM: return q ? q->num : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return q ? q->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return vm->isr;
-	case VIRTIO_MMIO_STATUS: return c->status;
+	case VIRTIO_MMIO_STATUS: return virtio_core__read_status(c);
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: return q ? (u32)q->desc : 0;
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH: return q ? (u32)(q->desc >> 32) : 0;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW: return q ? (u32)q->driver : 0;

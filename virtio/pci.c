@@ -235,7 +235,7 @@ static u64 common_read(struct virtio_pci *vp, u32 off)
 		       vp->gfselect == 1 ? (u32)(c->drv_features >> 32) : 0;
 	case VIRTIO_PCI_COMMON_MSIX: return c->config_vector;
 	case VIRTIO_PCI_COMMON_NUMQ: return c->dev->nr_queues;
-	case VIRTIO_PCI_COMMON_STATUS: return c->status;
+	case VIRTIO_PCI_COMMON_STATUS: return virtio_core__read_status(c);
 	case VIRTIO_PCI_COMMON_CFGGENERATION: return (u8)c->config_gen;
 	case VIRTIO_PCI_COMMON_Q_SELECT: return vp->queue_sel;
 	case VIRTIO_PCI_COMMON_Q_SIZE: return q ? q->num : 0;

@@ -54,6 +54,7 @@ struct virtio_core {
 	pthread_mutex_t lock;
 
 	u32 status;
+	u32 reset_from;			/* the last non-zero status a reset cleared */
 	u64 drv_features;
 	u32 config_gen;
 	u16 config_vector;		/* PCI: MSI-X vector of config changes */
@@ -99,6 +100,8 @@ u64 virtio_core__offered(const struct virtio_core *c);
 u32 virtio_core__read_features(const struct virtio_core *c, u32 sel);
 void virtio_core__write_features(struct virtio_core *c, u32 sel, u32 val);
 void virtio_core__write_status(struct virtio_core *c, u32 val);
+/* The device status register: never 0 while the device's reset is pending. */
+u32 virtio_core__read_status(const struct virtio_core *c);
 void virtio_core__reset(struct virtio_core *c);
 /* The queue @q's configuration, or NULL if the device has no such queue. */
 struct virtio_queue_cfg *virtio_core__queue(struct virtio_core *c, u32 q);

@@ -680,6 +680,12 @@ static void test_blk_reset_with_hung_io(void)
 	TEST_ASSERT(ns < 1000 * 1000000ULL, "the reset took %llu ms: the vCPU waited for the store",
 		    (unsigned long long)(ns / 1000000));
 	TEST_ASSERT(dev->reset_pending, "the device says its reset is still pending");
+	/* §2.4.1: not complete, so the status does not read 0 (a PCI driver waits for 0). */
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		       VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	for (int i = 0; i < 10; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_NE(rd(&f, VIRTIO_MMIO_STATUS), 0);
 
 	/* A driver that does not wait (Linux's virtio_mmio) sets the device up again. */
 	memset(f.ram, 0, 0x10000);
@@ -696,6 +702,8 @@ static void test_blk_reset_with_hung_io(void)
 	for (int i = 0; i < 500 && dev->reset_pending; i++)
 		virtio_mmio__poll(f.vm, 10);
 	TEST_ASSERT(!dev->reset_pending, "the reset completes once the hung request is back");
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		       VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
 	/* Then the waiting request is served, and only it: the old one got no answer. */
 	for (int i = 0; i < 500 && used_idx(&f, 0) == 0; i++)
 		virtio_mmio__poll(f.vm, 10);
