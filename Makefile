@@ -2,13 +2,18 @@
 #
 #   make            the arm64 lkvm binary (static; cross-built on x86_64)
 #   make deps       install everything on a fresh Debian 12 machine
-#   make check      unit tests (native, ASan+UBSan), make lint, system tests
-#                   (real KVM inside an emulated arm64 host), via prove
-#   make check-unit the unit tests alone (no lint, no system tests)
+#   make check      unit tests (native, ASan+UBSan; the threaded ones also
+#                   under TSan), make lint, a fuzz smoke, system tests (real
+#                   KVM inside an emulated arm64 host), via prove
+#   make check-unit the unit tests alone (no lint, no fuzz, no system tests)
 #   make lint       cppcheck + clang-tidy over the VMM sources
 #   make demo       boot a nested stack inside the emulated host
+#   make stack KERNEL=...  test your own KVM kernel's (nested) virtualization
+#                   (tests/system/stack; README, "Testing your own kernels")
 #   make bench, make bench-boot   benchmarks (virtio-blk; boot), not tests
 #   make install    lkvm and its man page into $(DESTDIR)$(PREFIX)
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECS seconds each
+#   make check-tsan the threaded unit tests under ThreadSanitizer
 #
 # The Makefile picks the arch folder; generic code never names one.
 
@@ -32,27 +37,33 @@ HOST_CFLAGS	?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # arm64 libraries: multiarch, except libfdt.a (bookworm's libfdt-dev is
 # not co-installable; scripts/install-deps unpacks it into .cache).
 CROSS_LIBDIRS	:= $(if $(CROSS_COMPILE),-L.cache/arm64-lib -L/usr/lib/aarch64-linux-gnu)
-LIBS		:= -lfdt -lz -luring -laio -lpthread
+LIBS		:= -lfdt -lz -luring -laio -lseccomp -lpthread
+HOST_LIBS	:= -lfdt -lz -luring -laio -lseccomp -lpthread
 
 # Code that needs no /dev/kvm: built natively for the unit tests too.
-PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c \
+PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
+		   util/outbuf.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
 		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
 		   hw/pci.c irq.c \
-		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c
-VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c \
+		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
+		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c virtio/balloon.c \
+		   virtio/vsock.c util/json.c util/control.c
+VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
+		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
+		   builtin-debug.c builtin-balloon.c builtin-stat.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem ram image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost
+		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock json control
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).
-UNIT_SCRIPTS	:= tests/unit/test-install.sh
+UNIT_SCRIPTS	:= tests/unit/test-install.sh tests/cli/run tests/system/stack-selftest
 
 all: lkvm
 
@@ -89,7 +100,7 @@ $(BUILD)/host/libpure.a: $(HOST_OBJS)
 $(BUILD)/host/tests/%: tests/unit/%.c $(BUILD)/host/libpure.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(BASE_CFLAGS) $(HOST_CFLAGS) -Itests/unit -o $@ $< \
-		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lpthread $(TEST_LDFLAGS)
+		$(BUILD)/host/libpure.a -lfdt -lz -luring -laio -lseccomp -lpthread $(TEST_LDFLAGS)
 
 # test-load counts the loader's allocations: every malloc, calloc and realloc of lkvm's code.
 $(BUILD)/host/tests/test-load: TEST_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
@@ -108,11 +119,12 @@ $(BUILD)/host/tests/test-blkbench: tests/unit/test-blkbench.c $(BUILD)/host/benc
 		-o $@ $^
 
 include tests/guest/build.mk
+include tests/fuzz/build.mk
 
 # Static arm64 helpers that the system tests copy into the emulated host
 # (defined before the rules that name them: make expands prerequisites
 # when it reads a rule).
-TOOLS		:= $(BUILD)/tools/vm-cost
+TOOLS		:= $(BUILD)/tools/vm-cost $(BUILD)/tools/dmctl
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -static $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
@@ -124,6 +136,29 @@ $(BENCH_GUEST): tests/bench/blkbench.c tests/bench/blkbench-opts.c tests/bench/b
 	@mkdir -p $(dir $@)
 	$(CC) -static $(filter-out -MMD -MP,$(BASE_CFLAGS)) $(CFLAGS) -Itests/bench -o $@ \
 		tests/bench/blkbench.c tests/bench/blkbench-opts.c
+
+# ThreadSanitizer (clang -fsanitize=thread, in $(BUILD)/tsan): the unit tests
+# whose devices run real threads -- I/O threads against device resets
+# (test-iothread), the disk engines' pools, the network and vhost paths.
+# Any race report fails its case.
+TSAN_CC		?= clang
+TSAN_TESTS	:= iothread disk virtio virtio-pci virtio-dev net vhost 9p balloon vsock
+TSAN_CFLAGS	= $(BASE_CFLAGS) -Wno-format-nonliteral -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/tsan/%.o)
+TSAN_BINS	:= $(TSAN_TESTS:%=$(BUILD)/tsan/tests/test-%)
+TSAN_RUN_OPTIONS := halt_on_error=1 second_deadlock_stack=1
+
+$(TSAN_OBJS): $(BUILD)/tsan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tsan/libpure.a: $(TSAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(TSAN_BINS): $(BUILD)/tsan/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/guest-mem.h \
+		$(BUILD)/tsan/libpure.a
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(TSAN_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/tsan/libpure.a $(HOST_LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -139,21 +174,29 @@ demo:
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest ASSETS=$(CURDIR)/.cache/assets \
 		BUILD=$(CURDIR)/$(BUILD)/system tests/system/demo
 
-# One prove run: unit tests, "make lint" as one test (LINT=0 leaves it
-# out), then the system tests (one L0 boot per profile).
+# One prove run: unit tests, the threaded ones again under ThreadSanitizer,
+# "make lint" as one test (LINT=0 leaves it out), the fuzz smoke (each
+# harness over its seeds, then FUZZ_SMOKE_SECS of fuzzing), then the
+# system tests (one L0 boot per profile).
 # (make has a built-in LINT = lint, so "?=" would not take.)
 ifeq ($(origin LINT),default)
 LINT		:= 1
 endif
 LINT_TAP	:= $(if $(filter 1,$(LINT)),tests/lint.sh)
-check-all: lkvm $(UNIT_BINS) $(GUEST_PAYLOADS) $(TOOLS)
+FUZZ_SMOKE_SECS	?= 10
+check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(FUZZ_BINS) $(GUEST_PAYLOADS) $(TOOLS)
 	LKVM=$(CURDIR)/lkvm GUEST_DIR=$(CURDIR)/$(BUILD)/guest TOOLS_DIR=$(CURDIR)/$(BUILD)/tools \
 	BUILD=$(CURDIR)/$(BUILD)/system ASSETS=$(CURDIR)/.cache/assets \
-		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(LINT_TAP) tests/system/run
+	FUZZ_BUILD=$(CURDIR)/$(FUZZ_OUT) FUZZ_SECS=$(FUZZ_SMOKE_SECS) TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" \
+		prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS) $(TSAN_BINS) $(LINT_TAP) \
+		tests/fuzz/run tests/system/run
 
-# lkvm too: test-install.sh installs it.
+# lkvm too: test-install.sh installs it, tests/cli/run runs it under qemu-aarch64-static.
 check-unit: lkvm $(UNIT_BINS)
 	prove --exec '' --timer $(UNIT_BINS) $(UNIT_SCRIPTS)
+
+check-tsan: $(TSAN_BINS)
+	TSAN_OPTIONS="$(TSAN_RUN_OPTIONS)" prove --exec '' --timer $(TSAN_BINS)
 
 # "make bench": the bench system-test profile (one L0 boot, every engine x
 # transport x backing), then the Markdown table, also written to
@@ -176,6 +219,34 @@ bench-all: lkvm $(BENCH_GUEST)
 	tests/bench/report $(BUILD)/bench/system/bench $(BUILD)/bench/results.md
 	@st=$$(cat $(BUILD)/bench/run-status); [ "$$st" = 0 ] || \
 		{ echo "bench: tests/system/run failed (status $$st): see $(BUILD)/bench/tap.txt" >&2; exit 1; }
+
+# "make stack": tests/system/stack on your kernels (README.md, "Testing your
+# own kernels"); make variables become its options:
+#   KERNEL     L0's kernel: an arm64 Image/Image.gz, .deb(s), a directory of .debs
+#   MODULES    its modules, if not in the .debs (a directory or .debs)
+#   L1_KERNEL, L2_KERNEL   other kernels for L1, for L2 and deeper
+#   STACKS     l1,nested,e2h0,deep (default l1,nested)    LEAF  payload|linux
+#   MODE       nested|nvhe|protected|vhe, or L0_CMDLINE (L0's kernel parameters)
+#   L0_CPU     QEMU -cpu    L0_CPUS, L0_MEM    J  L0s at once (-j)
+#   STACK_OUT  results (default build/stack)    STACK_ARGS  more options
+# Empty L0_CMDLINE= on the command line counts: L0 without kvm-arm.mode.
+stack_opt	= $(if $(filter-out undefined default,$(origin $(1))),$(2))
+STACK_OPTS	= $(foreach k,$(KERNEL),--kernel $(k)) $(foreach m,$(MODULES),--modules $(m)) \
+		  $(foreach k,$(L1_KERNEL),--l1-kernel $(k)) $(foreach k,$(L2_KERNEL),--l2-kernel $(k)) \
+		  $(call stack_opt,STACKS,--stacks "$(STACKS)") $(call stack_opt,LEAF,--leaf "$(LEAF)") \
+		  $(call stack_opt,MODE,--mode "$(MODE)") \
+		  $(call stack_opt,L0_CMDLINE,--cmdline "$(L0_CMDLINE)") \
+		  $(call stack_opt,L0_CPU,--cpu "$(L0_CPU)") $(call stack_opt,L0_CPUS,--l0-cpus "$(L0_CPUS)") \
+		  $(call stack_opt,L0_MEM,--l0-mem "$(L0_MEM)") $(call stack_opt,J,-j "$(J)") \
+		  $(call stack_opt,STACK_OUT,--out "$(STACK_OUT)") $(STACK_ARGS)
+stack:
+	scripts/install-deps
+	$(MAKE) stack-run
+
+stack-run: lkvm $(GUEST_PAYLOADS)
+	@[ -n "$(KERNEL)" ] || { echo 'make stack: give KERNEL=<Image, Image.gz, .deb(s) or a directory of .debs>' >&2; exit 2; }
+	tests/system/stack --lkvm $(CURDIR)/lkvm --payload $(CURDIR)/$(BUILD)/guest/payload.bin \
+		$(STACK_OPTS)
 
 # "make bench-boot": the bench-boot system-test profile (one L0 boot;
 # BOOT_RUNS rounds of payload, Linux 1 and 2 vCPUs from Image and Image.gz,
@@ -228,7 +299,8 @@ uninstall:
 clean:
 	rm -rf $(BUILD) lkvm
 
-.PHONY: all check check-all check-unit unit deps demo clean bench bench-all bench-boot bench-boot-all install uninstall lint FORCE
+.PHONY: all check check-all check-unit check-tsan unit deps demo clean bench bench-all bench-boot \
+	bench-boot-all install uninstall lint FORCE stack stack-run
 FORCE:
 -include $(OBJS:.o=.d) $(BUILD)/$(ARCH)/version.d $(HOST_OBJS:.o=.d) $(UNIT_BINS:=.d) $(TOOLS:=.d) \
-	$(BUILD)/host/bench/blkbench-opts.d
+	$(BUILD)/host/bench/blkbench-opts.d $(TSAN_OBJS:.o=.d)

@@ -109,6 +109,8 @@ int cmd_cpu(int argc, char **argv)
 	kvm__init(&kvm, &cfg);
 	r = kvm__open(&kvm, &err);
 	if (!r)
+		r = kvm__check_host(&kvm, &err);
+	if (!r)
 		r = kvm__create_vm(&kvm, &err);
 	if (!r)
 		r = arch__cpu_report(&kvm, json, &err);

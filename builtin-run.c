@@ -1,15 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * "lkvm run": parse and validate the configuration, create the VM, run it
- * and report.  The exit status is the guest's: 0 after it powers off.
- * Status 2 means the command line was wrong, 1 that the VM could not be
- * created or failed while running.
+ * "lkvm run": check the configuration, create the VM, run it and report.
+ * The checks come in one order, each finished before the next starts, so
+ * that scripts can rely on what a failure means (README, "Order of
+ * checks"):
+ *
+ *   1. the command line alone (config.c): exit status 2, /dev/kvm untouched
+ *   2. what this host can do for it (kvm__check_host()), the guest's name
+ *      free (kvm_control__start(): no running guest has it): exit status 1
+ *   3. the guest's files (kvm__check_files()): exit status 2, before guest
+ *      RAM and vCPUs exist
+ *
+ * Then the VM is built (exit status 1 if that fails) and run: the exit
+ * status is the guest's, 0 after it powers off or "lkvm stop"; 1 also
+ * when a disk could not be flushed at exit.
  */
 #include <stdio.h>
 #include <unistd.h>
 
 #include "lkvm/builtin.h"
 #include "lkvm/config.h"
+#include "lkvm/control.h"
 #include "lkvm/kvm.h"
 
 int cmd_run(int argc, char **argv)
@@ -30,25 +41,34 @@ int cmd_run(int argc, char **argv)
 		die_msg("%s", err.msg);
 		return 2;
 	}
-	if (access(cfg.kernel ? cfg.kernel : cfg.firmware, R_OK) < 0) {
-		die_msg("%s %s: %m", cfg.kernel ? "-k" : "-f", cfg.kernel ? cfg.kernel : cfg.firmware);
-		return 2;
-	}
-	if (cfg.initrd && access(cfg.initrd, R_OK) < 0) {
-		die_msg("-i %s: %m", cfg.initrd);
-		return 2;
-	}
 
 	kvm__init(&kvm, &cfg);
 	r = kvm__open(&kvm, &err);
+	/* The name first: a guest of the same name running is refused before any work. */
 	if (!r)
-		r = kvm__create_vm(&kvm, &err);
+		r = kvm_control__start(&kvm, &err);
+	if (!r)
+		r = kvm__check_host(&kvm, &err);
+	if (r) {
+		die_msg("%s", err.msg);
+		kvm__close(&kvm);
+		return 1;
+	}
+	r = kvm__check_files(&kvm, &err);
+	if (r) {
+		die_msg("%s", err.msg);
+		kvm__close(&kvm);
+		return 2;
+	}
+	r = kvm__create_vm(&kvm, &err);
 	if (r) {
 		die_msg("%s", err.msg);
 		kvm__close(&kvm);
 		return 1;
 	}
 	r = kvm__run(&kvm);
-	kvm__close(&kvm);
+	/* A disk that could not be flushed may have lost the guest's data: that is a failure. */
+	if (kvm__close(&kvm) < 0)
+		r = 1;
 	return r;
 }

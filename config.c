@@ -7,12 +7,17 @@
  * option lkvm does not implement is refused by name, never silently ignored.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lkvm/arch.h"
 #include "lkvm/config.h"
+#include "lkvm/control.h"
 
 enum {
 	OPT_NAME = 0x100,
@@ -25,6 +30,10 @@ enum {
 	OPT_FIRMWARE_ADDR,
 	OPT_VIRTIO_TRANSPORT,
 	OPT_RNG,
+	OPT_SANDBOX,
+	OPT_9P,
+	OPT_BALLOON,
+	OPT_VSOCK,
 	OPT_HUGETLBFS,
 	OPT_UNSUPPORTED,	/* every option from here on is refused by name */
 };
@@ -49,12 +58,13 @@ static const struct option run_options[] = {
 	{ "virtio-transport",	required_argument, NULL, OPT_VIRTIO_TRANSPORT },
 	{ "disk",		required_argument, NULL, 'd' },
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
+	{ "sandbox",		required_argument, NULL, OPT_SANDBOX },
+	{ "9p",			required_argument, NULL, OPT_9P },
+	{ "balloon",		no_argument,	   NULL, OPT_BALLOON },
+	{ "vsock",		required_argument, NULL, OPT_VSOCK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
 	{ "flash",		required_argument, NULL, OPT_UNSUPPORTED },
-	{ "balloon",		no_argument,	   NULL, OPT_UNSUPPORTED },
-	{ "9p",			required_argument, NULL, OPT_UNSUPPORTED },
-	{ "vsock",		required_argument, NULL, OPT_UNSUPPORTED },
 	{ "debug-mmio",		no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-ioport",	no_argument,	   NULL, OPT_UNSUPPORTED },
 	{ "debug-single-step",	no_argument,	   NULL, OPT_UNSUPPORTED },
@@ -62,6 +72,10 @@ static const struct option run_options[] = {
 
 /* ":": report a missing value as ':'.  Options may follow the kernel (GNU order). */
 static const char run_shortopts[] = ":k:i:p:f:c:m:n:d:F:h";
+
+/* The combined table (config__run_options()) fits in LKVM_RUN_OPTIONS_MAX. */
+_Static_assert(ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS + 1 <= LKVM_RUN_OPTIONS_MAX,
+	       "LKVM_RUN_OPTIONS_MAX too small");
 
 void config__usage_run(void)
 {
@@ -79,12 +93,24 @@ void config__usage_run(void)
 	      "                           repeat for more banks; default 256M at 2G\n"
 	      "      --hugetlbfs DIR      guest RAM from huge pages: a file on the hugetlbfs\n"
 	      "                           mounted at DIR\n"
-	      "      --name NAME          guest name\n"
+	      "      --name NAME          guest name (default guest-PID): its control socket is\n"
+	      "                           ~/.lkvm/NAME.sock, for lkvm list/stop/pause/debug\n"
 	      "  -d, --disk PATH[,ro][,direct][,engine=io_uring|aio|sync]\n"
 	      "                           virtio-blk disk (image file or block device);\n"
 	      "                           repeat for more (up to 8); ro: read-only,\n"
 	      "                           direct: O_DIRECT, engine: host I/O (default: best)\n"
 	      "      --rng                virtio-rng: the guest's /dev/hwrng, fed by getrandom(2)\n"
+	      "      --sandbox on|off|log seccomp allowlist per thread (default on); log: allow\n"
+	      "                           but have the kernel log calls off the lists\n"
+	      "      --9p DIR,TAG[,ro]    virtio-9p: share the host directory DIR, which the guest\n"
+	      "                           mounts with mount -t 9p -o trans=virtio TAG /mnt; the\n"
+	      "                           guest can't reach outside DIR; ro: read-only; repeat\n"
+	      "                           for more (up to 4)\n"
+	      "      --balloon            virtio-balloon: lkvm balloon inflates and deflates it,\n"
+	      "                           lkvm stat --memory shows the guest's memory; freed\n"
+	      "                           guest pages go back to the host (free page reporting)\n"
+	      "      --vsock CID          virtio-vsock (needs /dev/vhost-vsock): AF_VSOCK between\n"
+	      "                           the guest (CID, 3 or more) and the host (CID 2)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
 	      "                           the ITS, INTx without one) or virtio-mmio\n"
 	      "  -n, --network mode=tap[,tapif=NAME][,vhost=on|off][,guest_mac=MAC]\n"
@@ -107,6 +133,10 @@ void config__usage_run(void)
 	      "      --debug              same as --loglevel debug\n"
 	      "  -h, --help               this text\n"
 	      "\n"
+	      "-k, -i, -p, -f and --name given twice: the last one counts (as in kvmtool).\n"
+	      "Checks, in order: the command line (exit status 2, before /dev/kvm is opened),\n"
+	      "what this host can do (exit 1: \"this host cannot ...\"), the guest's files\n"
+	      "(exit 2: \"Fatal: Unable to open kernel FILE\", ...), then the VM is built.\n"
 	      "The guest powering off ends lkvm with status 0; Ctrl-A x quits from a terminal.\n",
 	      stdout);
 }
@@ -114,9 +144,11 @@ void config__usage_run(void)
 void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->nr_cpus = host_cpus ? host_cpus : 1;
+	/* A host with more CPUs than lkvm's limit gets the limit (KVM's is the host check's). */
+	cfg->nr_cpus = host_cpus ? MIN(host_cpus, LKVM_MAX_CPUS) : 1;
 	cfg->console = CONSOLE_SERIAL;
 	cfg->loglevel = LOG_WARN;
+	cfg->sandbox = SANDBOX_ON;	/* every system test runs with it */
 	arch_config__defaults(&cfg->arch);
 }
 
@@ -172,6 +204,40 @@ static int parse_loglevel(struct lkvm_config *cfg, const char *arg, struct lkvm_
 	return seterr(err, EINVAL, "--loglevel %s: use error, warning, info or debug", arg);
 }
 
+/* --9p DIR,TAG[,ro]: the tag is after the last comma (DIR may hold commas). */
+static int parse_9p(struct lkvm_config *cfg, const char *arg, struct lkvm_err *err)
+{
+	struct p9_share *sh = &cfg->p9[cfg->nr_9p];
+	size_t len = strlen(arg);
+	const char *comma;
+
+	if (cfg->nr_9p == LKVM_MAX_9P)
+		return seterr(err, EINVAL, "--9p %s: at most %d shared directories", arg,
+			      LKVM_MAX_9P);
+	memset(sh, 0, sizeof(*sh));
+	if (len > 3 && !strcmp(arg + len - 3, ",ro")) {
+		sh->ro = true;
+		len -= 3;
+	}
+	comma = memrchr(arg, ',', len);
+	if (!comma || comma == arg || comma + 1 == arg + len)
+		return seterr(err, EINVAL, "--9p %s: expected DIR,TAG[,ro], a host directory and "
+			      "the guest's mount tag, e.g. --9p /srv/share,share", arg);
+	if ((size_t)(arg + len - comma - 1) > LKVM_9P_TAG_MAX)
+		return seterr(err, EINVAL, "--9p %s: the tag is longer than %d bytes", arg,
+			      LKVM_9P_TAG_MAX);
+	if ((size_t)(comma - arg) >= sizeof(sh->dir))
+		return seterr(err, EINVAL, "--9p %s: the directory's name is too long", arg);
+	memcpy(sh->dir, arg, (size_t)(comma - arg));
+	memcpy(sh->tag, comma + 1, (size_t)(arg + len - comma - 1));
+	for (const char *t = sh->tag; *t; t++)
+		if (*t <= ' ' || *t > '~')
+			return seterr(err, EINVAL, "--9p %s: the tag may hold only printable "
+				      "characters, no spaces", arg);
+	cfg->nr_9p++;
+	return 0;
+}
+
 static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct lkvm_err *err)
 {
 	int r = parse_uint(arg, max, out);
@@ -181,6 +247,17 @@ static int parse_num(const char *opt, const char *arg, u64 max, u64 *out, struct
 	if (r)
 		return seterr(err, EINVAL, "%s %s: expected a number", opt, arg);
 	return 0;
+}
+
+/*
+ * -c beyond lkvm's own limit.  The host's limit, KVM_CAP_MAX_VCPUS, is
+ * KVM's answer and checked with the host (kvm__check_host()).
+ */
+static int cpus_too_many(const char *arg, struct lkvm_err *err)
+{
+	return seterr(err, EINVAL, "-c %s: out of range: at most %d vCPUs (lkvm's limit); the "
+		      "host's KVM may allow fewer (KVM_CAP_MAX_VCPUS, see lkvm check)", arg,
+		      LKVM_MAX_CPUS);
 }
 
 static const char *option_name(const struct option *opts, int idx, int c, char *buf,
@@ -209,9 +286,13 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->has_firmware_addr = true;
 		return parse_num("--firmware-address", arg, UINT64_MAX, &cfg->firmware_addr, err);
 	case 'c':
-		r = parse_num("-c", arg, UINT32_MAX, &v, err);
+		r = parse_uint(arg, LKVM_MAX_CPUS, &v);
+		if (r == -ERANGE)
+			return cpus_too_many(arg, err);
+		if (r)
+			return seterr(err, EINVAL, "-c %s: expected a number", arg);
 		cfg->nr_cpus = (unsigned int)v;
-		return r;
+		return 0;
 	case 'm': return parse_mem(cfg, arg, err);
 	case OPT_HUGETLBFS:
 		/* Only the syntax here: what DIR is, and its free pages, are host facts. */
@@ -266,6 +347,27 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->ipa_bits = (unsigned int)v;
 		return r;
 	case OPT_RNG: cfg->rng = true; return 0;
+	case OPT_SANDBOX:
+		if (!strcmp(arg, "on"))
+			cfg->sandbox = SANDBOX_ON;
+		else if (!strcmp(arg, "off"))
+			cfg->sandbox = SANDBOX_OFF;
+		else if (!strcmp(arg, "log"))
+			cfg->sandbox = SANDBOX_LOG;
+		else
+			return seterr(err, EINVAL, "--sandbox %s: use on (the default), off or log",
+				      arg);
+		return 0;
+	case OPT_9P: return parse_9p(cfg, arg, err);
+	case OPT_BALLOON: cfg->balloon = true; return 0;
+	case OPT_VSOCK:
+		r = parse_num("--vsock", arg, UINT64_MAX, &cfg->vsock_cid, err);
+		if (!r && (cfg->vsock_cid < LKVM_VSOCK_MIN_CID ||
+			   cfg->vsock_cid > LKVM_VSOCK_MAX_CID))
+			return seterr(err, EINVAL, "--vsock %s: a guest CID is %llu to %llu (0-2 "
+				      "are the hypervisor, loopback and host; -1 means any)", arg,
+				      LKVM_VSOCK_MIN_CID, LKVM_VSOCK_MAX_CID);
+		return r;
 	case OPT_VIRTIO_TRANSPORT:
 		if (!strcmp(arg, "mmio")) {
 			cfg->virtio_transport = VIRTIO_TRANSPORT_MMIO;
@@ -289,22 +391,33 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 	return seterr(err, EINVAL, "unexpected option");
 }
 
-int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
+int config__run_options(struct option *opts, unsigned int max)
 {
-	struct option opts[ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS + 1];
 	unsigned int n = 0;
-	int c, idx, r;
 
 	/* One table: the generic options, then the arch's, then the terminator. */
-	for (unsigned int i = 0; i < ARRAY_SIZE(run_options); i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(run_options); i++) {
+		if (n + 1 >= max)
+			return -E2BIG;
 		opts[n++] = run_options[i];
+	}
 	for (const struct option *o = arch_config__options; o->name; o++) {
-		if (n == ARRAY_SIZE(run_options) + LKVM_MAX_ARCH_OPTIONS)
-			return seterr(err, E2BIG, "internal: more than %d arch options",
-				      LKVM_MAX_ARCH_OPTIONS);
+		if (n + 1 >= max)
+			return -E2BIG;
 		opts[n++] = *o;
 	}
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	return (int)n;
+}
+
+int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err)
+{
+	struct option opts[LKVM_RUN_OPTIONS_MAX];
+	int c, idx, r;
+
+	if (config__run_options(opts, ARRAY_SIZE(opts)) < 0)
+		return seterr(err, E2BIG, "internal: more than %d arch options",
+			      LKVM_MAX_ARCH_OPTIONS);
 
 	/* getopt keeps state in globals: reset it so several parses work (tests). */
 	optind = 0;
@@ -364,7 +477,49 @@ int config__validate(struct lkvm_config *cfg, struct lkvm_err *err)
 		return seterr(err, EINVAL, "-i needs a kernel (-k) to hand the initrd to");
 	if (cfg->has_firmware_addr && !cfg->firmware)
 		return seterr(err, EINVAL, "--firmware-address needs -f FILE");
+	if (cfg->name && control__check_name(cfg->name, err))
+		return -EINVAL;
 	return config__validate_machine(cfg, err);
+}
+
+/* Two -d naming one file or block device (any path to it)? */
+static bool same_image(const struct disk_opts *a, const struct stat *sa, bool have_a,
+		       const struct disk_opts *b, const struct stat *sb, bool have_b)
+{
+	if (!strcmp(a->path, b->path))
+		return true;
+	if (!have_a || !have_b)
+		return false;
+	if (S_ISBLK(sa->st_mode) && S_ISBLK(sb->st_mode))
+		return sa->st_rdev == sb->st_rdev;
+	return sa->st_dev == sb->st_dev && sa->st_ino == sb->st_ino;
+}
+
+/*
+ * One image behind two virtio-blk devices is two writers with two page
+ * caches of their own in the guest: it gets corrupted.  Refused unless
+ * both are read-only.  Paths that don't exist (yet) are compared as
+ * strings; kvm__check_files() reports them missing.
+ */
+static int check_disks(const struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	struct stat st[LKVM_MAX_DISKS];
+	bool have[LKVM_MAX_DISKS];
+
+	for (unsigned int i = 0; i < cfg->nr_disk; i++) {
+		have[i] = stat(cfg->disk[i].path, &st[i]) == 0;
+		for (unsigned int j = 0; j < i; j++) {
+			const struct disk_opts *a = &cfg->disk[j], *b = &cfg->disk[i];
+
+			if (a->ro && b->ro)
+				continue;
+			if (same_image(a, &st[j], have[j], b, &st[i], have[i]))
+				return seterr(err, EINVAL, "-d %s: the same image as disk %u (-d %s): "
+					      "two devices writing one image corrupt it; give it once, "
+					      "or add ,ro to both", b->path, j, a->path);
+		}
+	}
+	return 0;
 }
 
 int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
@@ -374,9 +529,12 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 
 	if (cfg->nr_cpus == 0)
 		return seterr(err, EINVAL, "-c 0: a VM needs at least one vCPU");
-	if (cfg->nr_cpus > LKVM_MAX_CPUS)
-		return seterr(err, EINVAL, "-c %u: lkvm supports at most %d vCPUs", cfg->nr_cpus,
-			      LKVM_MAX_CPUS);
+	if (cfg->nr_cpus > LKVM_MAX_CPUS) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", cfg->nr_cpus);
+		return cpus_too_many(n, err);
+	}
 	for (unsigned int i = 0; i < cfg->nr_mem; i++) {
 		const struct mem_bank *b = &cfg->mem[i];
 
@@ -403,6 +561,15 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 					      "serves one NIC", j, i, cfg->net[i].tapif);
 		}
 	}
+	r = check_disks(cfg, err);
+	if (r)
+		return r;
+	for (unsigned int i = 0; i < cfg->nr_9p; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (!strcmp(cfg->p9[i].tag, cfg->p9[j].tag))
+				return seterr(err, EINVAL, "--9p: %s and %s both have the tag %s; "
+					      "the guest mounts a share by its tag: give each its own",
+					      cfg->p9[j].dir, cfg->p9[i].dir, cfg->p9[i].tag);
 	if (cfg->ipa_bits && (cfg->ipa_bits < LKVM_MIN_IPA_BITS || cfg->ipa_bits > LKVM_MAX_IPA_BITS))
 		return seterr(err, EINVAL, "--ipa-bits %u: must be between %d and %d",
 			      cfg->ipa_bits, LKVM_MIN_IPA_BITS, LKVM_MAX_IPA_BITS);
@@ -411,4 +578,101 @@ int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err)
 		return r;
 	/* The map and the IPA size from the config alone; KVM's limit is checked later. */
 	return arch__plan_memory(cfg, 0, &plan, err);
+}
+
+/* The errno of a failed call returning < 0, else 0. */
+static int errno_of(int r)
+{
+	return r < 0 ? errno : 0;
+}
+
+/* Opens @path with @flags and fstat()s it into @st: 0, or the errno. */
+static int open_stat(const char *path, int flags, struct stat *st)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	int e;
+
+	if (fd < 0)
+		return errno;
+	e = errno_of(fstat(fd, st));
+	close(fd);
+	return e;
+}
+
+/*
+ * A boot image must open for reading and be a regular file (it is mapped
+ * to be loaded).  The words are kvmtool's ("Fatal: Unable to open kernel
+ * FILE"): kvm-unit-tests' runner recognises a runnable configuration by
+ * them.
+ */
+static int check_boot_file(const char *what, const char *path, struct lkvm_err *err)
+{
+	struct stat st = { 0 };
+	int e = open_stat(path, O_RDONLY, &st);
+
+	if (!e && S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (e)
+		return seterr(err, e, "Fatal: Unable to open %s %s: %s", what, path, strerror(e));
+	if (!S_ISREG(st.st_mode))
+		return seterr(err, EINVAL, "Fatal: Unable to open %s %s: not a regular file", what,
+			      path);
+	return 0;
+}
+
+/* A disk must open the way its device will open it (read-only, O_DIRECT). */
+static int check_disk_file(const struct disk_opts *d, struct lkvm_err *err)
+{
+	struct stat st = { 0 };
+	int e = open_stat(d->path, (d->ro ? O_RDONLY : O_RDWR) | (d->direct ? O_DIRECT : 0), &st);
+
+	if (!e && S_ISDIR(st.st_mode))
+		e = EISDIR;
+	if (!e)
+		return 0;
+	if (e == EINVAL && d->direct)
+		return seterr(err, e, "Fatal: Unable to open disk image %s: O_DIRECT refused (its "
+			      "file system has no direct I/O, e.g. tmpfs); drop ,direct", d->path);
+	if (e == EROFS || (e == EACCES && !d->ro))
+		return seterr(err, e, "Fatal: Unable to open disk image %s: %s; add ,ro to give "
+			      "it read-only", d->path, strerror(e));
+	return seterr(err, e, "Fatal: Unable to open disk image %s: %s", d->path, strerror(e));
+}
+
+/* --dump-dtb: writable if it exists, else its directory takes a new file. */
+static int check_dump_path(const char *path, struct lkvm_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int e;
+
+	if (stat(path, &st) == 0)
+		e = S_ISDIR(st.st_mode) ? EISDIR : errno_of(access(path, W_OK));
+	else if (errno != ENOENT)
+		e = errno;
+	else if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		e = ENAMETOOLONG;
+	else
+		e = errno_of(access(dirname(dir), W_OK | X_OK));
+	if (e)
+		return seterr(err, e, "--dump-dtb %s: cannot write the device tree there: %s", path,
+			      strerror(e));
+	return 0;
+}
+
+int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err)
+{
+	int r = 0;
+
+	if (cfg->kernel)
+		r = check_boot_file("kernel", cfg->kernel, err);
+	if (!r && cfg->firmware)
+		r = check_boot_file("firmware", cfg->firmware, err);
+	if (!r && cfg->initrd)
+		r = check_boot_file("initrd", cfg->initrd, err);
+	for (unsigned int i = 0; !r && i < cfg->nr_disk; i++)
+		r = check_disk_file(&cfg->disk[i], err);
+	if (!r && cfg->dump_dtb)
+		r = check_dump_path(cfg->dump_dtb, err);
+	return r;
 }

@@ -21,6 +21,9 @@ static const struct device_kind *const device_table[] = {
 	&virtio_rng_kind,
 	&virtio_console_kind,
 	&virtio_net_kind,
+	&virtio_9p_kind,
+	&virtio_balloon_kind,
+	&virtio_vsock_kind,
 };
 
 int kvm__add_device(struct kvm *kvm, struct lkvm_device *d, struct lkvm_err *err)

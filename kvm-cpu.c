@@ -4,13 +4,21 @@
  * on KVM_RUN until the VM is asked to stop.  Guest mistakes (MMIO to
  * nothing) are logged, rate-limited, and answered with zeros; only a
  * failure of KVM itself stops the VM with an error.
+ *
+ * Pausing: kvm_cpu__park_all() sets kvm->pause_req and kicks every
+ * thread; each one, between two KVM_RUNs, parks on kvm->pause_cond until
+ * kvm_cpu__unpark_all() (or a stop).  A parked vCPU is in no vCPU ioctl,
+ * so the main thread may read its registers and set VM-wide state that
+ * KVM only takes with no vCPU running (KVM_ARM_SET_COUNTER_OFFSET).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -18,8 +26,7 @@
 #include "lkvm/arch.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
-
-#define KICK_SIGNAL	SIGUSR1
+#include "lkvm/sandbox.h"
 
 int kvm_cpu__create(struct kvm *kvm, unsigned int id, struct kvm_cpu *vcpu, struct lkvm_err *err)
 {
@@ -65,10 +72,34 @@ void kvm_cpu__handle_mmio(struct kvm *kvm, u64 addr, u8 *data, u32 len, bool is_
 		memset(data, 0, len);
 }
 
-/* Checked on every exit: a plain atomic read, no lock (writers hold exit_lock). */
+/*
+ * Checked on every exit: an atomic read, no lock (writers hold exit_lock).
+ * Sequentially consistent, like pause_req and immediate_exit, so that a
+ * kick can't be lost between the thread's checks and its KVM_RUN (see
+ * vcpu_thread()).
+ */
 static bool stopping(struct kvm *kvm)
 {
-	return __atomic_load_n(&kvm->exit_why, __ATOMIC_ACQUIRE) != LKVM_RUNNING;
+	return __atomic_load_n(&kvm->exit_why, __ATOMIC_SEQ_CST) != LKVM_RUNNING;
+}
+
+static bool pause_wanted(struct kvm *kvm)
+{
+	return __atomic_load_n(&kvm->pause_req, __ATOMIC_SEQ_CST);
+}
+
+/* Parks the calling vCPU thread until the pause ends or the VM stops. */
+static void park(struct kvm_cpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	pthread_mutex_lock(&kvm->pause_lock);
+	kvm->nr_parked++;
+	pthread_cond_broadcast(&kvm->pause_cond);
+	while (pause_wanted(kvm) && !stopping(kvm))
+		pthread_cond_wait(&kvm->pause_cond, &kvm->pause_lock);
+	kvm->nr_parked--;
+	pthread_mutex_unlock(&kvm->pause_lock);
 }
 
 static void system_event(struct kvm_cpu *vcpu)
@@ -85,10 +116,13 @@ static void system_event(struct kvm_cpu *vcpu)
 	case KVM_SYSTEM_EVENT_CRASH:
 		kvm__request_stop(kvm, LKVM_EXIT_CRASH, 0);
 		break;
-	default:
-		pr_warn(kvm, "vCPU %u: ignoring system event %u", vcpu->id,
-			vcpu->run->system_event.type);
+	default: {
+		static struct log_ratelimit rl;	/* guest-triggered: a looping guest must not flood */
+
+		lkvm_log_ratelimited(kvm, &rl, LOG_WARN, "vCPU %u: ignoring system event %u",
+				     vcpu->id, vcpu->run->system_event.type);
 		break;
+	}
 	}
 }
 
@@ -110,8 +144,31 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	{
+		struct lkvm_err err = { "" };
 
-	while (!stopping(kvm)) {
+		if (sandbox__enter(SANDBOX_VCPU, &err)) {
+			pr_err(kvm, "vCPU %u: %s", vcpu->id, err.msg);
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+			return NULL;
+		}
+	}
+
+	for (;;) {
+		/*
+		 * A kick is a store to immediate_exit after the store to
+		 * exit_why or pause_req.  Clearing immediate_exit before reading
+		 * those (all sequentially consistent) means either this thread
+		 * sees the request, or the kick's immediate_exit = 1 lands after
+		 * the clear and KVM_RUN returns at once (api.rst, immediate_exit).
+		 */
+		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (stopping(kvm))
+			break;
+		if (pause_wanted(kvm)) {
+			park(vcpu);
+			continue;
+		}
 		if (vcpu->id == 0 && !kvm->first_run_ns) {
 			char steps[160];
 			size_t n = 0;
@@ -169,6 +226,7 @@ static void *vcpu_thread(void *arg)
 
 int kvm_cpu__start(struct kvm_cpu *vcpu)
 {
+	char name[16];
 	int r = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 
 	if (r) {
@@ -176,7 +234,51 @@ int kvm_cpu__start(struct kvm_cpu *vcpu)
 		return -1;
 	}
 	vcpu->thread_started = true;
+	/* /proc/PID/task/TID/comm: how people (and the system tests) find vCPU threads. */
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(vcpu->thread, name);
 	return 0;
+}
+
+int kvm_cpu__park_all(struct kvm *kvm, int timeout_ms)
+{
+	unsigned int want = 0;
+	struct timespec ts;
+	bool done;
+	int r = 0;
+
+	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
+		want += kvm->cpus[i].thread_started;
+	pthread_mutex_lock(&kvm->pause_lock);
+	__atomic_store_n(&kvm->pause_req, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&kvm->pause_lock);
+	for (unsigned int i = 0; i < kvm->nr_cpus; i++)
+		kvm_cpu__kick(&kvm->cpus[i]);
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&kvm->pause_lock);
+	while (kvm->nr_parked < want && !stopping(kvm) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&kvm->pause_cond, &kvm->pause_lock, &ts);
+	done = kvm->nr_parked >= want && !stopping(kvm);
+	pthread_mutex_unlock(&kvm->pause_lock);
+	if (done)
+		return 0;
+	kvm_cpu__unpark_all(kvm);
+	return stopping(kvm) ? -ECANCELED : -ETIMEDOUT;
+}
+
+void kvm_cpu__unpark_all(struct kvm *kvm)
+{
+	pthread_mutex_lock(&kvm->pause_lock);
+	__atomic_store_n(&kvm->pause_req, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&kvm->pause_cond);
+	pthread_mutex_unlock(&kvm->pause_lock);
 }
 
 void kvm_cpu__kick(struct kvm_cpu *vcpu)

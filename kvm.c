@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A VM's lifecycle: /dev/kvm, VM creation with the IPA size the memory
- * map needs, guest RAM, vCPUs, the main loop (console input, signals,
- * stop requests) and teardown.  Arch specifics go through lkvm/arch.h.
+ * A VM's lifecycle: /dev/kvm, the host checks and VM creation with the
+ * IPA size the memory map needs, the guest's files, guest RAM, vCPUs, the
+ * main loop (console input, signals, stop requests, the control socket),
+ * pause and resume, and teardown.  Arch specifics go through lkvm/arch.h.
  *
  * Teardown deliberately never deletes memslots one by one: each deletion
  * makes the host kernel invalidate the VM's stage-2 (and, for a nested
@@ -29,14 +30,21 @@
 #include <linux/kvm.h>
 
 #include "lkvm/arch.h"
+#include "lkvm/control.h"
 #include "lkvm/device.h"
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/irq.h"
+#include "lkvm/outbuf.h"
 #include "lkvm/ram.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
+/* At exit, console output waits this long for a reader that takes nothing, and no longer in all. */
+#define CONSOLE_FLUSH_IDLE_MS	1000
+#define CONSOLE_FLUSH_MAX_MS	5000
+#define PAUSE_TIMEOUT_MS	5000	/* for the vCPUs, and for each device, to stop */
 
 void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 {
@@ -50,6 +58,15 @@ void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
 		net__backend_init(&kvm->net[i]);
 	pthread_mutex_init(&kvm->exit_lock, NULL);
+	pthread_mutex_init(&kvm->pause_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&kvm->pause_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	kvm->start_ns = now_ns();
 }
 
@@ -95,8 +112,8 @@ static int check_host_memory(const struct kvm *kvm, struct lkvm_err *err)
 		return 0;
 	have = (u64)si.totalram * si.mem_unit;
 	if (want > have)
-		return seterr(err, ENOMEM, "-m: %llu MiB of guest RAM is more than this host's "
-			      "%llu MiB; give less with -m",
+		return seterr(err, ENOMEM, "-m: this host cannot give the guest %llu MiB of RAM "
+			      "because it has %llu MiB; give less with -m",
 			      (unsigned long long)(want / SZ_MiB), (unsigned long long)(have / SZ_MiB));
 	return 0;
 }
@@ -182,15 +199,15 @@ static int check_hugetlbfs(const struct kvm *kvm, const struct mem_plan *plan, u
 	return r;
 }
 
-int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
 {
 	const struct lkvm_config *cfg = kvm->cfg;
-	struct lkvm_placement place;
 	struct mem_plan plan;
-	u64 huge_page;
 	int r, max_cpus;
 
 	r = check_host_memory(kvm, err);
+	if (!r)
+		r = sandbox__init(cfg->sandbox, err);	/* before any thread of the VM starts */
 	if (r)
 		return r;
 	r = arch__check_host(kvm, err);
@@ -198,13 +215,14 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 		return r;
 	max_cpus = kvm__check_cap(kvm, KVM_CAP_MAX_VCPUS);
 	if (max_cpus > 0 && cfg->nr_cpus > (unsigned int)max_cpus)
-		return seterr(err, EINVAL, "-c %u: this host's KVM allows at most %d vCPUs "
-			      "(KVM_CAP_MAX_VCPUS)", cfg->nr_cpus, max_cpus);
+		return seterr(err, EINVAL, "-c %u: this host cannot run %u vCPUs in one VM because "
+			      "its KVM allows at most %d (KVM_CAP_MAX_VCPUS); give -c %d or fewer",
+			      cfg->nr_cpus, cfg->nr_cpus, max_cpus, max_cpus);
 	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
 	if (r)
 		return r;
 	kvm->ipa_bits = plan.ipa_bits;
-	r = check_hugetlbfs(kvm, &plan, &huge_page, err);
+	r = check_hugetlbfs(kvm, &plan, &kvm->huge_page, err);
 	if (r)
 		return r;
 	/* Taps before the VM: a NIC that can't be had is an error with no VM made. */
@@ -222,13 +240,42 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 			      strerror(errno));
 	pr_debug(kvm, "VM created, IPA %u bits (map needs %u)", plan.ipa_bits, plan.map_bits);
 	kvm__mark(kvm, "VM");
+	/*
+	 * The interrupt controller is a host check too: only a VM can ask
+	 * KVM which GICs it emulates (KVM_CREATE_DEVICE_TEST).  It needs no
+	 * RAM, so it is made here, before any guest file is looked at.
+	 */
+	return arch__init_vm(kvm, err);
+}
 
-	r = create_ram(kvm, &plan, huge_page, err);
+int kvm__check_files(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r = config__check_files(kvm->cfg, err);
+
+	if (!r && kvm->cfg->kernel)
+		r = arch__check_files(kvm, err);
+	return r;
+}
+
+int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
+{
+	const struct lkvm_config *cfg = kvm->cfg;
+	struct lkvm_placement place;
+	struct mem_plan plan;
+	int r;
+
+	/* The same plan kvm__check_host() accepted: the config is read-only. */
+	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
 	if (r)
 		return r;
-	r = arch__init_vm(kvm, err);
+	r = create_ram(kvm, &plan, kvm->huge_page, err);
 	if (r)
 		return r;
+	/* The console devices write only to this ring; its own thread writes stdout. */
+	r = outbuf__new(kvm->console_out, OUTBUF_CONSOLE_SIZE, OUTBUF_STALL_MS, KICK_SIGNAL, kvm,
+			"console", &kvm->console_ob);
+	if (r)
+		return seterr(err, -r, "console output: %s", strerror(-r));
 	arch__placement(kvm, &place);
 	r = devices__create(kvm, &place, err);
 	if (r)
@@ -263,10 +310,82 @@ void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig)
 		kvm->exit_signal = sig;
 		kvm->stop_ns = now_ns();
 		/* Last: vCPU threads read it without the lock. */
-		__atomic_store_n(&kvm->exit_why, why, __ATOMIC_RELEASE);
+		__atomic_store_n(&kvm->exit_why, why, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&kvm->exit_lock);
+	/* Parked vCPUs wake and see the stop (they check it under pause_lock). */
+	pthread_mutex_lock(&kvm->pause_lock);
+	pthread_cond_broadcast(&kvm->pause_cond);
+	pthread_mutex_unlock(&kvm->pause_lock);
 	n = write(kvm->stop_fd, &one, sizeof(one));
+}
+
+/* Device threads stop (@on) or go again, in creation order; on a failure the ones before go again. */
+static int pause_devices(struct kvm *kvm, bool on, struct lkvm_err *err)
+{
+	for (unsigned int i = 0; i < kvm->nr_devices; i++) {
+		struct lkvm_device *d = kvm->devices[i];
+		int r;
+
+		if (!d->ops->pause)
+			continue;
+		r = d->ops->pause(d, on, PAUSE_TIMEOUT_MS);
+		if (r && on) {
+			while (i--)
+				if (kvm->devices[i]->ops->pause)
+					kvm->devices[i]->ops->pause(kvm->devices[i], false, 0);
+			return seterr(err, -r, "%s did not stop within %d ms (its I/O is still in "
+				      "flight); the guest runs on", d->name, PAUSE_TIMEOUT_MS);
+		}
+	}
+	return 0;
+}
+
+int kvm__pause(struct kvm *kvm, struct lkvm_err *err)
+{
+	u64 t0 = now_ns();
+	int r;
+
+	if (kvm->paused)
+		return 0;
+	r = kvm_cpu__park_all(kvm, PAUSE_TIMEOUT_MS);
+	if (r == -ECANCELED)
+		return seterr(err, ECANCELED, "the guest is stopping");
+	if (r)
+		return seterr(err, -r, "a vCPU did not leave KVM_RUN within %d ms; the guest runs on",
+			      PAUSE_TIMEOUT_MS);
+	/* vCPUs first: nothing new is queued while the devices finish what was. */
+	r = pause_devices(kvm, true, err);
+	if (r) {
+		kvm_cpu__unpark_all(kvm);
+		return r;
+	}
+	arch__vm_paused(kvm);
+	kvm->paused = true;
+	kvm->paused_at_ns = now_ns();
+	kvm->pause_latency_ns = kvm->paused_at_ns - t0;
+	kvm->nr_pauses++;
+	return 0;
+}
+
+int kvm__resume(struct kvm *kvm, struct lkvm_err *err)
+{
+	int r;
+
+	if (!kvm->paused)
+		return 0;
+	pause_devices(kvm, false, NULL);
+	/* While no vCPU runs: KVM takes the counter offset only then. */
+	r = arch__vm_resume(kvm, err);
+	kvm->paused_ns += now_ns() - kvm->paused_at_ns;
+	kvm->paused = false;
+	kvm_cpu__unpark_all(kvm);
+	return r;
+}
+
+u64 kvm__paused_ns(const struct kvm *kvm)
+{
+	return kvm->paused_ns + (kvm->paused ? now_ns() - kvm->paused_at_ns : 0);
 }
 
 static enum kvm_exit_why exit_why(struct kvm *kvm)
@@ -301,17 +420,27 @@ static int main_loop(struct kvm *kvm, int sig_fd)
 	bool in_open = sink != NULL, escape = false;
 
 	while (exit_why(kvm) == LKVM_RUNNING) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + CONTROL_MAX_POLLFDS] = {
 			{ .fd = kvm->stop_fd, .events = POLLIN },
 			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = kvm->console_in, .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },		/* the console, when it takes input */
 		};
 		size_t space = in_open ? sink->space(sink->ctx) : 0;
 		bool want_in = space > 0;
-		int n = poll(p, want_in ? 3 : 2, want_in || !in_open ? -1 : 20);
+		int timeout = want_in || !in_open ? -1 : 20;
+		unsigned int nc = 0;
+		int n;
 
+		if (want_in)
+			p[2].fd = kvm->console_in;
+		if (kvm->ctl)
+			nc = control__server_pollfds(kvm->ctl, p + 3, &timeout);
+		n = poll(p, 3 + nc, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		/* Deadlines too: called on a timeout as well. */
+		if (n >= 0 && nc)
+			control__server_handle(kvm->ctl, p + 3, nc);
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -346,6 +475,9 @@ static int exit_status(struct kvm *kvm)
 	case LKVM_EXIT_SIGNAL:
 		pr_info(kvm, "stopped by signal %d", kvm->exit_signal);
 		return 128 + kvm->exit_signal;
+	case LKVM_EXIT_STOPPED:
+		pr_info(kvm, "stopped by 'lkvm stop' (status 0)");
+		return 0;
 	case LKVM_EXIT_ERROR:
 	case LKVM_RUNNING:
 		break;
@@ -390,8 +522,25 @@ int kvm__run(struct kvm *kvm)
 			break;
 		}
 	}
+	/* Last, after every other thread started: filters apply to the caller only. */
+	if (started == kvm->nr_cpus) {
+		struct lkvm_err err = { "" };
+
+		if (sandbox__enter(SANDBOX_MAIN, &err)) {
+			pr_err(kvm, "%s", err.msg);
+			kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+		}
+	}
 	if (main_loop(kvm, sig_fd) < 0)
 		kvm__request_stop(kvm, LKVM_EXIT_ERROR, 0);
+	/* The name is free from now on; a "lkvm stop" waits on its held connection. */
+	control__server_unlisten(kvm->ctl);
+	/* A stop while paused: the devices finish and drain as on any stop. */
+	if (kvm->paused) {
+		pause_devices(kvm, false, NULL);
+		kvm->paused = false;
+	}
+	kvm_cpu__unpark_all(kvm);
 	for (unsigned int i = 0; i < started; i++)
 		kvm_cpu__kick(&kvm->cpus[i]);
 	for (unsigned int i = 0; i < started; i++)
@@ -400,6 +549,8 @@ int kvm__run(struct kvm *kvm)
 	if (kvm->stop_ns)
 		pr_info(kvm, "%u vCPU threads joined %.3f s after the stop", started,
 			(double)(now_ns() - kvm->stop_ns) / 1e9);
+	/* The guest's last words before lkvm's own (the exit report below). */
+	outbuf__flush(kvm->console_ob, CONSOLE_FLUSH_IDLE_MS, CONSOLE_FLUSH_MAX_MS);
 	if (raw)
 		tcsetattr(kvm->console_in, TCSANOW, &saved);
 	/* Where was the guest when it was stopped from outside?  (debugging hangs) */
@@ -414,7 +565,40 @@ out:
 	return r;
 }
 
-void kvm__close(struct kvm *kvm)
+/* Whether a line written to stderr now goes through without blocking. */
+static bool stderr_writable(void)
+{
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/*
+ * Everything the guest wrote before it stopped reaches a reading stdout
+ * before lkvm exits; a stdout that takes nothing for a second (or is
+ * slower than CONSOLE_FLUSH_MAX_MS allows) loses the rest, and is told so.
+ */
+static void close_console(struct kvm *kvm)
+{
+	struct outbuf_stats st;
+	u64 t0 = now_ns();
+
+	if (!kvm->console_ob)
+		return;
+	/* What the devices' last moments added (quick if kvm__run() found stdout stalled). */
+	outbuf__flush(kvm->console_ob, CONSOLE_FLUSH_IDLE_MS, CONSOLE_FLUSH_MAX_MS);
+	outbuf__free(kvm->console_ob, &st);
+	kvm->console_ob = NULL;
+	pr_debug(kvm, "console: output flushed in %.3f s (%llu bytes written; the guest waited "
+		 "%.3f s for stdout)", (double)(now_ns() - t0) / 1e9,
+		 (unsigned long long)st.written, (double)st.wait_ns / 1e9);
+	/* With 2>&1 stderr is the stalled pipe: a report nobody can read must not hang the exit. */
+	if (st.dropped && stderr_writable())
+		pr_warn(kvm, "console: %llu bytes dropped: %s", (unsigned long long)st.dropped,
+			st.error ? strerror(st.error) : "stdout did not read");
+}
+
+int kvm__close(struct kvm *kvm)
 {
 	u64 t0 = now_ns(), t1, t2;
 	struct gmem_range range;
@@ -426,6 +610,7 @@ void kvm__close(struct kvm *kvm)
 	kvm->nr_cpus = 0;
 	/* Devices before the VM and RAM: their I/O threads touch guest memory. */
 	devices__free(kvm);
+	close_console(kvm);
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
 		net__close_backend(&kvm->net[i]);
 	irq__free(kvm);
@@ -449,4 +634,11 @@ void kvm__close(struct kvm *kvm)
 	pr_info(kvm, "teardown took %.3f s (vCPUs and devices %.3f s, VM %.3f s, RAM %.3f s)",
 		(double)(now_ns() - t0) / 1e9, (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9,
 		(double)(now_ns() - t2) / 1e9);
+	if (kvm->disk_flush_errors)
+		pr_err(kvm, "%u of %u disks could not be flushed at exit: the guest's last writes "
+		       "may not be on stable storage", kvm->disk_flush_errors, kvm->disks_flushed);
+	/* Last: a waiting "lkvm stop" returns once the disks are flushed and closed. */
+	control__server_close(kvm->ctl);
+	kvm->ctl = NULL;
+	return kvm->disk_flush_errors ? -EIO : 0;
 }

@@ -3,8 +3,9 @@
  * arm64 vCPUs: the feature set every vCPU is created with (PSCI 0.2, SVE
  * and pointer auth where KVM has them, PMUv3 with --pmu, EL2 with
  * --nested), per-vCPU timer and PMU interrupt wiring, boot registers, and
- * the register dump used when KVM_RUN fails.  KVM api.rst 4.82
- * (KVM_ARM_VCPU_INIT), devices/vcpu.rst (PMU, timer attributes).
+ * the register dump used when KVM_RUN fails and the one "lkvm debug"
+ * shows.  KVM api.rst 4.82 (KVM_ARM_VCPU_INIT), 4.68 (KVM_GET_ONE_REG and
+ * the arm64 register IDs), devices/vcpu.rst (PMU, timer attributes).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "arm/kvm-arch.h"
 #include "arm/layout.h"
 #include "lkvm/arch.h"
+#include "lkvm/json.h"
 #include "lkvm/log.h"
 
 #define CORE_REG(x)	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
@@ -204,6 +206,121 @@ void arch__dump_vcpu(struct kvm_cpu *vcpu)
 		if (!arm_cpu__get_reg(vcpu, regs[i].id, &v))
 			pr_err(vcpu->kvm, "vCPU %u %-7s %#018llx", vcpu->id, regs[i].name,
 			       (unsigned long long)v);
+}
+
+struct reg_desc {
+	const char *name;
+	u64 id;
+};
+
+/* System registers by their Arm ARM encoding (op0, op1, CRn, CRm, op2). */
+static const struct reg_desc sys_regs[] = {
+	{ "sctlr_el1", ARM64_SYS_REG(3, 0, 1, 0, 0) },
+	{ "cpacr_el1", ARM64_SYS_REG(3, 0, 1, 0, 2) },
+	{ "ttbr0_el1", ARM64_SYS_REG(3, 0, 2, 0, 0) },
+	{ "ttbr1_el1", ARM64_SYS_REG(3, 0, 2, 0, 1) },
+	{ "tcr_el1", ARM64_SYS_REG(3, 0, 2, 0, 2) },
+	{ "esr_el1", REG_ESR_EL1 },
+	{ "far_el1", REG_FAR_EL1 },
+	{ "par_el1", ARM64_SYS_REG(3, 0, 7, 4, 0) },
+	{ "mair_el1", ARM64_SYS_REG(3, 0, 10, 2, 0) },
+	{ "vbar_el1", ARM64_SYS_REG(3, 0, 12, 0, 0) },
+	{ "contextidr_el1", ARM64_SYS_REG(3, 0, 13, 0, 1) },
+	{ "tpidr_el1", ARM64_SYS_REG(3, 0, 13, 0, 4) },
+	{ "tpidr_el0", ARM64_SYS_REG(3, 3, 13, 0, 2) },
+	{ "cntkctl_el1", ARM64_SYS_REG(3, 0, 14, 1, 0) },
+	{ "mpidr_el1", REG_MPIDR_EL1 },
+};
+
+/* The guest's virtual timer, through KVM's own IDs (api.rst: CNT and CVAL are swapped on purpose). */
+static const struct reg_desc timer_regs[] = {
+	{ "cntv_ctl", KVM_REG_ARM_TIMER_CTL },
+	{ "cntv_cval", KVM_REG_ARM_TIMER_CVAL },
+	{ "cntvct", KVM_REG_ARM_TIMER_CNT },
+};
+
+/* A nested vCPU's EL2 state (KVM_ARM_VCPU_HAS_EL2): the guest hypervisor's registers. */
+static const struct reg_desc el2_regs[] = {
+	{ "hcr_el2", ARM64_SYS_REG(3, 4, 1, 1, 0) },
+	{ "sctlr_el2", ARM64_SYS_REG(3, 4, 1, 0, 0) },
+	{ "mdcr_el2", ARM64_SYS_REG(3, 4, 1, 1, 1) },
+	{ "cptr_el2", ARM64_SYS_REG(3, 4, 1, 1, 2) },
+	{ "hstr_el2", ARM64_SYS_REG(3, 4, 1, 1, 3) },
+	{ "ttbr0_el2", ARM64_SYS_REG(3, 4, 2, 0, 0) },
+	{ "ttbr1_el2", ARM64_SYS_REG(3, 4, 2, 0, 1) },
+	{ "tcr_el2", ARM64_SYS_REG(3, 4, 2, 0, 2) },
+	{ "vttbr_el2", ARM64_SYS_REG(3, 4, 2, 1, 0) },
+	{ "vtcr_el2", ARM64_SYS_REG(3, 4, 2, 1, 2) },
+	{ "spsr_el2", ARM64_SYS_REG(3, 4, 4, 0, 0) },
+	{ "elr_el2", ARM64_SYS_REG(3, 4, 4, 0, 1) },
+	{ "sp_el2", ARM64_SYS_REG(3, 6, 4, 1, 0) },
+	{ "esr_el2", ARM64_SYS_REG(3, 4, 5, 2, 0) },
+	{ "far_el2", ARM64_SYS_REG(3, 4, 6, 0, 0) },
+	{ "hpfar_el2", ARM64_SYS_REG(3, 4, 6, 0, 4) },
+	{ "mair_el2", ARM64_SYS_REG(3, 4, 10, 2, 0) },
+	{ "vbar_el2", ARM64_SYS_REG(3, 4, 12, 0, 0) },
+	{ "tpidr_el2", ARM64_SYS_REG(3, 4, 13, 0, 2) },
+	{ "cntvoff_el2", ARM64_SYS_REG(3, 4, 14, 0, 3) },
+	{ "cnthctl_el2", ARM64_SYS_REG(3, 4, 14, 1, 0) },
+	{ "vpidr_el2", ARM64_SYS_REG(3, 4, 0, 0, 0) },
+	{ "vmpidr_el2", ARM64_SYS_REG(3, 4, 0, 0, 5) },
+};
+
+static void debug_regs(struct kvm_cpu *vcpu, struct json *j, const char *group,
+		       const struct reg_desc *regs, unsigned int n)
+{
+	json__obj_begin(j, group);
+	for (unsigned int i = 0; i < n; i++) {
+		u64 v;
+
+		if (!arm_cpu__get_reg(vcpu, regs[i].id, &v))
+			json__hex(j, regs[i].name, v);
+	}
+	json__obj_end(j);
+}
+
+/* PSTATE.M as the Arm ARM writes it (C5.2.19, SPSR_ELx.M[3:0] in AArch64). */
+static const char *pstate_mode(u64 pstate)
+{
+	static const char *const modes[16] = {
+		[0x0] = "EL0t", [0x4] = "EL1t", [0x5] = "EL1h", [0x8] = "EL2t", [0x9] = "EL2h",
+	};
+	const char *m = pstate & 0x10 ? NULL : modes[pstate & 0xf];
+
+	return m ? m : "?";
+}
+
+void arch__debug_vcpu(struct kvm_cpu *vcpu, struct json *j)
+{
+	static const struct reg_desc core[] = {
+		{ "pc", CORE_REG(regs.pc) },
+		{ "pstate", CORE_REG(regs.pstate) },
+		{ "sp_el0", CORE_REG(regs.sp) },
+		{ "sp_el1", CORE_REG(sp_el1) },
+		{ "elr_el1", CORE_REG(elr_el1) },
+		{ "spsr_el1", CORE_REG(spsr[KVM_SPSR_EL1]) },
+	};
+	u64 v;
+
+	json__hex(j, "mpidr", vcpu->mpidr);
+	if (!arm_cpu__get_reg(vcpu, CORE_REG(regs.pstate), &v))
+		json__str(j, "mode", pstate_mode(v));
+	json__obj_begin(j, "core");
+	for (unsigned int i = 0; i < ARRAY_SIZE(core); i++)
+		if (!arm_cpu__get_reg(vcpu, core[i].id, &v))
+			json__hex(j, core[i].name, v);
+	for (unsigned int i = 0; i < 31; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "x%u", i);
+		if (!arm_cpu__get_reg(vcpu, CORE_REG(regs.regs[i]), &v))
+			json__hex(j, name, v);
+	}
+	json__obj_end(j);
+	debug_regs(vcpu, j, "sys", sys_regs, ARRAY_SIZE(sys_regs));
+	debug_regs(vcpu, j, "timer", timer_regs, ARRAY_SIZE(timer_regs));
+	if (vcpu->kvm->cfg->arch.nested)
+		debug_regs(vcpu, j, "el2", el2_regs, ARRAY_SIZE(el2_regs));
 }
 
 bool arch__handle_exit(struct kvm_cpu *vcpu __unused)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The in-kernel interrupt controller: GICv3 (with ITS when asked or
- * available), or GICv2.  Created before the vCPUs, initialised after them
+ * available), or GICv2.  Created with the VM, before RAM and vCPUs (the
+ * one host check that needs a VM: which GICs KVM can emulate, answered
+ * by KVM_CREATE_DEVICE_TEST), initialised after the vCPUs
  * (KVM Documentation/virt/kvm/devices/arm-vgic-v3.rst, arm-vgic-its.rst,
  * arm-vgic.rst).  With --nested the maintenance interrupt is wired to
  * PPI 9 so the guest hypervisor can run its own vGIC.
@@ -51,33 +53,36 @@ static int resolve(struct kvm *kvm, struct lkvm_err *err)
 	case IRQCHIP_AUTO:
 		a->gic = its ? IRQCHIP_GICV3_ITS : v3 ? IRQCHIP_GICV3 : IRQCHIP_GICV2;
 		if (!v3 && !v2)
-			return seterr(err, ENODEV, "this host's KVM can create neither a GICv3 nor a "
+			return seterr(err, ENODEV, "this host cannot give the guest an interrupt "
+				      "controller because its KVM can create neither a GICv3 nor a "
 				      "GICv2 (KVM_CREATE_DEVICE)");
 		break;
 	case IRQCHIP_GICV3_ITS:
 		if (!its)
-			return seterr(err, ENODEV, "--irqchip gicv3-its: this host's KVM %s; use "
-				      "--irqchip %s", v3 ? "has no ITS emulation" :
-				      "cannot create a GICv3", v3 ? "gicv3" : "gicv2");
+			return seterr(err, ENODEV, "--irqchip gicv3-its: this host cannot give the "
+				      "guest a GICv3 ITS because its KVM %s; use --irqchip %s",
+				      v3 ? "has no ITS emulation" : "cannot create a GICv3",
+				      v3 ? "gicv3" : "gicv2");
 		a->gic = IRQCHIP_GICV3_ITS;
 		break;
 	case IRQCHIP_GICV3:
 		if (!v3)
-			return seterr(err, ENODEV, "--irqchip gicv3: this host's KVM cannot create a "
-				      "GICv3 (a GICv2-only host); use --irqchip gicv2");
+			return seterr(err, ENODEV, "--irqchip gicv3: this host cannot give the guest a "
+				      "GICv3 because its KVM cannot create one (a GICv2-only host); use "
+				      "--irqchip gicv2");
 		a->gic = IRQCHIP_GICV3;
 		break;
 	case IRQCHIP_GICV2:
 		if (!v2)
-			return seterr(err, ENODEV, "--irqchip gicv2: this host's KVM cannot create a "
-				      "GICv2 (GICv3 hosts need the GICv2 compatibility interface); use "
-				      "--irqchip gicv3");
+			return seterr(err, ENODEV, "--irqchip gicv2: this host cannot give the guest a "
+				      "GICv2 because its KVM cannot create one (a GICv3 host without "
+				      "the GICv2 compatibility interface); use --irqchip gicv3");
 		a->gic = IRQCHIP_GICV2;
 		break;
 	}
 	if (cfg->arch.nested && a->gic == IRQCHIP_GICV2)
-		return seterr(err, ENODEV, "--nested: this host's KVM has no GICv3, which a guest "
-			      "hypervisor needs");
+		return seterr(err, ENODEV, "--nested: this host cannot run a guest hypervisor because "
+			      "its KVM has no GICv3, which KVM's nested virtualization needs");
 	return 0;
 }
 

@@ -197,6 +197,42 @@ static int disk_open_fd(struct disk *d, const char *path, struct lkvm_err *err)
 	return 0;
 }
 
+/*
+ * One writer, or any number of readers, per image (as QEMU does): an open
+ * file description lock (fcntl(2) F_OFD_SETLK) on the whole file or
+ * device node, exclusive for a writable disk, shared for ,ro.  Unlike a
+ * POSIX lock it conflicts between two open()s in one process too, so
+ * "-d x -d x" is refused like a second lkvm on x; it goes away with the
+ * fd.  The lock is advisory: it binds lkvm, QEMU and whoever else asks.
+ * A filesystem without locks (ENOLCK: NFS without lockd) leaves the disk
+ * unlocked (disk__locked()).
+ */
+static int disk_lock(struct disk *d, const char *path, struct lkvm_err *err)
+{
+	struct flock fl = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	struct flock who = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int e;
+
+	if (!fcntl(d->fd, F_OFD_SETLK, &fl)) {
+		d->locked = true;
+		return 0;
+	}
+	e = errno;
+	if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS || e == EINVAL)
+		return 0;	/* EINVAL: a kernel before OFD locks (3.15) */
+	if (e != EAGAIN && e != EACCES)
+		return seterr(err, e, "disk %s: fcntl(F_OFD_SETLK): %s", path, strerror(e));
+	/* Who is in the way?  OFD locks have no pid: the type is all we learn. */
+	if (!fcntl(d->fd, F_OFD_GETLK, &who) && who.l_type == F_RDLCK)
+		return seterr(err, EBUSY,
+			      "disk %s: another process (or another -d of this VM) has it open "
+			      "read-only, and a writable disk must be its only user: add ,ro "
+			      "here too, or stop the other VM", path);
+	return seterr(err, EBUSY,
+		      "disk %s: another process (or another -d of this VM) has it open for "
+		      "writing: use ,ro on both, or stop the other VM", path);
+}
+
 static int try_engine(struct disk *d, const struct disk_engine_ops *ops, const char *path,
 		      struct lkvm_err *err)
 {
@@ -263,6 +299,9 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 	if (ret)
 		goto fail;
 	ret = disk_probe(d, o->path, err);
+	if (ret)
+		goto fail;
+	ret = disk_lock(d, o->path, err);
 	if (ret)
 		goto fail;
 
@@ -396,6 +435,10 @@ static void slot_finish(struct disk *d, struct disk_slot *s, int result)
 {
 	struct disk_req *r = s->req;
 
+	if (r->op == DISK_OP_FLUSH) {
+		d->stats.flushes++;
+		d->stats.flush_errors += result < 0;
+	}
 	r->result = result;
 	d->reaped[d->nreaped++] = r;
 	s->req = NULL;
@@ -460,6 +503,25 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 	return n;
 }
 
+int disk__drain_until(struct disk *d, u64 deadline_ns,
+		      void (*done)(struct disk_req *r, void *ctx), void *ctx)
+{
+	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
+
+	for (;;) {
+		u64 now;
+
+		disk__reap(d, done, ctx);
+		if (!d->inflight)
+			return 0;
+		now = now_ns();
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+		/* At most 100 ms: an io_uring submission may be waiting for a retry. */
+		poll(&pfd, 1, (int)MIN((deadline_ns - now + 999999) / 1000000, 100ULL));
+	}
+}
+
 unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx)
 {
 	struct pollfd pfd = { .fd = d->efd, .events = POLLIN };
@@ -472,6 +534,30 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 		/* Bounded: an io_uring submission may be waiting for a retry. */
 		poll(&pfd, 1, 100);
 	}
+}
+
+unsigned int disk__inflight(const struct disk *d)
+{
+	return d->inflight;
+}
+
+int disk__flush(struct disk *d)
+{
+	int r = 0;
+
+	if (d->ro)
+		return 0;
+	d->stats.flushes++;
+	if (fdatasync(d->fd)) {
+		r = -errno;
+		d->stats.flush_errors++;
+	}
+	return r;
+}
+
+void disk__stats(const struct disk *d, struct disk_stats *st)
+{
+	*st = d->stats;
 }
 
 const char *disk__engine_name(const struct disk *d)
@@ -502,4 +588,9 @@ bool disk__readonly(const struct disk *d)
 bool disk__is_blockdev(const struct disk *d)
 {
 	return d->blockdev;
+}
+
+bool disk__locked(const struct disk *d)
+{
+	return d->locked;
 }

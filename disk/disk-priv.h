@@ -54,6 +54,7 @@ struct disk {
 	u32 blksz;
 	u32 mem_align;
 	bool ro, direct, blockdev;
+	bool locked;		/* holds its OFD lock (shared if ro) */
 
 	const struct disk_engine_ops *ops;
 	void *engine;		/* the engine's own state */
@@ -66,6 +67,7 @@ struct disk {
 	struct disk_slot *free;
 	struct disk_req **reaped;	/* finished in this disk__reap() pass */
 	unsigned int nreaped;
+	struct disk_stats stats;	/* the reaping thread's */
 };
 
 extern const struct disk_engine_ops disk_io_uring_ops;

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "disk-priv.h"
+#include "lkvm/log.h"
+#include "lkvm/sandbox.h"
 
 #define ZERO_CHUNK	(64 * SZ_KiB)
 
@@ -190,8 +192,15 @@ static void *pool_worker(void *arg)
 {
 	struct disk *d = arg;
 	struct disk_pool *p = d->pool;
+	struct lkvm_err err = { "" };
 	struct disk_slot *s;
 	u64 one = 1;
+
+	/* A worker that can't be confined serves nothing: the engine's requests wait, logged. */
+	if (sandbox__enter(SANDBOX_DISK, &err)) {
+		lkvm_log(NULL, LOG_ERROR, "disk: %s", err.msg);
+		return NULL;
+	}
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {

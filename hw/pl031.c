@@ -14,6 +14,7 @@
 #include "lkvm/device.h"
 #include "lkvm/fdt.h"
 #include "lkvm/hw.h"
+#include "lkvm/json.h"
 #include "lkvm/kvm.h"
 
 enum {
@@ -147,9 +148,22 @@ static void rtc_free(struct lkvm_device *d)
 	free(rd);
 }
 
+/* "lkvm debug": the guest's setting of the clock and its match and control registers. */
+static void rtc_debug(struct lkvm_device *d, struct json *j)
+{
+	struct pl031 *rtc = lkvm_container_of(d, struct rtc_device, dev)->rtc;
+
+	pthread_mutex_lock(&rtc->lock);
+	json__s64(j, "offset_s", rtc->offset);
+	json__hex(j, "mr", rtc->mr);
+	json__hex(j, "cr", rtc->cr);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
 static const struct lkvm_device_ops rtc_ops = {
 	.fdt = rtc_fdt,
 	.free = rtc_free,
+	.debug = rtc_debug,
 };
 
 static unsigned int rtc_count(const struct lkvm_config *cfg)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A 16550A UART: the guest console.  Transmit is immediate (the holding
- * register is always empty again by the time the guest looks), receive
- * has a FIFO fed by the main loop from the host's stdin.  The interrupt
+ * register is always empty again by the time the guest looks): the byte
+ * goes to the console's output ring (lkvm/outbuf.h), never to a write(2)
+ * that a stalled reader could block on this vCPU thread.  Receive has a
+ * FIFO fed by the main loop from the host's stdin.  The interrupt
  * is level-triggered and recomputed after every register access, per the
  * 16550 priority order (TI PC16550D datasheet, table 4 "Interrupt Control
  * Functions"): line status, received data, transmitter empty, modem status.
@@ -18,7 +20,9 @@
 #include "lkvm/device.h"
 #include "lkvm/fdt.h"
 #include "lkvm/hw.h"
+#include "lkvm/json.h"
 #include "lkvm/kvm.h"
+#include "lkvm/outbuf.h"
 
 #define RX_FIFO_SIZE	1024
 
@@ -60,7 +64,7 @@ enum {
 
 struct serial8250 {
 	pthread_mutex_t lock;
-	int out_fd;
+	struct outbuf *out;
 	irq_fn irq;
 	void *irq_ctx;
 	int irq_level;
@@ -72,14 +76,14 @@ struct serial8250 {
 	size_t rx_head, rx_count;
 };
 
-struct serial8250 *serial8250__new(int out_fd, irq_fn irq, void *irq_ctx)
+struct serial8250 *serial8250__new(struct outbuf *out, irq_fn irq, void *irq_ctx)
 {
 	struct serial8250 *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
 	pthread_mutex_init(&u->lock, NULL);
-	u->out_fd = out_fd;
+	u->out = out;
 	u->irq = irq;
 	u->irq_ctx = irq_ctx;
 	u->dll = 12;	/* 9600 baud at 1.8432 MHz: a plausible reset value */
@@ -115,9 +119,8 @@ static void transmit(struct serial8250 *u, u8 c)
 		}
 		return;
 	}
-	/* Console output is best effort: a closed or full stdout must not stop the guest. */
-	while (write(u->out_fd, &c, 1) < 0 && errno == EINTR)
-		;
+	/* Never blocks for long: a stalled stdout loses output, not the vCPU. */
+	outbuf__write(u->out, &c, 1);
 }
 
 static u8 rx_pop(struct serial8250 *u)
@@ -318,10 +321,28 @@ static void uart_free(struct lkvm_device *d)
 	free(ud);
 }
 
+/* "lkvm debug": the registers the guest set, and what waits in the receive FIFO. */
+static void uart_debug(struct lkvm_device *d, struct json *j)
+{
+	struct serial8250 *u = lkvm_container_of(d, struct uart_device, dev)->u;
+
+	pthread_mutex_lock(&u->lock);
+	json__hex(j, "ier", u->ier);
+	json__hex(j, "lcr", u->lcr);
+	json__hex(j, "mcr", u->mcr);
+	json__hex(j, "fcr", u->fcr);
+	json__u64(j, "divisor", (u64)u->dlm << 8 | u->dll);
+	json__u64(j, "rx_pending", u->rx_count);
+	json__bool(j, "thri_pending", u->thri_pending);
+	json__u64(j, "irq_level", (u64)u->irq_level);
+	pthread_mutex_unlock(&u->lock);
+}
+
 static const struct lkvm_device_ops uart_ops = {
 	.fdt_chosen = uart_fdt_chosen,
 	.fdt = uart_fdt,
 	.free = uart_free,
+	.debug = uart_debug,
 };
 
 static unsigned int uart_count(const struct lkvm_config *cfg)
@@ -337,7 +358,7 @@ static int uart_create(struct kvm *kvm, unsigned int index, struct lkvm_err *err
 
 	(void)index;
 	if (ud)
-		ud->u = serial8250__new(kvm->console_out, uart_irq, ud);
+		ud->u = serial8250__new(kvm->console_ob, uart_irq, ud);
 	if (!ud || !ud->u) {
 		free(ud);
 		return seterr(err, ENOMEM, "uart: out of memory");

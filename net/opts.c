@@ -172,7 +172,8 @@ int net__parse_opts(const char *arg, unsigned int index, struct net_opts *o, boo
 	if (!arg || !*arg)
 		return seterr(err, EINVAL, "-n needs a value; %s", NET_OPTS_HELP);
 
-	for (p = arg; *p; p = *end ? end + 1 : end) {
+	/* Every word between commas, the last one too: "mode=tap," has an empty one (as -d). */
+	for (p = arg;; p = end + 1) {
 		size_t n;
 		int r;
 
@@ -184,6 +185,8 @@ int net__parse_opts(const char *arg, unsigned int index, struct net_opts *o, boo
 		r = parse_key(arg, p, n, &tmp, &tap, &no, err);
 		if (r)
 			return r;
+		if (!*end)
+			break;
 	}
 	if (no && (tap || strchr(arg, ',')))
 		return seterr(err, EINVAL, "-n %s: mode=none takes no other options", arg);

@@ -9,7 +9,15 @@
  * range checked against the capacity, and a malformed one completes with
  * VIRTIO_BLK_S_IOERR or S_UNSUPP.  A FLUSH completes only once the disk
  * layer reports its fdatasync() done, so data the guest saw flushed
- * survives lkvm being killed.
+ * survives lkvm being killed; when lkvm stops, every writable disk is
+ * flushed once more, after its last requests.
+ *
+ * A device reset (on a vCPU thread, under the device lock) waits for the
+ * requests in flight at most BLK_RESET_WAIT_MS: a hung backing store must
+ * not hang the vCPU.  Requests still out then are finished by the I/O
+ * thread, their answers dropped; until the last one is back the reset is
+ * pending (virtio_dev.reset_pending: the status does not read 0) and
+ * notifications of the new driver wait.
  */
 #include <endian.h>
 #include <errno.h>
@@ -29,6 +37,7 @@
 /* Data segments per request: header and status take two more descriptors. */
 #define BLK_SEG_MAX			(BLK_QUEUE_MAX / 2 - 2)
 #define BLK_MAX_RANGE_SECTORS		(1U << 22)	/* 2 GiB per discard/write-zeroes */
+#define BLK_RESET_WAIT_MS		100	/* a reset's wait for in-flight I/O on its vCPU */
 
 /*
  * Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; the
@@ -64,6 +73,8 @@ struct blk {
 	u8 config[CFG_SIZE];
 	struct blk_req *free;
 	u32 done_queues;	/* queues with completions pushed since the last interrupt check */
+	bool draining;		/* a reset left requests in flight: they are dropped when back */
+	u32 deferred_queues;	/* notified while draining: looked at once it is over */
 	struct log_ratelimit rl;
 };
 
@@ -304,13 +315,20 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 	struct virtqueue *vq = &d->vq[q];
 	bool rearmed = false;
 
+	/* The old driver's requests are still out: the new one's wait. */
+	if (b->draining) {
+		b->deferred_queues |= 1U << q;
+		return;
+	}
+
 	for (;;) {
 		struct blk_req *r = req_get(b);
 		int n;
 
 		if (!r) {
 			/* Out of memory: leave the rest for the next notification. */
-			pr_warn(d->kvm, "virtio-blk %u: out of memory for requests", b->index);
+			lkvm_log_ratelimited(d->kvm, &b->rl, LOG_WARN,
+					     "virtio-blk %u: out of memory for requests", b->index);
 			break;
 		}
 		n = virtqueue__pop(vq, &r->chain);
@@ -361,10 +379,39 @@ static int blk_event_fd(struct virtio_dev *d)
 	return disk__completion_fd(to_blk(d)->disk);
 }
 
+static void blk_drop(struct disk_req *dr, void *ctx)
+{
+	req_put(ctx, dr->opaque);
+}
+
+/* The last request from before a reset is back: the reset is complete. */
+static void drain_done(struct blk *b)
+{
+	struct virtio_dev *d = &b->vdev;
+	u32 deferred = b->deferred_queues;
+
+	b->draining = false;
+	b->deferred_queues = 0;
+	d->reset_pending = false;
+	lkvm_log_ratelimited(d->kvm, &b->rl, LOG_INFO,
+			     "virtio-blk %u: the requests from before the reset are back; reset done",
+			     b->index);
+	/* What the new driver made available meanwhile (its queue still set up). */
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		if ((deferred & (1U << q)) && d->vq[q].num)
+			blk_queue_notify(d, q);
+}
+
 static void blk_event(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
 
+	if (b->draining) {
+		disk__reap(b->disk, blk_drop, b);
+		if (!disk__inflight(b->disk))
+			drain_done(b);
+		return;
+	}
 	disk__reap(b->disk, blk_done, b);
 	for (unsigned int q = 0; b->done_queues; q++) {
 		if (b->done_queues & (1U << q))
@@ -373,18 +420,48 @@ static void blk_event(struct virtio_dev *d)
 	}
 }
 
-static void blk_drop(struct disk_req *dr, void *ctx)
+/*
+ * "lkvm pause": every request in flight finishes first and goes back to
+ * the driver, as blk_event() would have given it back; a drain left by a
+ * reset completes first (the new driver's deferred requests then go too).
+ */
+static void blk_quiesce(struct virtio_dev *d)
 {
-	req_put(ctx, dr->opaque);
+	struct blk *b = to_blk(d);
+
+	if (b->draining) {
+		disk__drain(b->disk, blk_drop, b);
+		drain_done(b);
+	}
+	disk__drain(b->disk, blk_done, b);
+	for (unsigned int q = 0; b->done_queues; q++) {
+		if (b->done_queues & (1U << q))
+			virtio_dev__notify_if_needed(d, q);
+		b->done_queues &= ~(1U << q);
+	}
 }
 
 static void blk_reset(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
+	u64 deadline = now_ns() + BLK_RESET_WAIT_MS * 1000000ULL;
 
 	/* The rings are going away: finish the disk I/O, answer nobody. */
-	disk__drain(b->disk, blk_drop, b);
 	b->done_queues = 0;
+	b->deferred_queues = 0;
+	if (!disk__drain_until(b->disk, deadline, blk_drop, b)) {
+		if (b->draining)
+			drain_done(b);
+		return;
+	}
+	/* Bounded: the I/O thread (blk_event) finishes it; §2.4.1: not reset yet. */
+	if (!b->draining)
+		lkvm_log_ratelimited(d->kvm, &b->rl, LOG_WARN,
+				     "virtio-blk %u: reset: %u requests still in flight after %u ms; "
+				     "the reset completes when they are back", b->index,
+				     disk__inflight(b->disk), BLK_RESET_WAIT_MS);
+	b->draining = true;
+	d->reset_pending = true;
 }
 
 static void blk_config_read(struct virtio_dev *d, u32 off, u8 *buf, u32 len)
@@ -392,12 +469,39 @@ static void blk_config_read(struct virtio_dev *d, u32 off, u8 *buf, u32 len)
 	memcpy(buf, to_blk(d)->config + off, len);
 }
 
+/*
+ * At exit the guest can no longer ask, so flush for it (as QEMU does when
+ * it stops): the writes it completed without a FLUSH reach stable storage
+ * too.  A failure is counted on the VM, for lkvm's exit status.
+ */
+static void flush_at_exit(struct blk *b)
+{
+	struct kvm *kvm = b->vdev.kvm;
+	u64 t0 = now_ns();
+	int r;
+
+	if (disk__readonly(b->disk))
+		return;
+	r = disk__flush(b->disk);
+	kvm->disks_flushed++;
+	if (r) {
+		kvm->disk_flush_errors++;
+		pr_err(kvm, "virtio-blk %u: flush at exit: %s", b->index, strerror(-r));
+		return;
+	}
+	pr_debug(kvm, "virtio-blk %u: flushed at exit in %.3f ms", b->index,
+		 (double)(now_ns() - t0) / 1e6);
+}
+
 static void blk_free(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
 
-	if (b->disk)
+	if (b->disk) {
+		/* Unbounded: the writes still out must be done before the flush. */
 		disk__drain(b->disk, blk_drop, b);
+		flush_at_exit(b);
+	}
 	disk__close(b->disk);
 	while (b->free) {
 		struct blk_req *r = b->free;
@@ -419,6 +523,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.event_fd = blk_event_fd,
 	.event = blk_event,
 	.reset = blk_reset,
+	.quiesce = blk_quiesce,
 	.free = blk_free,
 };
 
@@ -470,6 +575,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s%s",
 		index, o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
 		nr_queues, nr_queues > 1 ? "s" : "", disk__readonly(b->disk) ? ", read-only" : "");
+	if (!disk__locked(b->disk))
+		pr_warn(kvm, "virtio-blk %u: %s: not locked (its filesystem has no locks): "
+			"nothing keeps another VM from writing it too", index, o->path);
 	*out = &b->vdev;
 	return 0;
 }

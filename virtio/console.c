@@ -12,9 +12,11 @@
  * buffer while the driver has none; the main loop stops reading its input
  * while the buffer is full (virtio_console__rx_space()).
  *
- * Transmit writes each chain's device-readable bytes to the fd before the
- * chain is returned; a failing fd drops the output but never stalls the
- * queue.
+ * Transmit copies each chain's device-readable bytes to the console's
+ * output ring (lkvm/outbuf.h) before the chain is returned; only the
+ * ring's writer thread writes to stdout, so a reader that stops reading
+ * never blocks this I/O thread while it holds the device lock: the output
+ * that does not fit is dropped and counted there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "lkvm/kvm.h"
+#include "lkvm/outbuf.h"
 #include "lkvm/virtio-dev.h"
 
 #define CON_QUEUE_MAX		64
@@ -34,7 +37,7 @@
 
 struct vcon {
 	struct virtio_dev vdev;
-	int out_fd;
+	struct outbuf *out;
 	int in_efd;		/* input was queued: wakes the I/O thread */
 	bool rx_live;		/* the transport has delivered a receiveq notify since reset */
 
@@ -71,22 +74,6 @@ static int next_chain(struct vcon *c, struct virtqueue *vq, bool *rearmed)
 	}
 }
 
-/* Writes all of @len bytes at @p to @fd; returns 0 or -errno. */
-static int write_all(int fd, const u8 *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* §5.3.6.1: the guest's output, in order, to out_fd. */
 static void transmit(struct vcon *c)
 {
@@ -96,16 +83,8 @@ static void transmit(struct vcon *c)
 	int n;
 
 	while ((n = next_chain(c, vq, &rearmed)) > 0) {
-		for (unsigned int i = 0; i < c->chain.nr_out; i++) {
-			int r = write_all(c->out_fd, c->chain.iov[i].iov_base,
-					  c->chain.iov[i].iov_len);
-
-			if (r) {
-				lkvm_log_ratelimited(d->kvm, &c->rl, LOG_WARN,
-						     "virtio-console: output lost: %s", strerror(-r));
-				break;
-			}
-		}
+		for (unsigned int i = 0; i < c->chain.nr_out; i++)
+			outbuf__write(c->out, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
 		virtqueue__push(vq, c->chain.head, 0);
 	}
 	if (n >= 0)
@@ -220,7 +199,7 @@ static const struct virtio_dev_ops con_ops = {
 	.free = con_free,
 };
 
-int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+int virtio_console__new(struct kvm *kvm, struct outbuf *ob, struct virtio_dev **out,
 			struct lkvm_err *err)
 {
 	struct vcon *c = calloc(1, sizeof(*c));
@@ -235,7 +214,7 @@ int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
 		return seterr(err, e, "virtio-console: eventfd: %s", strerror(e));
 	}
 	pthread_mutex_init(&c->in_lock, NULL);
-	c->out_fd = out_fd;
+	c->out = ob;
 	c->vdev.ops = &con_ops;
 	c->vdev.kvm = kvm;
 	*out = &c->vdev;
@@ -289,7 +268,7 @@ static size_t vcon_input(void *ctx, const u8 *buf, size_t len)
 static int vcon_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
 {
 	struct virtio_dev *dev = NULL;
-	int r = virtio_console__new(kvm, kvm->console_out, &dev, err);
+	int r = virtio_console__new(kvm, kvm->console_ob, &dev, err);
 
 	(void)i;
 	if (!r)

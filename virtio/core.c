@@ -3,9 +3,13 @@
  * What every virtio transport shares (virtio 1.2 §2, §3): the device
  * status and its reset, feature negotiation, the queues' configuration,
  * the queue notification eventfds, queue offloading to another agent
- * (vhost), and the device's I/O thread.  A transport (virtio/mmio.c,
+ * (vhost), the device's I/O thread (and its pause point, for "lkvm
+ * pause"), and the device's state for "lkvm debug".  A transport (virtio/mmio.c,
  * virtio/pci.c) embeds a struct virtio_core, maps its own register layout
  * onto these calls, and raises interrupts its own way through tops->raise.
+ * The core is also the transport's face as a VM device (struct
+ * lkvm_device: start, free, its DT node), and virtio__attach() puts a new
+ * device on the configured transport at the arch's next place for it.
  *
  * Locking: c->lock serialises register accesses (vCPU threads) with the
  * device's callbacks (the I/O thread); see include/lkvm/virtio-dev.h.
@@ -16,11 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lkvm/json.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/virtio-transport.h"
 
 static const struct lkvm_device_ops core_dev_ops;
@@ -60,13 +68,21 @@ static void core_fail(struct virtio_dev *d, const char *why)
 	if (c->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	c->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	if (!c->fail_logged) {
-		c->fail_logged = true;
-		pr_warn(c->kvm, "%s: %s; device needs reset", c->name, why);
-	}
+	__atomic_store_n(&d->failed, true, __ATOMIC_RELEASE);
+	/* Once per reset, and the device's limit holds across resets: a guest can loop on them. */
+	lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: %s; device needs reset", c->name, why);
 	/* §2.1.2: NEEDS_RESET comes with a configuration change notification. */
 	c->config_gen++;
 	c->tops->raise(c, VIRTIO_RAISE_CONFIG);
+}
+
+static void core_config_changed(struct virtio_dev *d)
+{
+	struct virtio_core *c = d->transport;
+
+	c->config_gen++;
+	if ((c->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(c->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		c->tops->raise(c, VIRTIO_RAISE_CONFIG);
 }
 
 static int core_offload_queue(struct virtio_dev *d, unsigned int q, int *kick, int *call)
@@ -118,9 +134,18 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	dev->signal_used = core_signal_used;
 	dev->fail = core_fail;
 	dev->offload_queue = core_offload_queue;
+	dev->config_changed = core_config_changed;
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->pause_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		c->kick_fd[i] = c->call_fd[i] = -1;
 		c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
@@ -173,9 +198,9 @@ void virtio_core__reset(struct virtio_core *c)
 	}
 	d->acked = 0;
 	c->status = 0;
+	__atomic_store_n(&d->failed, false, __ATOMIC_RELEASE);
 	c->drv_features = 0;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
-	c->fail_logged = false;
 	if (c->tops->reset)
 		c->tops->reset(c);
 }
@@ -205,10 +230,21 @@ static bool features_acceptable(const struct virtio_core *c)
 	       (c->drv_features & BIT(VIRTIO_F_VERSION_1));
 }
 
+/*
+ * The device status (virtio 1.2 §2.1): 0 resets; otherwise the driver
+ * only adds bits (§2.1.1: "The driver MUST NOT clear a device status
+ * bit"), in §3.1.1's order.  A write that would clear a bit is ignored
+ * whole, so the device never sees DRIVER_OK twice in one reset cycle
+ * (vhost would be handed rings it already owns) nor features changed
+ * under a running driver.  FEATURES_OK sticks only for features we accept
+ * (§2.2.2), DRIVER_OK only with FEATURES_OK (§3.1.1 step 8 comes after 5
+ * and 6).  Refused bits read back unset, which is how a driver learns of
+ * the refusal.
+ */
 void virtio_core__write_status(struct virtio_core *c, u32 val)
 {
 	struct virtio_dev *d = c->dev;
-	u32 old = c->status;
+	u32 old = c->status, wrote = val;
 
 	if (val == 0) {
 		virtio_core__reset(c);
@@ -216,12 +252,22 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 	}
 	/* NEEDS_RESET is ours to set; the driver can only keep it. */
 	val = (val & ~VIRTIO_CONFIG_S_NEEDS_RESET) | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	if (old & ~val) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest status write %#x would "
+				     "clear bits of %#x without a reset; ignored", c->name, wrote, old);
+		return;
+	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(c))
 			/* §3.1.1: the driver re-reads the status and sees FEATURES_OK unset. */
 			val &= ~(u32)VIRTIO_CONFIG_S_FEATURES_OK;
 		else
 			d->acked = c->drv_features;
+	}
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN, "%s: guest set DRIVER_OK without "
+				     "FEATURES_OK; refused", c->name);
+		val &= ~(u32)VIRTIO_CONFIG_S_DRIVER_OK;
 	}
 	c->status = val;
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
@@ -334,7 +380,12 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
 		if (!(p[i].revents & POLLIN))
 			continue;
 		/* Consumed before the ring is read: a later kick re-arms it. */
-		c->kicks += efd_drain(c->kick_fd[i]);
+		{
+			u64 k = efd_drain(c->kick_fd[i]);
+
+			c->kicks += k;
+			c->q_kicks[i] += k;
+		}
 		if (virtio_core__queue_live(c, i) && !c->offloaded[i])
 			d->ops->queue_notify(d, i);
 	}
@@ -342,13 +393,135 @@ bool virtio_core__poll(struct virtio_core *c, int timeout_ms)
 	return true;
 }
 
+/* Between two passes: park while a pause is asked for, the device's work in flight done first. */
+static void pause_point(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->pause_req) {
+		if (c->dev->ops->quiesce)
+			c->dev->ops->quiesce(c->dev);
+		c->paused = true;
+		pthread_cond_broadcast(&c->pause_cond);
+		while (c->pause_req)
+			pthread_cond_wait(&c->pause_cond, &c->lock);
+		c->paused = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_core *c = arg;
+	struct lkvm_err err = { "" };
 
+	/* Unconfined, it serves nothing: the device's queues stay unanswered, logged. */
+	if (sandbox__enter(SANDBOX_IO, &err)) {
+		pr_err(c->kvm, "%s: %s", c->name, err.msg);
+		return NULL;
+	}
 	while (virtio_core__poll(c, -1))
-		;
+		pause_point(c);
 	return NULL;
+}
+
+int virtio_core__pause(struct virtio_core *c, int timeout_ms)
+{
+	struct timespec ts;
+	bool ok;
+	int r = 0;
+
+	if (!c->thread_started)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = true;
+	pthread_mutex_unlock(&c->lock);
+	virtio_efd_signal(c->wake_fd);		/* out of poll(), to the pause point */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (!c->paused && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&c->pause_cond, &c->lock, &ts);
+	ok = c->paused;
+	if (!ok)
+		c->pause_req = false;
+	pthread_mutex_unlock(&c->lock);
+	return ok ? 0 : -ETIMEDOUT;
+}
+
+void virtio_core__resume(struct virtio_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->pause_req = false;
+	pthread_cond_broadcast(&c->pause_cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A ring's idx field (virtio 1.2 §2.7.6, §2.7.8: a le16 at offset 2), as the guest left it. */
+static u16 ring_idx(const u8 *ring)
+{
+	u16 v;
+
+	memcpy(&v, ring + 2, sizeof(v));
+	return le16toh(v);
+}
+
+void virtio_core__debug(struct virtio_core *c, struct json *j)
+{
+	static const struct {
+		u32 bit;
+		const char *name;
+	} bits[] = {
+		{ VIRTIO_CONFIG_S_ACKNOWLEDGE, "ACKNOWLEDGE" }, { VIRTIO_CONFIG_S_DRIVER, "DRIVER" },
+		{ VIRTIO_CONFIG_S_FEATURES_OK, "FEATURES_OK" }, { VIRTIO_CONFIG_S_DRIVER_OK, "DRIVER_OK" },
+		{ VIRTIO_CONFIG_S_NEEDS_RESET, "NEEDS_RESET" }, { VIRTIO_CONFIG_S_FAILED, "FAILED" },
+	};
+	struct virtio_dev *d = c->dev;
+	char st[96] = "";
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bits) && n < sizeof(st); i++)
+		if (c->status & bits[i].bit)
+			n += (size_t)snprintf(st + n, sizeof(st) - n, "%s%s", n ? "|" : "", bits[i].name);
+	json__str(j, "transport", c->name);
+	json__u64(j, "device_id", d->ops->device_id);
+	json__hex(j, "status", c->status);
+	json__str(j, "status_bits", st);
+	json__hex(j, "device_features", virtio_core__offered(c));
+	json__hex(j, "driver_features", c->drv_features);
+	json__u64(j, "config_generation", c->config_gen);
+	json__u64(j, "kicks", c->kicks);
+	json__u64(j, "slow_kicks", c->slow_kicks);
+	json__arr_begin(j, "queues");
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		const struct virtqueue *vq = &d->vq[q];
+
+		json__obj_begin(j, NULL);
+		json__u64(j, "index", q);
+		json__u64(j, "size", c->q[q].num);
+		json__bool(j, "ready", c->q[q].ready);
+		json__bool(j, "offloaded", c->offloaded[q]);
+		json__u64(j, "kicks", c->q_kicks[q]);
+		if (c->q[q].vector != VIRTIO_MSI_NO_VECTOR)
+			json__u64(j, "msix_vector", c->q[q].vector);
+		if (vq->num && vq->avail && vq->used) {
+			/* Ours (stale when vhost has the queue), then the guest's rings'. */
+			json__u64(j, "last_avail", vq->last_avail_idx);
+			json__u64(j, "used", vq->used_idx);
+			json__u64(j, "ring_avail", ring_idx(vq->avail));
+			json__u64(j, "ring_used", ring_idx(vq->used));
+			if (vq->broken)
+				json__str(j, "broken", vq->broken_why ? vq->broken_why : "yes");
+		}
+		json__obj_end(j);
+	}
+	json__arr_end(j);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
@@ -370,6 +543,7 @@ int virtio_core__start_thread(struct virtio_core *c, struct lkvm_err *err)
 void virtio_core__destroy(struct virtio_core *c)
 {
 	if (c->thread_started) {
+		virtio_core__resume(c);		/* a paused thread must see the stop */
 		virtio_efd_signal(c->stop_fd);
 		pthread_join(c->thread, NULL);
 		c->thread_started = false;
@@ -395,6 +569,7 @@ void virtio_core__destroy(struct virtio_core *c)
 		close(c->stop_fd);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
+	pthread_cond_destroy(&c->pause_cond);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -429,10 +604,25 @@ static void core_dev_fdt(struct lkvm_device *d, struct fdtw *w)
 		c->tops->fdt(c, w);
 }
 
+static int core_dev_pause(struct lkvm_device *d, bool pause, int timeout_ms)
+{
+	if (pause)
+		return virtio_core__pause(core_of(d), timeout_ms);
+	virtio_core__resume(core_of(d));
+	return 0;
+}
+
+static void core_dev_debug(struct lkvm_device *d, struct json *j)
+{
+	virtio_core__debug(core_of(d), j);
+}
+
 static const struct lkvm_device_ops core_dev_ops = {
 	.fdt = core_dev_fdt,
 	.start = core_dev_start,
 	.free = core_dev_free,
+	.pause = core_dev_pause,
+	.debug = core_dev_debug,
 };
 
 static int attach_mmio(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,

@@ -23,7 +23,9 @@
  *             num_buffers saying how many).  Without receive buffers the
  *             device stops watching the tap (event_fd -1) until the
  *             driver notifies the receiveq: frames wait in the tap's
- *             queue, the device neither spins nor drops them.
+ *             queue, the device neither spins nor drops them.  A failed
+ *             device (NEEDS_RESET) does not watch the tap either, until
+ *             its reset and the next receiveq notification.
  *
  * Guest offloads (GUEST_CSUM, GUEST_TSO4/6) are offered only on a real
  * tap, whose TUNSETOFFLOAD then says what the driver accepted, so the
@@ -403,7 +405,8 @@ static void receive(struct vnet *n)
 	bool pushed = false, rearmed = false;
 	int r = 1;
 
-	if (!flag_get(&n->rx_live) || flag_get(&n->vhost_running) || flag_get(&n->tap_dead))
+	if (!flag_get(&n->rx_live) || flag_get(&n->vhost_running) || flag_get(&n->tap_dead) ||
+	    virtio_dev__failed(&n->vdev))
 		return;
 	for (unsigned int budget = NET_RX_BUDGET; budget;) {
 		if (!n->frame_len) {
@@ -463,9 +466,11 @@ static void vhost_stop(struct vnet *n)
 	struct lkvm_err err = { "" };
 
 	if (vhost_net_backend(n, -1, &err))
-		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
+		lkvm_log_ratelimited(n->vdev.kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname,
+				     err.msg);
 	if (vhost__stop(&n->vhost, NET_VHOST_QUEUES, &err))
-		pr_warn(n->vdev.kvm, "virtio-net %s: %s", n->ifname, err.msg);
+		lkvm_log_ratelimited(n->vdev.kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname,
+				     err.msg);
 	flag_set(&n->vhost_running, false);
 }
 
@@ -495,7 +500,7 @@ static int vhost_start(struct vnet *n, struct lkvm_err *err)
 		if (!handed)
 			return r;
 	}
-	pr_warn(d->kvm, "virtio-net %s: %s", n->ifname, err->msg);
+	lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: %s", n->ifname, err->msg);
 	d->fail(d, "vhost-net refused the rings");
 	return 0;
 }
@@ -519,8 +524,13 @@ static int net_event_fd(struct virtio_dev *d)
 {
 	struct vnet *n = to_vnet(d);
 
+	/*
+	 * Only while frames can go somewhere: a readable tap the device won't
+	 * read (no receive buffers, a failed device until its reset) would
+	 * make the I/O thread spin.  A receiveq notification watches it again.
+	 */
 	if (!flag_get(&n->rx_live) || flag_get(&n->rx_wait) || flag_get(&n->vhost_running) ||
-	    flag_get(&n->tap_dead))
+	    flag_get(&n->tap_dead) || virtio_dev__failed(d))
 		return -1;
 	return n->tap_fd;
 }
@@ -549,15 +559,16 @@ static void net_driver_ok(struct virtio_dev *d)
 			tun = 0;
 		r = net__tap_set_offload(n->tap_fd, tun);
 		if (r)
-			pr_warn(d->kvm, "virtio-net %s: TUNSETOFFLOAD %#x: %s", n->ifname, tun,
-				strerror(-r));
+			lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: TUNSETOFFLOAD "
+					     "%#x: %s", n->ifname, tun, strerror(-r));
 	}
 	if (!vhost__is_open(&n->vhost))
 		return;
 	r = vhost_start(n, &err);
 	if (r)
-		pr_warn(d->kvm, "virtio-net %s: vhost-net setup failed (%s); the userspace "
-			"datapath serves this driver", n->ifname, err.msg);
+		lkvm_log_ratelimited(d->kvm, &n->rl, LOG_WARN, "virtio-net %s: vhost-net setup "
+				     "failed (%s); the userspace datapath serves this driver",
+				     n->ifname, err.msg);
 }
 
 static void net_reset(struct virtio_dev *d)

@@ -20,8 +20,9 @@
  * Interrupts: with a GICv3 ITS the device offers MSI-X.  Each vector
  * becomes a KVM MSI route (GSI routing, with the requester ID as the
  * ITS device ID) with an irqfd, set up when the vector is first raised
- * after the driver wrote its entry; a masked vector sets its pending bit
- * and fires on unmask (PCI 3.0 §6.8.3.4).  Without an ITS there is no
+ * after the driver wrote its entry (if KVM refuses, nothing of it stays
+ * and the vector waits for the driver to write the entry again); a masked
+ * vector sets its pending bit and fires on unmask (PCI 3.0 §6.8.3.4).  Without an ITS there is no
  * MSI-X capability and the device uses INTA: the ISR bit is set and an
  * irqfd pulses the swizzled interrupt line, declared edge-triggered in the DT's
  * interrupt-map for the same reason as virtio-mmio's.
@@ -70,6 +71,7 @@ struct msix_vec {
 	bool pending;
 	bool routed;			/* has a GSI and an irqfd */
 	bool stale;			/* the entry changed since it was routed */
+	bool refused;			/* KVM refused this entry: not retried until rewritten */
 	u32 gsi;
 	int fd;				/* irqfd, -1 until routed */
 };
@@ -107,7 +109,36 @@ static bool msix_on(const struct virtio_pci *vp)
 	return msix_ctrl(vp) & MSIX_CTRL_ENABLE;
 }
 
-/* Routes vector @v (KVM GSI + irqfd) or refreshes a stale route; false if KVM refused. */
+/* A new route for vector @m: a GSI, an eventfd, the irqfd; all or nothing.  Returns 0 or -errno. */
+static int add_route(struct virtio_pci *vp, struct msix_vec *m, u32 rid)
+{
+	struct kvm *kvm = vp->core.kvm;
+	struct kvm_irqfd irqfd = { 0 };
+	int r;
+
+	r = irq__add_msi_route(kvm, m->addr, m->data, rid, &m->gsi);
+	if (r)
+		return r;
+	m->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	irqfd.fd = (u32)m->fd;
+	irqfd.gsi = m->gsi;
+	r = m->fd < 0 ? -errno : ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+	if (r) {
+		/* Nothing of it stays: KVM has 4096 routes for the whole VM. */
+		if (m->fd >= 0)
+			close(m->fd);
+		m->fd = -1;
+		irq__remove_msi_route(kvm, m->gsi);
+	}
+	return r;
+}
+
+/*
+ * Routes vector @v (KVM GSI + irqfd) or refreshes a stale route; false if
+ * KVM refused.  A refusal is remembered: the vector's interrupts are lost
+ * (logged) until the driver rewrites its entry, rather than costing a
+ * route and an ioctl each.
+ */
 static bool route_vector(struct virtio_pci *vp, unsigned int v)
 {
 	struct virtio_core *c = &vp->core;
@@ -117,23 +148,17 @@ static bool route_vector(struct virtio_pci *vp, unsigned int v)
 
 	if (m->routed && !m->stale)
 		return true;
-	if (!m->routed) {
-		struct kvm_irqfd irqfd = { 0 };
-
-		r = irq__add_msi_route(c->kvm, m->addr, m->data, rid, &m->gsi);
-		if (!r) {
-			m->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-			irqfd.fd = (u32)m->fd;
-			irqfd.gsi = m->gsi;
-			r = m->fd < 0 ? -errno :
-			    ioctl(c->kvm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
-		}
-	} else {
+	if (m->refused)
+		return false;
+	if (!m->routed)
+		r = add_route(vp, m, rid);
+	else
 		r = irq__update_msi_route(c->kvm, m->gsi, m->addr, m->data, rid);
-	}
 	if (r) {
+		m->refused = true;
 		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN,
-				     "%s: MSI-X vector %u (address %#llx, data %#x): %s", c->name,
+				     "%s: MSI-X vector %u (address %#llx, data %#x): %s; its "
+				     "interrupts are lost until the guest rewrites the entry", c->name,
 				     v, (unsigned long long)m->addr, m->data, strerror(-r));
 		return false;
 	}
@@ -302,15 +327,20 @@ static void common_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len, boo
 static void msix_table_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len, bool is_write)
 {
 	unsigned int v = off / MSIX_ENTRY_SIZE, field = off % MSIX_ENTRY_SIZE;
-	struct msix_vec *m = &vp->vec[v];
+	struct msix_vec *m;
 	u32 cur;
 
-	/* PCI 3.0 §6.8.2: entries are accessed as aligned dwords (or qwords). */
+	/*
+	 * PCI 3.0 §6.8.2: entries are accessed as aligned dwords (or qwords).
+	 * The window has room for 256 entries, the device fewer: check @v
+	 * before anything points into vec[].
+	 */
 	if (v >= vp->nr_vec || (len != 4 && len != 8) || off % len) {
 		if (!is_write)
 			memset(data, 0, len);
 		return;
 	}
+	m = &vp->vec[v];
 	for (u32 done = 0; done < len; done += 4, field += 4) {
 		switch (field) {
 		case 0: cur = (u32)m->addr; break;
@@ -331,6 +361,8 @@ static void msix_table_access(struct virtio_pci *vp, u32 off, u8 *data, u32 len,
 		case 8: m->data = cur; m->stale = true; break;
 		default: m->masked = cur & MSIX_ENTRY_MASKED; break;
 		}
+		if (field < 12)
+			m->refused = false;	/* a new entry: worth another try */
 	}
 	if (is_write)
 		flush_pending(vp);

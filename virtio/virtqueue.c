@@ -231,10 +231,13 @@ static const char *add_desc(const struct virtqueue *vq, struct vq_walk *w,
 /*
  * Walks the indirect table @ind refers to (virtio 1.2 §2.7.5.3): entries
  * chained from index 0 by next, each next below the table's count, at most
- * count entries visited, none of them indirect again.
+ * count entries visited, none of them indirect again.  @direct buffers
+ * came before the table in the ring: §2.7.5.3.1 bounds the whole chain,
+ * table entries included, by the Queue Size, which also bounds the time a
+ * hostile table can take (without it, 32768 entries on any queue).
  */
 static const char *walk_indirect(const struct virtqueue *vq, struct vq_walk *w,
-				 const struct vq_desc *ind)
+				 const struct vq_desc *ind, unsigned int direct)
 {
 	unsigned int n, i = 0, visited = 0;
 	const u8 *table;
@@ -259,6 +262,8 @@ static const char *walk_indirect(const struct virtqueue *vq, struct vq_walk *w,
 
 		if (++visited > n)
 			return "indirect chain longer than its table (a loop)";
+		if (direct + visited > vq->num)
+			return "chain longer than the queue size (with its indirect table)";
 		desc_read(table + (size_t)i * DESC_SIZE, &d);
 		/* §2.7.5.3.1: one level of indirection only. */
 		if (d.flags & VRING_DESC_F_INDIRECT)
@@ -277,8 +282,9 @@ static const char *walk_indirect(const struct virtqueue *vq, struct vq_walk *w,
 /*
  * Walks the chain starting at @head in the descriptor table: zero or more
  * direct descriptors, optionally ending with one indirect descriptor
- * (virtio 1.2 §2.7.5.3.2).  At most num direct descriptors are visited
- * (§2.7.5.3.1: no chain is longer than the Queue Size), which bounds a loop.
+ * (virtio 1.2 §2.7.5.3.2).  At most num descriptors are visited, direct
+ * and indirect ones together, the table descriptor not counted (§2.7.5.3.1:
+ * no chain is longer than the Queue Size), which bounds a loop.
  */
 static const char *walk_chain(const struct virtqueue *vq, u16 head, struct vq_chain *c)
 {
@@ -297,7 +303,7 @@ static const char *walk_chain(const struct virtqueue *vq, u16 head, struct vq_ch
 		desc_read(vq->desc + (size_t)i * DESC_SIZE, &d);
 		/* §2.7.5.3.2: the WRITE flag of a table descriptor is ignored. */
 		if (d.flags & VRING_DESC_F_INDIRECT)
-			return walk_indirect(vq, &w, &d);
+			return walk_indirect(vq, &w, &d, visited - 1);
 		why = add_desc(vq, &w, &d);
 		if (why)
 			return why;

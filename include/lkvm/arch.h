@@ -6,7 +6,9 @@
  * header.  Called in this order, each with an undo in arch__close():
  *
  *   arch__plan_memory   pure: RAM banks and IPA size from the config
- *   arch__init_vm       VM exists with RAM: interrupt controller
+ *   arch__check_host    KVM's caps for the config (before the VM)
+ *   arch__init_vm       VM exists, no RAM yet: interrupt controller
+ *   arch__check_files   the kernel recognised from its header (no RAM yet)
  *   arch__placement     where devices go (generic code makes them)
  *   arch__init_vcpu     per vCPU: KVM_ARM_VCPU_INIT and friends
  *   arch__finalize_vm   all vCPUs exist: irqchip init, timers, PMU,
@@ -53,7 +55,20 @@ unsigned long arch__vm_type(unsigned int ipa_bits);
 /* Checks what the host must offer for this config (caps); -EOPNOTSUPP + why. */
 int arch__check_host(struct kvm *kvm, struct lkvm_err *err);
 
+/*
+ * The VM exists, with no RAM and no vCPU: vCPU features, counter offset,
+ * the interrupt controller (the host check for --irqchip).  -errno + why.
+ */
 int arch__init_vm(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * After config__check_files() found the guest's files openable, before
+ * RAM and vCPUs exist: whether the kernel is one the arch can boot, from
+ * its header (not reading it whole: arch__finalize_vm() loads it straight
+ * into RAM).  -errno with @err naming the file (a text file, a broken
+ * Image header, an ELF for another machine).
+ */
+int arch__check_files(struct kvm *kvm, struct lkvm_err *err);
 int arch__init_vcpu(struct kvm_cpu *vcpu, struct lkvm_err *err);
 int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err);
 
@@ -73,6 +88,33 @@ bool arch__handle_exit(struct kvm_cpu *vcpu);
 
 /* Logs the vCPU's registers at error level (after a failed KVM_RUN). */
 void arch__dump_vcpu(struct kvm_cpu *vcpu);
+
+struct json;
+
+/*
+ * "lkvm debug": the vCPU's registers as members of the open JSON object
+ * @j (arm64: "core", "sys", "timer" and, for a vCPU with EL2, "el2"), read
+ * with KVM_GET_ONE_REG; a register KVM refuses is left out.  The vCPU is
+ * parked (kvm_cpu__park_all).
+ */
+void arch__debug_vcpu(struct kvm_cpu *vcpu, struct json *j);
+
+/* The VM's arch facts as members of @j: "nested" for "lkvm list", the counter, the GIC. */
+void arch__debug_vm(struct kvm *kvm, struct json *j);
+
+/*
+ * Pause and resume (kvm__pause): called with every vCPU parked.  The
+ * guest's clock stops at arch__vm_paused() and goes on from the same
+ * value at arch__vm_resume(), so that its timers don't all fire at once
+ * (arm64: KVM_ARM_SET_COUNTER_OFFSET, api.rst 4.139, where KVM has
+ * KVM_CAP_COUNTER_OFFSET).  arch__vm_resume() returns 0, or -errno with
+ * @err when the clock could not be held (it then jumps).
+ */
+void arch__vm_paused(struct kvm *kvm);
+int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err);
+
+/* Whether a pause stops the guest's clock on this VM (arm64: KVM_CAP_COUNTER_OFFSET). */
+bool arch__pause_holds_clock(const struct kvm *kvm);
 
 void arch__close(struct kvm *kvm);
 

@@ -13,10 +13,13 @@
 #ifndef LKVM_CONFIG_H
 #define LKVM_CONFIG_H
 
+#include <getopt.h>
+
 #include "lkvm/arch-config.h"
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
 #include "lkvm/net.h"
+#include "lkvm/sandbox.h"
 #include "lkvm/util.h"
 
 #define LKVM_MAX_MEM_BANKS	8
@@ -25,11 +28,19 @@
 #define LKVM_MIN_IPA_BITS	32
 #define LKVM_MAX_IPA_BITS	52
 #define LKVM_MAX_DISKS		8
+#define LKVM_MAX_9P		4
+/* --vsock CID: 0-2 are the hypervisor's, the loopback's and the host's; -1U is "any". */
+#define LKVM_VSOCK_MIN_CID	3ULL
+#define LKVM_VSOCK_MAX_CID	0xfffffffeULL
+/* A --9p mount tag's longest: kvmtool's limit (Linux's driver takes any u16 length). */
+#define LKVM_9P_TAG_MAX		32
 
 /* getopt_long() codes from here up are the arch's (arch_config__options). */
 #define LKVM_OPT_ARCH_BASE	0x1000
 /* At most this many arch options: room kept for them in the combined tables. */
 #define LKVM_MAX_ARCH_OPTIONS	48
+/* Room for the whole "lkvm run" table (config__run_options()), terminator included. */
+#define LKVM_RUN_OPTIONS_MAX	(64 + LKVM_MAX_ARCH_OPTIONS)
 
 enum console_type {
 	CONSOLE_SERIAL,
@@ -40,6 +51,13 @@ enum console_type {
 enum virtio_transport {
 	VIRTIO_TRANSPORT_PCI,		/* modern virtio-pci behind an ECAM host bridge (default) */
 	VIRTIO_TRANSPORT_MMIO,		/* virtio-mmio version 2 */
+};
+
+/* --9p DIR,TAG[,ro]: a host directory for the guest's "mount -t 9p TAG". */
+struct p9_share {
+	char dir[PATH_MAX];
+	char tag[LKVM_9P_TAG_MAX + 1];
+	bool ro;
 };
 
 struct mem_bank {
@@ -73,15 +91,24 @@ struct lkvm_config {
 	unsigned int nr_disk;
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
+	bool balloon;			/* --balloon: a virtio-balloon device */
+	u64 vsock_cid;			/* --vsock CID: a virtio-vsock device; 0: none */
 	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
 	struct net_opts net[LKVM_MAX_NICS];
 	unsigned int nr_net;
 	bool no_net;			/* -n mode=none */
+	enum sandbox_mode sandbox;	/* --sandbox on|off|log (default on) */
+	/* --9p: parsed here, the directories opened when the devices are made. */
+	struct p9_share p9[LKVM_MAX_9P];
+	unsigned int nr_9p;
 
 	struct arch_config arch;	/* the arch's options (lkvm/arch-config.h) */
 };
 
-/* Sets every default that does not depend on the host (nr_cpus = @host_cpus), arch's too. */
+/*
+ * Sets every default that does not depend on the host, arch's too; nr_cpus
+ * is @host_cpus, at most LKVM_MAX_CPUS.
+ */
 void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus);
 
 /*
@@ -91,6 +118,14 @@ void config__defaults(struct lkvm_config *cfg, unsigned int host_cpus);
  * naming the option and the fix.
  */
 int config__parse_run(struct lkvm_config *cfg, int argc, char **argv, struct lkvm_err *err);
+
+/*
+ * The whole "lkvm run" option table, as config__parse_run() uses it: the
+ * generic options, then the arch's, then a NULL terminator, copied into
+ * @opts (room for @max entries; LKVM_RUN_OPTIONS_MAX is always enough).
+ * Returns the number of options, or -E2BIG.
+ */
+int config__run_options(struct option *opts, unsigned int max);
 
 /* Prints "lkvm run" usage to stdout. */
 void config__usage_run(void);
@@ -112,6 +147,16 @@ int config__validate(struct lkvm_config *cfg, struct lkvm_err *err);
  * vCPUs ("lkvm cpu").  Same contract.
  */
 int config__validate_machine(struct lkvm_config *cfg, struct lkvm_err *err);
+
+/*
+ * The file checks of "lkvm run"'s step 3 (after the host checks; see
+ * kvm__check_files()): the kernel, firmware and initrd open for reading
+ * ("Fatal: Unable to open kernel FILE: why", kvmtool's words), each disk
+ * opens as its device will open it (read-write unless ,ro; O_DIRECT with
+ * ,direct), and the --dump-dtb path can be written.  Opens and closes;
+ * changes nothing.  Returns 0 or -errno with @err naming the file.
+ */
+int config__check_files(const struct lkvm_config *cfg, struct lkvm_err *err);
 
 /* Total RAM over all banks. */
 u64 config__ram_size(const struct lkvm_config *cfg);

@@ -29,6 +29,7 @@
 
 struct kvm;
 struct fdtw;
+struct json;
 struct lkvm_device;
 
 #define LKVM_NO_IRQ		(~0U)	/* a device or area without an interrupt line */
@@ -66,6 +67,20 @@ struct lkvm_device_ops {
 	int (*start)(struct lkvm_device *d, struct lkvm_err *err);
 	/* Stops the device's threads and frees it. */
 	void (*free)(struct lkvm_device *d);
+	/*
+	 * "lkvm pause" (NULL: the device has no threads of its own).  With
+	 * @pause, stops its threads between two passes once the work in
+	 * flight is done (waiting up to @timeout_ms: -ETIMEDOUT, and the
+	 * device goes on), so the guest's requests wait, unlost, in its queues; then
+	 * with !@pause lets them go again.  Returns 0 or -errno.
+	 */
+	int (*pause)(struct lkvm_device *d, bool pause, int timeout_ms);
+	/*
+	 * "lkvm debug" (NULL: only what struct lkvm_device says): writes the
+	 * device's state (registers, queues, counters) as members of the open
+	 * JSON object @j (lkvm/json.h).  The VM is paused.
+	 */
+	void (*debug)(struct lkvm_device *d, struct json *j);
 };
 
 /* A device as the VM sees it.  Devices embed it and find themselves with container_of. */
@@ -95,7 +110,8 @@ struct device_kind {
 
 /* Every kind lkvm has (each in its device's file). */
 extern const struct device_kind uart_kind, rtc_kind, virtio_blk_kind, virtio_rng_kind,
-	virtio_console_kind, virtio_net_kind;
+	virtio_console_kind, virtio_net_kind, virtio_9p_kind, virtio_balloon_kind,
+	virtio_vsock_kind;
 
 /*
  * Makes every device the configuration asks for, in the table's order,

@@ -101,8 +101,14 @@ struct disk;
  * directory, a permission problem, a filesystem without O_DIRECT or an
  * engine the host lacks name the path and say what to change.  An
  * explicitly chosen engine that fails to start is an error; AUTO falls
- * back (io_uring -> aio if direct -> sync).  Returns 0 with *@out set, or
- * -errno with *@out untouched.
+ * back (io_uring -> aio if direct -> sync).
+ *
+ * The disk holds an OFD lock on @o->path until disk__close(): exclusive
+ * if writable, shared if ro.  Another holder that conflicts -- another
+ * process, or another disk__open() of the same file in this one -- makes
+ * it fail with -EBUSY and a message that says what to do.
+ *
+ * Returns 0 with *@out set, or -errno with *@out untouched.
  */
 int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk **out,
 	       struct lkvm_err *err);
@@ -154,9 +160,38 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 
 /*
  * Blocks until no request is in flight, calling @done as disk__reap()
- * does (for a device reset, or before disk__close()).  Returns how many.
+ * does (before disk__close()).  Returns how many.
  */
 unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx);
+
+/*
+ * disk__drain() that gives up at @deadline_ns (now_ns() time): for a
+ * device reset, which must not hang its vCPU on a backing store that
+ * hangs.  Returns 0 once nothing is in flight, -ETIMEDOUT if requests
+ * still are at the deadline (reap the rest later: disk__reap()).
+ */
+int disk__drain_until(struct disk *d, u64 deadline_ns,
+		      void (*done)(struct disk_req *r, void *ctx), void *ctx);
+
+/* Requests submitted and not yet reaped. */
+unsigned int disk__inflight(const struct disk *d);
+
+/*
+ * fdatasync() now, on the calling thread: the writes that completed are
+ * on stable storage when it returns 0 (for teardown: after disk__drain(),
+ * before disk__close()).  A read-only disk returns 0 without a call.
+ * Returns 0 or -errno (-EIO: the host lost writes).
+ */
+int disk__flush(struct disk *d);
+
+/* What a disk did, for tests and the exit report. */
+struct disk_stats {
+	u64 flushes;		/* fdatasyncs: FLUSH requests completed, disk__flush() calls */
+	u64 flush_errors;	/* of which failed */
+};
+
+/* Copies @d's counters (from the reaping thread, or once it is gone). */
+void disk__stats(const struct disk *d, struct disk_stats *st);
 
 /* "io_uring", "aio" or "sync": the engine that actually runs. */
 const char *disk__engine_name(const struct disk *d);
@@ -177,5 +212,8 @@ bool disk__readonly(const struct disk *d);
 
 /* A host block device rather than a regular file. */
 bool disk__is_blockdev(const struct disk *d);
+
+/* Holds its lock (false only where the filesystem has no locks, e.g. NFS without lockd). */
+bool disk__locked(const struct disk *d);
 
 #endif /* LKVM_DISK_H */

@@ -4,7 +4,9 @@
  * Both are plain register models: they are told how to raise their
  * interrupt line and where to send output, so they are unit-testable
  * without KVM.  Each serialises its own state with a mutex, since vCPU
- * threads and the main loop touch them concurrently.
+ * threads and the main loop touch them concurrently.  Their files also
+ * hold their VM device glue (uart_kind, rtc_kind: lkvm/device.h), which
+ * places them, raises their line and writes their device-tree node.
  */
 #ifndef LKVM_HW_H
 #define LKVM_HW_H
@@ -18,12 +20,14 @@
 typedef void (*irq_fn)(void *ctx, int level);
 
 struct serial8250;
+struct outbuf;
 
 /*
- * A 16550A whose transmitter writes to @out_fd and whose interrupt goes
- * through @irq(@irq_ctx, level).  Returns NULL on allocation failure.
+ * A 16550A whose transmitter queues its bytes on @out (not owned; NULL:
+ * output is discarded) and whose interrupt goes through @irq(@irq_ctx,
+ * level).  Returns NULL on allocation failure.
  */
-struct serial8250 *serial8250__new(int out_fd, irq_fn irq, void *irq_ctx);
+struct serial8250 *serial8250__new(struct outbuf *out, irq_fn irq, void *irq_ctx);
 void serial8250__free(struct serial8250 *u);
 
 /* MMIO handler for the UART's registers (one byte each, stride 1). */

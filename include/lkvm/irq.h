@@ -27,8 +27,21 @@ void irq__set_wired_pins(struct kvm *kvm, unsigned int nr_pins);
  */
 int irq__add_msi_route(struct kvm *kvm, u64 addr, u32 data, u32 devid, u32 *gsi);
 
-/* Changes the MSI route @gsi. */
+/*
+ * Changes the MSI route @gsi.  Returns 0 or -errno: -EINVAL if @gsi is not
+ * an MSI route, KVM's error if it refused the new table (the route is
+ * then as before, here and in KVM).
+ */
 int irq__update_msi_route(struct kvm *kvm, u32 gsi, u64 addr, u32 data, u32 devid);
+
+/*
+ * Removes the MSI route @gsi (whose irqfd the caller no longer has, or
+ * never got); a later irq__add_msi_route() may reuse the GSI, the other
+ * routes keep theirs.  Returns 0, -EINVAL if @gsi is not an MSI route, or
+ * KVM's error if it refused the smaller table: the GSI is free here all
+ * the same, and KVM drops the route with the next table it takes.
+ */
+int irq__remove_msi_route(struct kvm *kvm, u32 gsi);
 
 /* Frees the table (KVM's copy goes with the VM). */
 void irq__free(struct kvm *kvm);

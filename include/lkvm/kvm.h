@@ -4,12 +4,18 @@
  * MMIO bus.  Everything a VM owns hangs off struct kvm, so one process can
  * hold several (the unit tests do).  Lifecycle:
  *
- *   kvm__open()        /dev/kvm, API version, host facts       (undo: kvm__close)
- *   kvm__create_vm()   VM with the IPA size the map needs, RAM slots,
- *                      arch init (interrupt controller), vCPUs, devices,
- *                      kernel load and boot registers
+ *   kvm__open()         /dev/kvm, API version, host facts      (undo: kvm__close)
+ *   kvm__check_host()   what this host must offer the config (KVM caps,
+ *                       vCPU count, IPA size, taps), then the VM with the
+ *                       IPA size the map needs and its interrupt controller
+ *   kvm__check_files()  the guest's files: kernel, initrd, firmware, disks
+ *                       and the --dump-dtb path (no RAM, no vCPU yet)
+ *   kvm__create_vm()    RAM slots, devices, vCPUs, kernel load and boot
+ *                       registers
  *   kvm__run()         vCPU threads + the main loop, until the guest
- *                      powers off or a signal arrives
+ *                      powers off, a signal arrives or "lkvm stop" asks;
+ *                      the main loop also serves the control socket
+ *                      (lkvm/control.h): kvm__pause()/kvm__resume()
  *   kvm__close()       releases everything that succeeded
  */
 #ifndef LKVM_KVM_H
@@ -27,11 +33,17 @@
 
 struct kvm_run;
 struct kvm_arch;
+struct control_server;
 struct irq_routes;
 struct pci_bus;
+struct outbuf;
+struct virtio_dev;
 
-/* The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs; the PCI bridge. */
-#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + 1)
+/*
+ * The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs, 9p
+ * shares, a virtio-balloon, a virtio-vsock; the PCI bridge.
+ */
+#define LKVM_MAX_DEVICES	(2 + LKVM_MAX_DISKS + 2 + LKVM_MAX_NICS + LKVM_MAX_9P + 2 + 1)
 
 /*
  * Where the host's console input goes: the device that is the console
@@ -54,6 +66,7 @@ enum kvm_exit_why {
 	LKVM_EXIT_CRASH,	/* guest crash event */
 	LKVM_EXIT_SIGNAL,	/* SIGINT/SIGTERM/SIGHUP */
 	LKVM_EXIT_ERROR,	/* KVM or lkvm failure while running */
+	LKVM_EXIT_STOPPED,	/* "lkvm stop": shut down as by SIGTERM, exit status 0 */
 };
 
 struct kvm_cpu {
@@ -74,6 +87,7 @@ struct kvm {
 	int api_version;
 	unsigned int ipa_bits;
 	unsigned int host_ipa_max;	/* KVM's limit; set by arch__check_host() */
+	u64 huge_page;			/* --hugetlbfs: its page size (0: anonymous RAM) */
 	size_t vcpu_mmap_size;
 
 	/* Guest RAM: gmem.c's table (lkvm/gmem.h); read it through gmem__next(). */
@@ -91,6 +105,7 @@ struct kvm {
 	struct console_sink console;	/* console input (space NULL: none) */
 	struct pci_bus *pci;		/* the PCI host bridge (one of devices[]), if any */
 	struct irq_routes *irq_routes;	/* GSI routing once MSIs are used */
+	struct virtio_dev *balloon;	/* --balloon's device (virtio_balloon__*), or NULL */
 	/* The NICs' taps, opened before the VM; each device takes its own. */
 	struct net_backend net[LKVM_MAX_NICS];
 	struct kvm_arch *arch;
@@ -100,6 +115,24 @@ struct kvm {
 	enum kvm_exit_why exit_why;
 	int exit_signal;
 	int stop_fd;		/* eventfd: wakes the main loop */
+
+	/*
+	 * Pause (kvm__pause): vCPU threads park on pause_cond between two
+	 * KVM_RUNs while pause_req is set; device threads stop between passes.
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;	/* on CLOCK_MONOTONIC */
+	bool pause_req;			/* read by vCPU threads without the lock (atomics) */
+	unsigned int nr_parked;		/* vCPU threads parked now */
+	bool paused;			/* the main loop's view: all parked */
+	u64 paused_at_ns;		/* when the current pause began */
+	u64 paused_ns;			/* all earlier pauses together */
+	unsigned int nr_pauses;
+	u64 pause_latency_ns;		/* how long the last kvm__pause() took */
+
+	/* The control socket (lkvm/control.h), served by the main loop; NULL: none. */
+	struct control_server *ctl;
+	char name[72];			/* --name, or guest-PID */
 
 	u64 start_ns;		/* process start, for the "first KVM_RUN" measure */
 	struct {
@@ -111,6 +144,10 @@ struct kvm {
 	u64 stop_ns;		/* when the stop was requested */
 	int console_in;		/* guest console: host fds */
 	int console_out;
+	struct outbuf *console_ob;	/* console_out's ring: the UART and virtio-console write here */
+	/* Teardown's flush of the writable disks (devices__free): how many, how many failed. */
+	unsigned int disks_flushed;
+	unsigned int disk_flush_errors;
 };
 
 /* Initialises @kvm (no KVM access). */
@@ -126,9 +163,32 @@ int kvm__open(struct kvm *kvm, struct lkvm_err *err);
 int kvm__check_cap(const struct kvm *kvm, long cap);
 
 /*
- * Creates the VM and everything in it, ready to run: IPA size, RAM,
- * interrupt controller, vCPUs, devices, the device tree and the loaded
- * kernel.  On failure, what was created is released by kvm__close().
+ * Step 2 of "lkvm run" (README, "Order of checks"): after kvm__open(),
+ * everything this host must offer the (validated) config that KVM can
+ * tell before the guest exists: host RAM, KVM's caps for the arch's
+ * options (arch__check_host()), the vCPU count (KVM_CAP_MAX_VCPUS), the
+ * IPA size, the taps; then creates the VM and its interrupt controller
+ * (arch__init_vm(): only a VM can say which GICs KVM emulates).  No guest
+ * file is looked at and no RAM or vCPU exists yet.  Returns 0, or -errno
+ * with @err saying what this host cannot do and why.  kvm__close() undoes.
+ */
+int kvm__check_host(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * Step 3, after kvm__check_host(): the guest's files (config__check_files():
+ * the kernel, initrd and firmware open, "Fatal: Unable to open kernel FILE"
+ * in kvmtool's words; the disks open as they will be used; the --dump-dtb
+ * path can be written), and the kernel is recognised from its header
+ * (arch__check_files()).  Still no guest RAM and no vCPU.  Returns 0, or
+ * -errno with @err naming the file.
+ */
+int kvm__check_files(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * After kvm__check_host() (and kvm__check_files() when the config boots
+ * something): everything else, ready to run: RAM, devices, vCPUs, the
+ * device tree and the loaded kernel.  On failure, what was created is
+ * released by kvm__close().
  */
 int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err);
 
@@ -141,7 +201,35 @@ int kvm__run(struct kvm *kvm);
 /* Asks the VM to stop (any thread, async-signal-unsafe). The first reason is kept. */
 void kvm__request_stop(struct kvm *kvm, enum kvm_exit_why why, int sig);
 
-/* Releases everything; safe on a partly created VM. */
-void kvm__close(struct kvm *kvm);
+/*
+ * Pauses the running VM (from the main loop's thread, while kvm__run()
+ * runs): every vCPU thread is kicked out of KVM_RUN and parks, then every
+ * device's threads stop between two passes once their in-flight work is
+ * done (lkvm_device_ops.pause), then the arch stops the guest's clock
+ * (arch__vm_paused).  Nothing is lost: what the guest queued is served
+ * after kvm__resume().  Returns 0 (also when already paused); -ECANCELED
+ * if the VM is stopping; -ETIMEDOUT, with everything running again, if a
+ * vCPU or a device did not stop within a few seconds.  @err says which.
+ */
+int kvm__pause(struct kvm *kvm, struct lkvm_err *err);
+
+/*
+ * Undoes kvm__pause() (a no-op if not paused): the arch takes the time
+ * paused out of the guest's clock (arch__vm_resume), the devices and then
+ * the vCPUs go again.  Returns 0, or -errno if the guest's clock could not
+ * be corrected (the VM runs all the same; @err says so).
+ */
+int kvm__resume(struct kvm *kvm, struct lkvm_err *err);
+
+/* Nanoseconds the VM has spent paused, the current pause included. */
+u64 kvm__paused_ns(const struct kvm *kvm);
+
+/*
+ * Releases everything; safe on a partly created VM.  Every writable disk
+ * is flushed to stable storage first (after its in-flight requests).
+ * Returns 0, or -EIO if a disk's flush failed: the guest's last writes
+ * may be lost, and the exit status should say so.
+ */
+int kvm__close(struct kvm *kvm);
 
 #endif /* LKVM_KVM_H */

@@ -23,8 +23,10 @@ struct kvm;
 void lkvm_log(const struct kvm *kvm, enum log_level level, const char *fmt, ...) __printf(3, 4);
 
 /*
- * Like lkvm_log(), but at most @burst messages per second per call site
- * (the caller owns @state, normally a static in the device's struct).
+ * Like lkvm_log(), but at most 5 messages a second per @rl, then one line
+ * saying how many were suppressed.  The caller owns @rl: one per device
+ * (in the device's struct, kept across device resets, so a guest that
+ * loops on resets is limited too) or a static per call site.
  */
 struct log_ratelimit {
 	u64 window_start_ns;

@@ -21,10 +21,12 @@
 
 #include <pthread.h>
 
+#include <linux/virtio_balloon.h>	/* §5.5 VIRTIO_BALLOON_S_* statistics tags */
 #include <linux/virtio_config.h>	/* §2.1 status bits, §6 reserved feature bits */
 #include <linux/virtio_ids.h>		/* §5 device IDs */
 #include <linux/virtio_net.h>		/* §5.1 feature bits, header, status */
 
+#include "lkvm/config.h"
 #include "lkvm/device.h"
 #include "lkvm/disk.h"
 #include "lkvm/log.h"
@@ -32,6 +34,7 @@
 #include "lkvm/virtqueue.h"
 
 struct kvm;
+struct vhost_dev;
 
 #define VIRTIO_MAX_QUEUES		16
 
@@ -66,6 +69,12 @@ struct virtio_dev_ops {
 	void (*driver_ok)(struct virtio_dev *d);
 	/* Device reset (virtio 1.2 §2.4): finish or drop in-flight work, no pushes after. */
 	void (*reset)(struct virtio_dev *d);
+	/*
+	 * The I/O thread is about to pause ("lkvm pause"; NULL: nothing is
+	 * ever in flight between two passes): complete the work in flight to
+	 * the driver, as its completions would have.  On the I/O thread.
+	 */
+	void (*quiesce)(struct virtio_dev *d);
 	/* Frees the device (after its I/O thread is gone). */
 	void (*free)(struct virtio_dev *d);
 };
@@ -78,6 +87,15 @@ struct virtio_dev {
 	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
 	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
+	/*
+	 * Set by the device's reset when it could not finish its in-flight
+	 * work in time (a hung backing store), cleared once it has, both
+	 * under the device lock.  Until then the reset is not complete: the
+	 * device leaves its queues alone, and a transport should not read the
+	 * device status as 0 (virtio 1.2 §2.4.1; a PCI driver waits for 0,
+	 * §4.1.4.3.2).
+	 */
+	bool reset_pending;
 
 	/* Set by the transport. */
 	void *transport;
@@ -85,10 +103,18 @@ struct virtio_dev {
 	void (*signal_used)(struct virtio_dev *d, unsigned int q);
 	/*
 	 * The driver broke a rule (a bad ring): sets DEVICE_NEEDS_RESET, sends a
-	 * config-change interrupt and logs @why once per reset.  The device
-	 * stops using its queues until the driver resets it.
+	 * config-change interrupt and logs @why once per reset, rate-limited
+	 * per device across resets.  The device stops using its queues until
+	 * the driver resets it.
 	 */
 	void (*fail)(struct virtio_dev *d, const char *why);
+	/*
+	 * Whether the device failed (NEEDS_RESET) since the last reset:
+	 * virtio_dev__failed().  A failed device gets no queue notifications,
+	 * and must not keep a readable fd in its event_fd(), or the I/O thread
+	 * spins on it.
+	 */
+	bool failed;
 	/*
 	 * Hands queue @q to another agent (vhost): *@kick becomes the eventfd
 	 * that the guest's notifications of @q signal (the transport stops
@@ -99,10 +125,24 @@ struct virtio_dev {
 	 * driver_ok, say) on a ready queue.  Returns 0 or -errno.
 	 */
 	int (*offload_queue)(struct virtio_dev *d, unsigned int q, int *kick, int *call);
+	/*
+	 * The device changed its config space (virtio 1.2 §2.5.1): the
+	 * configuration generation moves and, once the driver is up
+	 * (DRIVER_OK), the config-change interrupt is raised.  Call with the
+	 * device's lock held (from a device callback: another thread's news
+	 * comes through the device's event fd).
+	 */
+	void (*config_changed)(struct virtio_dev *d);
 };
 
 #define virtio_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* Whether @d failed and waits for a reset (any thread: event_fd() runs without the lock). */
+static inline bool virtio_dev__failed(const struct virtio_dev *d)
+{
+	return __atomic_load_n(&d->failed, __ATOMIC_ACQUIRE);
+}
 
 /* Returns a queue's pending completions to the driver if it wants an interrupt. */
 void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
@@ -131,13 +171,15 @@ int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *e
 
 /* ---- virtio-console (virtio/console.c) ---------------------------------- */
 
+struct outbuf;
+
 /*
- * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output goes
- * to @out_fd (not owned) and whose input is what virtio_console__input()
- * queues.  Returns 0 with *@out set (free with ops->free, normally through
- * the transport), or -errno.
+ * A single-port console (virtio 1.2 §5.3, no MULTIPORT) whose output is
+ * queued on @ob (not owned; NULL: discarded) and whose input is what
+ * virtio_console__input() queues.  Returns 0 with *@out set (free with
+ * ops->free, normally through the transport), or -errno.
  */
-int virtio_console__new(struct kvm *kvm, int out_fd, struct virtio_dev **out,
+int virtio_console__new(struct kvm *kvm, struct outbuf *ob, struct virtio_dev **out,
 			struct lkvm_err *err);
 
 /*
@@ -178,6 +220,85 @@ struct virtio_net_stats {
 	u64 rx_frames, rx_dropped;
 };
 void virtio_net__stats(struct virtio_dev *d, struct virtio_net_stats *st);
+
+/* ---- virtio-9p (virtio/9p.c) ------------------------------------------ */
+
+/*
+ * A virtio-9p device sharing @sh->dir (opened now: an error names it) as
+ * mount tag @sh->tag, read-only with @sh->ro; 9P2000.L served by
+ * virtio/9p-fs.c on the device's I/O thread, confined to the directory.
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -errno.
+ */
+int virtio_9p__new(struct kvm *kvm, const struct p9_share *sh, struct virtio_dev **out,
+		   struct lkvm_err *err);
+
+/* ---- virtio-balloon (virtio/balloon.c) --------------------------------- */
+
+/* The balloon counts in 4 KiB pages (VIRTIO_BALLOON_PFN_SHIFT), whatever the guest's page size. */
+#define VIRTIO_BALLOON_PAGES_PER_MIB	256
+
+/* What the device did, since it was made. */
+struct virtio_balloon_counts {
+	u64 inflated;		/* page frames the driver put in the balloon (given back to the host) */
+	u64 deflated;		/* page frames it took out again */
+	u64 bad_pfns;		/* frames outside guest RAM or malformed: ignored */
+	u64 reports;		/* free page reports (VIRTIO_BALLOON_F_REPORTING) */
+	u64 reported_bytes;	/* guest memory they gave back to the host */
+};
+
+/* A snapshot for "lkvm stat --memory" (virtio_balloon__info). */
+struct virtio_balloon_info {
+	u32 target_pages;	/* num_pages: what the host asks the balloon to hold */
+	u32 actual_pages;	/* what the driver says it holds */
+	struct virtio_balloon_counts counts;
+	bool stats_fresh;	/* the driver sent new statistics during the call */
+	u64 stats_age_ms;	/* age of stats[] (0 with stats_valid 0: none ever) */
+	u32 stats_valid;	/* bit t: stats[t] was sent (VIRTIO_BALLOON_S_*) */
+	u64 stats[VIRTIO_BALLOON_S_NR];	/* bytes or counts, as virtio 1.2 §5.5.6.3 says */
+};
+
+/*
+ * The VM's balloon (virtio 1.2 §5.5: inflate, deflate, memory statistics,
+ * free page reporting), empty (target 0) at start; it becomes kvm->balloon.
+ * Returns 0 with *@out set (free with ops->free, normally through the
+ * transport), or -errno.
+ */
+int virtio_balloon__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
+
+/*
+ * "lkvm balloon --inflate/--deflate": moves the balloon's target by
+ * @delta_pages (negative: deflate), clamped to [0, guest RAM], and tells
+ * the driver (config-change interrupt); the guest then inflates or
+ * deflates at its pace.  The new target in *@target (may be NULL).  Any
+ * thread, not concurrently with devices__free().  Returns 0, or -ENODEV
+ * when the VM has no balloon (no --balloon).
+ */
+int virtio_balloon__adjust(struct kvm *kvm, s64 delta_pages, u32 *target);
+
+/*
+ * "lkvm stat --memory": the balloon's state and the guest's memory
+ * statistics into *@out.  With @timeout_ms > 0 and a driver that sends
+ * statistics, asks it for fresh ones and waits up to @timeout_ms for them
+ * (out->stats_fresh says whether they came; otherwise the last ones,
+ * out->stats_age_ms old).  Any thread, not concurrently with
+ * devices__free().  Returns 0, or -ENODEV without a balloon.
+ */
+int virtio_balloon__info(struct kvm *kvm, int timeout_ms, struct virtio_balloon_info *out);
+
+/* ---- virtio-vsock (virtio/vsock.c) ------------------------------------- */
+
+/*
+ * A virtio-vsock device (virtio 1.2 §5.10) with guest CID @cid, on the
+ * open vhost-vsock @vhost (it takes the fd: @vhost holds nothing after,
+ * even on failure).  Claims the CID now (VHOST_VSOCK_SET_GUEST_CID): a CID
+ * another VM holds is -EADDRINUSE with @err saying so.  rx and tx go to
+ * vhost at DRIVER_OK; the event queue stays with lkvm.  Returns 0 with
+ * *@out set (free with ops->free, normally through the transport), or
+ * -errno.
+ */
+int virtio_vsock__new(struct kvm *kvm, u64 cid, struct vhost_dev *vhost, struct virtio_dev **out,
+		      struct lkvm_err *err);
 
 /*
  * Puts @dev (ownership passes, even on failure) on the VM's configured

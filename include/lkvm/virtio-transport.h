@@ -67,10 +67,15 @@ struct virtio_core {
 	pthread_t thread;
 	bool thread_started;
 
+	/* "lkvm pause": the I/O thread parks between passes while pause_req is set. */
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	bool paused;
+
 	u64 kicks;			/* queue notifications seen by the I/O thread */
+	u64 q_kicks[VIRTIO_MAX_QUEUES];	/* the same, per queue */
 	u64 slow_kicks;			/* of which came by a trap to lkvm, not an ioeventfd */
-	bool fail_logged;		/* NEEDS_RESET logged since the last reset */
-	struct log_ratelimit rl;
+	struct log_ratelimit rl;	/* every guest-triggered message of the device; kept by reset */
 };
 
 /* Adds 1 to an eventfd. */
@@ -114,6 +119,24 @@ void virtio_core__config_access(struct virtio_core *c, u64 off, u8 *data, u32 le
  * unit tests, which drive a device without a thread.
  */
 bool virtio_core__poll(struct virtio_core *c, int timeout_ms);
+
+/*
+ * "lkvm pause": asks the I/O thread to stop between two passes, once the
+ * device has finished its work in flight (virtio_dev_ops.quiesce), and
+ * waits up to @timeout_ms for it.  Queue notifications that come while it
+ * is parked wait in their eventfds.  Returns 0 (at once without a thread),
+ * or -ETIMEDOUT with the request withdrawn (the thread goes on).
+ */
+int virtio_core__pause(struct virtio_core *c, int timeout_ms);
+/* Lets a paused I/O thread go again (no-op if not paused). */
+void virtio_core__resume(struct virtio_core *c);
+
+/*
+ * "lkvm debug": the transport's view of the device as members of the open
+ * JSON object @j: status, features, notification counters and, for each
+ * queue, its size and the ring indices (ours and the guest's).  Takes c->lock.
+ */
+void virtio_core__debug(struct virtio_core *c, struct json *j);
 
 /* Any transport: frees device and transport (NULL: no-op). */
 void virtio_transport__free(struct virtio_core *c);

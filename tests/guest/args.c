@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Bootargs tokenising and hex parsing for the test payload; see args.h.
+ * Bootargs tokenising and number parsing for the test payload; see args.h.
  * Strings are only ever read byte by byte: in the guest they sit in the
  * DTB, read with the MMU off (Device memory, no unaligned accesses).
  */
@@ -63,6 +63,22 @@ int args_parse_hex(const char *s, size_t len, uint64_t *val)
 		if (d < 0)
 			return -1;
 		v = v << 4 | (uint64_t)d;
+	}
+	*val = v;
+	return 0;
+}
+
+int args_parse_dec(const char *s, size_t len, uint64_t *val)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len < 1 || len > 19)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	*val = v;
 	return 0;

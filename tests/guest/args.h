@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Command-line helpers for the test payload: splitting /chosen/bootargs
- * into tokens and parsing the hex addresses of "touch=0xADDR".  Pure
+ * into tokens and parsing the hex addresses of "touch=0xADDR" and the
+ * decimal numbers of "exit-status=N" and "initrd-bytes=N".  Pure
  * functions over (pointer, length) pairs, because a bootargs property is
  * not guaranteed to be NUL-terminated; shared with the host-side test.
  */
@@ -30,5 +31,12 @@ size_t args_prefix(const char *tok, size_t len, const char *prefix);
  * Returns 0 and stores the value, or -1 if anything else is there.
  */
 int args_parse_hex(const char *s, size_t len, uint64_t *val);
+
+/*
+ * Parse exactly [@s, @s+@len) as 1 to 19 decimal digits (at most
+ * 9999999999999999999, which fits 64 bits).  Returns 0 and stores the
+ * value, or -1 if anything else is there.
+ */
+int args_parse_dec(const char *s, size_t len, uint64_t *val);
 
 #endif /* LKVM_GUEST_ARGS_H */

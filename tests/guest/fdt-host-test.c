@@ -239,6 +239,18 @@ static void test_args(void)
 	CHECK_EQ(args_parse_hex("0x8 ", 3, &v), 0);	/* length rules */
 	CHECK_EQ(v, 8);
 
+	CHECK_EQ(args_parse_dec("1", 1, &v), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(args_parse_dec("4096 ", 4, &v), 0);	/* length rules */
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(args_parse_dec("9999999999999999999", 19, &v), 0);
+	CHECK_EQ(v, 9999999999999999999ull);
+	CHECK_EQ(args_parse_dec("10000000000000000000", 20, &v), -1);
+	CHECK_EQ(args_parse_dec("", 0, &v), -1);
+	CHECK_EQ(args_parse_dec("-1", 2, &v), -1);
+	CHECK_EQ(args_parse_dec("0x10", 4, &v), -1);
+	CHECK_EQ(args_parse_dec("12a", 3, &v), -1);
+
 	CHECK(fdt_stringlist_contains("a\0bc\0", 5, "bc"));
 	CHECK(fdt_stringlist_contains("a\0bc", 4, "bc"));	/* no NUL */
 	CHECK(!fdt_stringlist_contains("a\0bcd", 5, "bc"));

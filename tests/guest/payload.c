@@ -3,7 +3,9 @@
  * The C half of the lkvm test payload: find the DTB and, from it, the
  * console UART and the PSCI conduit; print the "PAYLOAD: ..." report
  * (CurrentEL, ID registers, bootargs, results of touch=0xADDR memory
- * probes); report any exception; power off with PSCI SYSTEM_OFF.  The
+ * probes, the initrd's first bytes with initrd-bytes=N, kvm-unit-tests'
+ * "EXIT: STATUS=N" line with exit-status=N); report any exception; power
+ * off with PSCI SYSTEM_OFF.  The
  * report format is what lkvm's system tests grep for, so it is part of
  * this file's contract: change it only together with those tests.
  *
@@ -351,12 +353,72 @@ static void touch(const char *arg, size_t len)
 	}
 }
 
-static void handle_bootargs(const struct fdt *fdt)
+/* A /chosen address property: one or two cells (linux,initrd-start/-end). */
+static int chosen_addr(const struct fdt *fdt, int chosen, const char *name, uint64_t *out)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	p = fdt_getprop(fdt, chosen, name, &len);
+	if (!p || (len != 4 && len != 8))
+		return -1;
+	*out = len == 4 ? fdt_be32(p) : (uint64_t)fdt_be32(p) << 32 | fdt_be32(p + 4);
+	return 0;
+}
+
+/*
+ * initrd-bytes=N: the initrd as the guest sees it, from /chosen's
+ * linux,initrd-start/-end (Documentation/devicetree/bindings/chosen.txt):
+ * its size, then its first N bytes, printable ASCII as is and everything
+ * else escaped (\n, \\, \xHH), so any file shows on one line.
+ */
+static void print_initrd(const struct fdt *fdt, int chosen, const char *arg, size_t len)
+{
+	uint64_t start, end, want, n;
+
+	if (args_parse_dec(arg, len, &want)) {
+		put_str("PAYLOAD: initrd-bytes invalid (want a decimal count)\n");
+		return;
+	}
+	if (chosen < 0 || chosen_addr(fdt, chosen, "linux,initrd-start", &start) ||
+	    chosen_addr(fdt, chosen, "linux,initrd-end", &end) || end < start) {
+		put_str("PAYLOAD: initrd none\n");
+		return;
+	}
+	put_reg("initrd-size", end - start);
+	n = end - start < want ? end - start : want;
+	put_str("PAYLOAD: initrd=");
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t c = mmio_read8((uintptr_t)(start + i));
+
+		if (c == '\n') {
+			put_str("\\n");
+		} else if (c == '\\') {
+			put_str("\\\\");
+		} else if (c >= 0x20 && c < 0x7f) {
+			con_putc((char)c);
+		} else {
+			put_str("\\x");
+			con_putc("0123456789abcdef"[c >> 4]);
+			con_putc("0123456789abcdef"[c & 15]);
+		}
+	}
+	put_str("\n");
+}
+
+/*
+ * Reads the bootargs, prints them, and does what they ask: touch=0xADDR
+ * and initrd-bytes=N now, in order; returns the exit-status=N asked for
+ * (-1: none), printed last, just before powering off.
+ */
+static int64_t handle_bootargs(const struct fdt *fdt)
 {
 	const char *args = NULL, *pos, *end, *tok;
 	size_t len, plen;
 	uint32_t args_len;
 	int root, depth, chosen;
+	int64_t status = -1;
+	uint64_t v;
 
 	root = fdt_next_node(fdt, -1, &depth);
 	chosen = fdt_subnode(fdt, root, "chosen");
@@ -377,12 +439,38 @@ static void handle_bootargs(const struct fdt *fdt)
 		plen = args_prefix(tok, len, "touch=");
 		if (plen)
 			touch(tok + plen, len - plen);
+		plen = args_prefix(tok, len, "initrd-bytes=");
+		if (plen)
+			print_initrd(fdt, chosen, tok + plen, len - plen);
+		plen = args_prefix(tok, len, "exit-status=");
+		if (plen && !args_parse_dec(tok + plen, len - plen, &v) && v <= 255)
+			status = (int64_t)v;
+		else if (plen)
+			put_str("PAYLOAD: exit-status invalid (want 0..255)\n");
 	}
+	return status;
+}
+
+/* kvm-unit-tests' last line (lib/report.c via exit()), which its runner reads. */
+static void put_exit_status(unsigned int status)
+{
+	char d[3];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + status % 10);
+		status /= 10;
+	} while (status && n < 3);
+	put_str("EXIT: STATUS=");
+	while (n)
+		con_putc(d[--n]);
+	put_str("\n");
 }
 
 void payload_main(uint64_t x0)
 {
 	struct fdt fdt;
+	int64_t status;
 
 	state.conduit = default_conduit();
 	/* Nowhere to report to without a DTB: just stop the VM. */
@@ -398,7 +486,9 @@ void payload_main(uint64_t x0)
 	put_reg("x0", x0);
 	put_reg("dtb", (uintptr_t)fdt.blob);
 	print_id_regs();
-	handle_bootargs(&fdt);
+	status = handle_bootargs(&fdt);
 	put_str("PAYLOAD: done\n");
+	if (status >= 0)
+		put_exit_status((unsigned int)status);
 	power_off(state.conduit);
 }

@@ -41,7 +41,7 @@ run() {
 		;;
 	esac
 	for want in "PAYLOAD: hello" "PAYLOAD: CurrentEL=$el" \
-		    "PAYLOAD: ID_AA64PFR0_EL1=0x" "$last"; do
+		    "PAYLOAD: ID_AA64PFR0_EL1=0x" "$last" ${want_also:+"$want_also"}; do
 		printf '%s\n' "$out" | grep -q "^$want" || ok=0
 	done
 	if [ $ok -eq 1 ]; then
@@ -58,5 +58,16 @@ run "EL1 ELF" 1 "" -- -m 4096 -kernel "$elf"
 run "EL2 ELF" 2 ",virtualization=on" -- -m 4096 -kernel "$elf"
 run "EL1 raw, touch, fault" 1 "" -- -m 512 -kernel "$bin" -append "$args"
 run "EL2 raw, touch, fault" 2 ",virtualization=on" -- -m 512 -kernel "$bin" -append "$args"
+# initrd-bytes=N shows the initrd's first bytes, escaped; exit-status=N
+# prints kvm-unit-tests' last line.
+initrd=$(mktemp)
+printf 'ENV=1\nX\001' >"$initrd"
+want_also='PAYLOAD: initrd=ENV=1\\nX\\x01'
+run "EL1 raw, initrd-bytes" 1 "" -- -m 512 -kernel "$bin" -initrd "$initrd" \
+	-append "initrd-bytes=64"
+want_also='EXIT: STATUS=3'
+run "EL1 raw, exit-status" 1 "" -- -m 512 -kernel "$bin" -append "exit-status=3"
+want_also=
+rm -f "$initrd"
 echo "1..$n"
 exit $fail

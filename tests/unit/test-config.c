@@ -5,7 +5,10 @@
  * that make no sense, kvmtool options lkvm refuses by name, ID register
  * assignments and --cpu-features files, and the error messages that tell
  * the user the fix.  All of it without /dev/kvm: a command-line mistake
- * must be found before any host is asked.
+ * must be found before any host is asked.  And "lkvm run"'s order of
+ * checks and exit statuses (builtin-run.c, with the VM stubbed): every
+ * refusal of the option table exits 2, a host refusal 1 before the guest's
+ * files are looked at, a missing file 2 in kvmtool's words.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,13 +19,32 @@
 /*
  * "lkvm run" itself (builtin-run.c, VMM code otherwise built only for
  * arm64) is compiled into this test, with the VM lifecycle below it
- * stubbed, so that its exit status for a bad command line is checked
- * natively: 2, and /dev/kvm never opened (kvm__open() not even called).
+ * stubbed, so that its exit statuses and its order of checks are checked
+ * natively: a bad command line exits 2 with /dev/kvm never opened
+ * (kvm__open() not even called), a host refusal exits 1 before any guest
+ * file is looked at, an unopenable guest file exits 2 before the VM is
+ * built.  The stubs act as a host without KVM unless a case says else.
  */
 #include "../../builtin-run.c"
 
 static char run_msg[1024];	/* the last "lkvm: ..." message cmd_run printed */
 static bool run_opened_kvm;
+
+/* How the stubbed host behaves, and what cmd_run() asked of it, in order. */
+static struct {
+	bool has_kvm;			/* kvm__open() succeeds */
+	const char *host_refusal;	/* kvm__check_host() refuses with this message */
+	bool create_fails;		/* kvm__create_vm() fails */
+	bool name_taken;		/* kvm_control__start() finds the --name in use */
+	char calls[128];		/* "open host files create run close", as called */
+} host;
+
+static void host_call(const char *what)
+{
+	size_t n = strlen(host.calls);
+
+	snprintf(host.calls + n, sizeof(host.calls) - n, "%s%s", n ? " " : "", what);
+}
 
 void die_msg(const char *fmt, ...)
 {
@@ -39,30 +61,70 @@ void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 	kvm->cfg = cfg;
 }
 
-/* What a host without KVM answers. */
+/* What a host without KVM answers, unless host.has_kvm. */
 int kvm__open(struct kvm *kvm, struct lkvm_err *err)
 {
 	(void)kvm;
 	run_opened_kvm = true;
+	host_call("open");
+	if (host.has_kvm)
+		return 0;
 	return seterr(err, ENOENT, "/dev/kvm: no such device (test stub)");
+}
+
+int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
+{
+	(void)kvm;
+	host_call("host");
+	if (!host.has_kvm)
+		TEST_FAIL("kvm__check_host() after a failed kvm__open()");
+	if (host.host_refusal)
+		return seterr(err, ENODEV, "%s", host.host_refusal);
+	return 0;
+}
+
+/* The generic part of the real one (the arch's reading of the images needs arm64). */
+int kvm__check_files(struct kvm *kvm, struct lkvm_err *err)
+{
+	host_call("files");
+	return config__check_files(kvm->cfg, err);
 }
 
 int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 {
 	(void)kvm;
-	(void)err;
-	TEST_FAIL("kvm__create_vm() after a failed kvm__open()");
+	host_call("create");
+	if (host.create_fails)
+		return seterr(err, ENOMEM, "mmap of guest RAM: out of memory (test stub)");
+	return 0;
 }
 
+/* The guest powers off at once. */
 int kvm__run(struct kvm *kvm)
 {
 	(void)kvm;
-	TEST_FAIL("kvm__run() without a VM");
+	host_call("run");
+	return 0;
 }
 
-void kvm__close(struct kvm *kvm)
+/* The control socket: free unless host.name_taken (not in host.calls: the tests' order is KVM's). */
+int kvm_control__start(struct kvm *kvm, struct lkvm_err *err)
 {
 	(void)kvm;
+	if (!host.has_kvm)
+		TEST_FAIL("kvm_control__start() after a failed kvm__open()");
+	if (host.name_taken)
+		return seterr(err, EADDRINUSE, "--name %s: a guest of that name is running (lkvm pid "
+			      "42, ~/.lkvm/%s.sock); choose another name, or stop it with 'lkvm stop "
+			      "-n %s'", kvm->cfg->name, kvm->cfg->name, kvm->cfg->name);
+	return 0;
+}
+
+int kvm__close(struct kvm *kvm)
+{
+	(void)kvm;
+	host_call("close");
+	return 0;
 }
 
 /*
@@ -72,7 +134,7 @@ void kvm__close(struct kvm *kvm)
  */
 static char arg_store[64 * 1024];
 static size_t arg_used;
-static char *argv_store[32][80];
+static char *argv_store[160][80];
 static unsigned int argv_used;
 
 static char *arg_dup(const char *s)
@@ -120,6 +182,7 @@ static int run_args(const char *const *args)
 	argv[argc] = NULL;
 	run_msg[0] = '\0';
 	run_opened_kvm = false;
+	host.calls[0] = '\0';
 	return cmd_run(argc, argv);
 }
 
@@ -368,15 +431,28 @@ static void test_cpus(void)
 	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "-c 0");
 
-	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "513"), 0);
-	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
-	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 512");
+	/*
+	 * Beyond lkvm's limit, 32 bits or 64 bits: refused while parsing (not
+	 * truncated), naming the limit that counts and the host's, which is
+	 * checked with the host.
+	 */
+	static const char *const too_many[] = { "513", "4294967296", "99999999999999999999999" };
 
-	/* Beyond 32 bits: refused while parsing, not truncated to 0. */
-	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "4294967296"), -EINVAL);
-	TEST_ASSERT_STR_CONTAINS(err.msg, "-c 4294967296");
-	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", "99999999999999999999999"),
-		       -EINVAL);
+	for (unsigned int i = 0; i < ARRAY_SIZE(too_many); i++) {
+		TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-c", too_many[i]), -EINVAL);
+		TEST_ASSERT_STR_CONTAINS(err.msg, too_many[i]);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "out of range: at most 512 vCPUs (lkvm's limit)");
+		TEST_ASSERT_STR_CONTAINS(err.msg, "KVM_CAP_MAX_VCPUS");
+		TEST_ASSERT(!strstr(err.msg, "4294967295"), "names the type's limit: %s", err.msg);
+	}
+	/* A host with more CPUs than lkvm's limit: the default is the limit. */
+	config__defaults(&cfg, 600);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 512);
+	/* Set some other way than -c, validate() says the same as the parser. */
+	cfg.nr_cpus = 600;
+	cfg.kernel = "Image";
+	TEST_ASSERT_EQ(config__validate(&cfg, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "-c 600: out of range: at most 512 vCPUs");
 
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-c", "two"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "expected a number");
@@ -593,10 +669,7 @@ static void test_unsupported_kvmtool_options(void)
 		const char *args[3];
 		const char *named;
 	} cases[] = {
-		{ { "--9p", "/srv,tag" }, "--9p" },
 		{ { "--debug-mmio" }, "--debug-mmio" },
-		{ { "--balloon" }, "--balloon" },
-		{ { "--vsock", "3" }, "--vsock" },
 		{ { "--sve-max-vl", "256" }, "--sve-max-vl" },
 		{ { "--aarch32" }, "--aarch32" },
 		{ { "--vcpu-affinity", "0-3" }, "--vcpu-affinity" },
@@ -624,6 +697,77 @@ static void test_unsupported_kvmtool_options(void)
 		TEST_ASSERT(strstr(err.msg, cases[i].named), "%s: message '%s' does not name '%s'",
 			    cases[i].args[0], err.msg, cases[i].named);
 	}
+}
+
+/* --9p DIR,TAG[,ro]: parsed, not opened, at config time; the tag is after the last comma. */
+static void test_9p(void)
+{
+	static const struct {
+		const char *arg;
+		const char *msg;
+	} bad[] = {
+		{ "/srv", "expected DIR,TAG[,ro]" },
+		{ "/srv,", "expected DIR,TAG[,ro]" },
+		{ ",tag", "expected DIR,TAG[,ro]" },
+		{ "/srv,ro", "expected DIR,TAG[,ro]" },
+		{ "/srv,a23456789012345678901234567890123", "longer than 32 bytes" },
+		{ "/srv,a b", "printable" },
+		{ "/srv,a\tb", "printable" },
+	};
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/srv/share,hostshare",
+				      "--9p", "/a,b,c,ro", "--9p",
+				      "/x,a2345678901234567890123456789012"), 0);
+	TEST_ASSERT_EQ(cfg.nr_9p, 3);
+	TEST_ASSERT_STR_EQ(cfg.p9[0].dir, "/srv/share");
+	TEST_ASSERT_STR_EQ(cfg.p9[0].tag, "hostshare");
+	TEST_ASSERT(!cfg.p9[0].ro, "read-write by default");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].dir, "/a,b");
+	TEST_ASSERT_STR_EQ(cfg.p9[1].tag, "c");
+	TEST_ASSERT(cfg.p9[1].ro, ",ro");
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--9p", bad[i].arg) == -EINVAL, "%s",
+			    bad[i].arg);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--9p");
+		TEST_ASSERT_STR_CONTAINS(err.msg, bad[i].msg);
+	}
+	/* Two shares with one tag: the guest couldn't tell them apart. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--9p", "/a,t", "--9p", "/b,t"),
+		       -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "both have the tag t");
+	/* At most LKVM_MAX_9P. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--9p", "/a,1", "--9p", "/a,2", "--9p",
+			     "/a,3", "--9p", "/a,4", "--9p", "/a,5"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "at most 4");
+}
+
+/* --vsock CID: 3 to 2^32 - 2; the reserved ones and the rest are command-line errors. */
+static void test_vsock(void)
+{
+	static const char *const bad[] = { "0", "1", "2", "4294967295", "4294967296", "-1", "x",
+					   "" };
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 0);	/* no vsock by default */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "3"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 3);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "0x10"), 0);
+	TEST_ASSERT_EQ(cfg.vsock_cid, 16);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--vsock", "4294967294"), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		TEST_ASSERT(PARSE(&cfg, &err, "-k", "Image", "--vsock", bad[i]) == -EINVAL, "'%s'",
+			    bad[i]);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "--vsock");
+	}
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--vsock", "2"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "3 to 4294967294");
+	/* --balloon: a flag. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--balloon"), 0);
+	TEST_ASSERT(cfg.balloon, "--balloon");
 }
 
 /* -d: parsed (not opened) at config time; bad options are refused by name. */
@@ -1224,6 +1368,339 @@ static void test_run_exit_status(void)
 	TEST_ASSERT_STR_CONTAINS(run_msg, "/dev/kvm: no such device");
 }
 
+/*
+ * Every refusal of the option table, through cmd_run(): exit 2 with its
+ * message, /dev/kvm never opened.  test_run_table_covered() holds the
+ * table to naming every option that can be refused.
+ */
+static const struct {
+	const char *args[10];
+	const char *named;
+} run_refusals[] = {
+	{ { "-k" }, "-k needs a value" },
+	{ { "--kernel=Image", "Other" }, "unexpected argument 'Other'" },
+	{ { "-k", "Image", "-f", "fw.bin" }, "-k and -f both given" },
+	{ { "--initrd" }, "--initrd needs a value" },
+	{ { "-f", "fw.bin", "-i", "initrd" }, "-i needs a kernel" },
+	{ { "-k", "Image", "--params" }, "--params needs a value" },
+	{ { "--firmware" }, "--firmware needs a value" },
+	{ { "-f", "fw.bin", "--firmware-address", "high" }, "--firmware-address high: expected a number" },
+	{ { "-k", "Image", "--firmware-address", "0x80000000" }, "--firmware-address needs -f FILE" },
+	{ { "-k", "Image", "-c", "0" }, "-c 0: a VM needs at least one vCPU" },
+	{ { "-k", "Image", "--cpus", "two" }, "-c two: expected a number" },
+	{ { "-k", "Image", "-c", "4294967296" }, "-c 4294967296: out of range: at most 512 vCPUs (lkvm's limit)" },
+	{ { "-k", "Image", "--cpus=513" }, "KVM_CAP_MAX_VCPUS" },
+	{ { "-k", "Image", "-m", "0" }, "-m 0: RAM size must not be zero" },
+	{ { "-k", "Image", "--mem", "1x" }, "-m 1x: expected SIZE[@ADDR]" },
+	{ { "-k", "Image", "--mem=3" }, "not a multiple of 2 MiB" },
+	{ { "-k", "Image", "-m", "64", "-m", "64@0x80000000" }, "overlap" },
+	{ { "-k", "Image", "--name" }, "--name needs a value" },
+	{ { "-k", "Image", "-n", "mode=tap," }, "-n mode=tap,: empty option (stray comma?)" },
+	{ { "-k", "Image", "--network", "mode=user" }, "use mode=tap" },
+	{ { "-k", "Image", "--network=mode=none", "-n", "mode=tap" }, "mode=none with another -n" },
+	{ { "-k", "Image", "-n", "mode=tap,tapif=t0", "-n", "mode=tap,tapif=t0" }, "both use tapif=t0" },
+	{ { "-k", "Image", "--console", "bogus" }, "--console bogus: use serial or virtio" },
+	{ { "-k", "Image", "--console=hv" }, "--console hv" },
+	{ { "-k", "Image", "--loglevel=loud" }, "--loglevel loud: use error, warning, info or debug" },
+	{ { "-k", "Image", "--dump-dtb" }, "--dump-dtb needs a value" },
+	{ { "-k", "Image", "--ipa-bits", "33" }, "--ipa-bits 33: use 32, 36" },
+	{ { "-k", "Image", "--ipa-bits=99" }, "--ipa-bits 99: at most 64" },
+	{ { "-k", "Image", "--virtio-transport", "pci-legacy" }, "use --virtio-transport pci" },
+	{ { "-k", "Image", "--virtio-transport=bogus" }, "--virtio-transport bogus: use pci or mmio" },
+	{ { "-k", "Image", "-d", "a.img,rw" }, "unknown option 'rw'" },
+	{ { "-k", "Image", "-d", "a.img," }, "-d a.img,: empty option (stray comma?)" },
+	{ { "-k", "Image", "--disk", ",ro" }, "empty path" },
+	{ { "-k", "Image", "-d", "a.img", "--disk=a.img" }, "-d a.img: the same image as disk 0" },
+	{ { "-k", "Image", "-d", "a.img,engine=posix" }, "unknown engine 'posix'" },
+	{ { "-k", "Image", "--sandbox=maybe" }, "--sandbox maybe: use on (the default), off or log" },
+	{ { "-k", "Image", "--flash", "flash.img" }, "--flash: not supported by this lkvm" },
+	{ { "-k", "Image", "-F", "flash.img" }, "-F flash.img: lkvm has no CFI flash" },
+	{ { "-k", "Image", "--9p", "/srv" }, "--9p /srv: expected DIR,TAG[,ro]" },
+	{ { "-k", "Image", "--vsock", "2" }, "--vsock 2: a guest CID is" },
+	{ { "-k", "Image", "--hugetlbfs", "" }, "--hugetlbfs needs a directory on a hugetlbfs" },
+	{ { "-k", "Image", "--debug-mmio" }, "--debug-mmio: not supported" },
+	{ { "-k", "Image", "--debug-ioport" }, "--debug-ioport: not supported" },
+	{ { "-k", "Image", "--debug-single-step" }, "--debug-single-step: not supported" },
+	{ { "-k", "Image", "--irqchip=gicv4" }, "--irqchip gicv4: use gicv3-its, gicv3 or gicv2" },
+	{ { "-k", "Image", "--irqchip", "gicv2m" }, "no GICv2m" },
+	{ { "-k", "Image", "--pmu", "--cpu-feature", "ID_AA64DFR0_EL1.PMUVer=0" },
+	  "--pmu and ID_AA64DFR0_EL1.PMUVer=0 contradict each other" },
+	{ { "-k", "Image", "--pmu-counters", "4" }, "--pmu-counters needs --pmu" },
+	{ { "-k", "Image", "--pmu", "--pmu-counters=32" }, "--pmu-counters 32: at most 31" },
+	{ { "-k", "Image", "--nested", "--irqchip=gicv2" }, "--nested with --irqchip gicv2" },
+	{ { "-k", "Image", "--e2h0" }, "--e2h0 only makes sense with --nested" },
+	{ { "-k", "Image", "--kaslr-seed", "random" }, "--kaslr-seed random: expected a number" },
+	{ { "-k", "Image", "--counter-offset=-1" }, "--counter-offset -1: expected a number" },
+	{ { "-k", "Image", "--cpu-feature", "ID_AA64PFR0_EL1.Nope=1" }, "has no field 'Nope'" },
+	{ { "-k", "Image", "--cpu-features", "/nonexistent" }, "--cpu-features: /nonexistent: No such file" },
+	{ { "-k", "Image", "--id-reg", "ID_AA64PFR0_EL1.SVE=0" }, "--id-reg takes REG=VALUE" },
+	{ { "-k", "Image", "--disable-sve", "--cpu-feature", "ID_AA64PFR0_EL1.SVE=1" },
+	  "contradicts --disable-sve" },
+	{ { "-k", "Image", "--disable-ptrauth", "--cpu-feature", "ID_AA64ISAR1_EL1.GPI=1" },
+	  "contradicts --disable-ptrauth" },
+	{ { "-k", "Image", "--sve-max-vl", "256" }, "--sve-max-vl: not supported" },
+	{ { "-k", "Image", "--vcpu-affinity", "0-3" }, "--vcpu-affinity: not supported" },
+	{ { "-k", "Image", "--aarch32" }, "--aarch32: not supported" },
+	{ { "-k", "Image", "--psci" }, "--psci: not supported" },
+	{ { "-k", "Image", "--protected" }, "--protected: not supported" },
+	{ { "-k", "Image", "--frobnicate" }, "unknown option '--frobnicate'" },
+	{ { "-zk", "Image" }, "unknown option '-z'" },
+};
+
+/* Flags with nothing to refuse on their own (and --help, which exits 0). */
+static const char *const run_unrefusable[] = {
+	"nodefaults", "debug", "rng", "help", "disable-mte", "no-pvtime", "balloon",
+};
+
+static void test_run_table_refusals(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(run_refusals); i++) {
+		const char *const *a = run_refusals[i].args;
+		char cmd[256] = "";
+		size_t n = 0;
+		int st;
+
+		for (unsigned int k = 0; a[k] && n < sizeof(cmd); k++)
+			n += (size_t)snprintf(cmd + n, sizeof(cmd) - n, " %s", a[k]);
+		st = run_args(a);
+		TEST_ASSERT(st == 2, "lkvm run%s: exit %d, expected 2 (%s)", cmd, st, run_msg);
+		TEST_ASSERT(!run_opened_kvm, "lkvm run%s: /dev/kvm opened", cmd);
+		TEST_ASSERT(strstr(run_msg, run_refusals[i].named),
+			    "lkvm run%s: '%s' does not contain '%s'", cmd, run_msg,
+			    run_refusals[i].named);
+	}
+}
+
+/* Does some refusal give option @o (as --name, --name=..., or its letter)? */
+static bool run_refusal_names(const struct option *o)
+{
+	char lng[64], eq[64], shrt[3] = { '-', (char)o->val, '\0' };
+
+	snprintf(lng, sizeof(lng), "--%s", o->name);
+	snprintf(eq, sizeof(eq), "--%s=", o->name);
+	for (unsigned int i = 0; i < ARRAY_SIZE(run_refusals); i++) {
+		for (const char *const *a = run_refusals[i].args; *a; a++) {
+			if (!strcmp(*a, lng) || !strncmp(*a, eq, strlen(eq)))
+				return true;
+			if (o->val > 0 && o->val < 0x80 && !strcmp(*a, shrt))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The table above names every option of the real table (config__run_options()). */
+static void test_run_table_covered(void)
+{
+	struct option opts[LKVM_RUN_OPTIONS_MAX];
+	int n = config__run_options(opts, ARRAY_SIZE(opts));
+
+	TEST_ASSERT(n > 40, "config__run_options: %d", n);
+	TEST_ASSERT(opts[n].name == NULL, "NULL-terminated");
+	TEST_ASSERT_EQ(config__run_options(opts, 10), -E2BIG);
+	n = config__run_options(opts, ARRAY_SIZE(opts));
+	for (int i = 0; i < n; i++) {
+		bool exempt = false;
+
+		for (unsigned int k = 0; k < ARRAY_SIZE(run_unrefusable); k++)
+			exempt |= !strcmp(opts[i].name, run_unrefusable[k]);
+		if (exempt) {
+			TEST_ASSERT(opts[i].has_arg == no_argument, "--%s takes a value: it can be "
+				    "refused, give it a case in run_refusals", opts[i].name);
+			continue;
+		}
+		TEST_ASSERT(run_refusal_names(&opts[i]), "--%s: no case in run_refusals",
+			    opts[i].name);
+	}
+}
+
+/*
+ * The order of checks (README): command line (2), host (1), files (2),
+ * then the VM.  A host that can't run the configuration says so even when
+ * the kernel is kvm-unit-tests' probe, _NO_FILE_4Uhere_, and the files
+ * are looked at only on a host that can.
+ */
+static void test_run_order(void)
+{
+	const char *kernel = WRITE_TMP("Image", "not really a kernel");
+	const char *initrd = WRITE_TMP("env", "FOO=1\n");
+	char nodir[512], disk_ro[512];
+	int st;
+
+	/* No /dev/kvm: a good command line gets as far as kvm__open(). */
+	st = run_args((const char *const[]){ "-k", "_NO_FILE_4Uhere_", NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT_STR_EQ(host.calls, "open close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "/dev/kvm: no such device");
+
+	/* The host refuses: exit 1 with its reason, the missing kernel never looked at. */
+	host.has_kvm = true;
+	host.host_refusal = "--irqchip gicv2: this host cannot give the guest a GICv2 because ...";
+	st = run_args((const char *const[]){ "--kernel", "_NO_FILE_4Uhere_", "--irqchip=gicv2",
+					     NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT_STR_EQ(host.calls, "open host close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "this host cannot give the guest a GICv2");
+	TEST_ASSERT(!strstr(run_msg, "Fatal"), "a file looked at: %s", run_msg);
+
+	/* A host that can: the probe's missing kernel, in kvmtool's words. */
+	host.host_refusal = NULL;
+	st = run_args((const char *const[]){ "--kernel", "_NO_FILE_4Uhere_", "--initrd", initrd,
+					     NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_EQ(host.calls, "open host files close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open kernel _NO_FILE_4Uhere_: No such "
+				 "file or directory");
+
+	st = run_args((const char *const[]){ "-k", kernel, "-i", "/nonexistent/env", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open initrd /nonexistent/env");
+	st = run_args((const char *const[]){ "-f", "/nonexistent/fw.bin", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open firmware /nonexistent/fw.bin");
+	st = run_args((const char *const[]){ "-k", TEST_TMPDIR, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open kernel");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Is a directory");
+	st = run_args((const char *const[]){ "-k", kernel, "-d", "/nonexistent/disk.img", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open disk image /nonexistent/disk.img: "
+				 "No such file");
+	st = run_args((const char *const[]){ "-k", kernel, "-d", TEST_TMPDIR, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Fatal: Unable to open disk image");
+	snprintf(nodir, sizeof(nodir), "%s/no/such/dir/out.dtb", TEST_TMPDIR);
+	st = run_args((const char *const[]){ "-k", kernel, "--dump-dtb", nodir, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--dump-dtb");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "cannot write the device tree there");
+	st = run_args((const char *const[]){ "-k", kernel, "--dump-dtb", TEST_TMPDIR, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "Is a directory");
+
+	/* All there: the VM is built and runs; the guest powering off is status 0. */
+	snprintf(disk_ro, sizeof(disk_ro), "%s,ro", kernel);
+	snprintf(nodir, sizeof(nodir), "%s/out.dtb", TEST_TMPDIR);
+	st = run_args((const char *const[]){ "-k", kernel, "-i", initrd, "-d", disk_ro,
+					     "--dump-dtb", nodir, NULL });
+	TEST_ASSERT(st == 0, "exit %d (%s)", st, run_msg);
+	TEST_ASSERT_STR_EQ(host.calls, "open host files create run close");
+	TEST_ASSERT(access(nodir, F_OK) < 0, "the file check created %s", nodir);
+
+	/* Building the VM fails: 1. */
+	host.create_fails = true;
+	st = run_args((const char *const[]){ "-k", kernel, NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT_STR_EQ(host.calls, "open host files create close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "mmap of guest RAM");
+}
+
+/* A --name a running guest has: exit 1 naming it, before the host is even asked. */
+static void test_run_name_taken(void)
+{
+	const char *kernel = WRITE_TMP("Image", "not really a kernel");
+	int st;
+
+	host.has_kvm = true;
+	host.name_taken = true;
+	st = run_args((const char *const[]){ "-k", kernel, "--name", "ci-1", NULL });
+	TEST_ASSERT_EQ(st, 1);
+	TEST_ASSERT_STR_EQ(host.calls, "open close");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--name ci-1: a guest of that name is running");
+	/* A name that can't be a file name is the command line's mistake: 2, no /dev/kvm. */
+	st = run_args((const char *const[]){ "-k", kernel, "--name", "a/b", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT(!run_opened_kvm, "/dev/kvm opened for a bad --name");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--name 'a/b'");
+}
+
+/* kvm-unit-tests' kvmtool command line (scripts/vmm.bash, arm/run), "=" forms and all. */
+static void test_run_kvm_unit_tests_shape(void)
+{
+	const char *kernel = WRITE_TMP("selftest.flat", "\x01\x02\x03\x04 not text");
+	const char *initrd = WRITE_TMP("env", "TARGET=kvmtool\n");
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+	int st;
+
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "--kernel", kernel, "--cpus", "2", "--params",
+				      "setup smp=2 mem=256", "--nodefaults", "--network",
+				      "mode=none", "--loglevel=warning", "--mem", "256",
+				      "--irqchip=gicv3", "--initrd", initrd), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, kernel);
+	TEST_ASSERT_EQ(cfg.nr_cpus, 2);
+	TEST_ASSERT_STR_EQ(cfg.params, "setup smp=2 mem=256");
+	TEST_ASSERT(cfg.nodefaults && cfg.no_net && !cfg.nr_net, "--nodefaults --network mode=none");
+	TEST_ASSERT_EQ(cfg.loglevel, LOG_WARN);
+	TEST_ASSERT_EQ(config__ram_size(&cfg), 256 * SZ_MiB);
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3);
+	TEST_ASSERT_STR_EQ(cfg.initrd, initrd);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "--kernel", kernel, "--cpus", "1",
+				      "--nodefaults", "--network", "mode=none", "--loglevel=warning",
+				      "--pmu", "--irqchip=gicv3-its", "--nested"), 0);
+	TEST_ASSERT(cfg.arch.pmu && cfg.arch.nested, "--pmu --nested");
+	TEST_ASSERT_EQ(cfg.arch.irqchip, IRQCHIP_GICV3_ITS);
+
+	/* Through cmd_run on a host that can: as far as building the VM. */
+	host.has_kvm = true;
+	st = run_args((const char *const[]){ "--kernel", kernel, "--cpus", "2", "--params",
+					     "setup smp=2 mem=256", "--nodefaults", "--network",
+					     "mode=none", "--loglevel=warning", "--mem", "256",
+					     "--irqchip=gicv3", "--initrd", initrd, NULL });
+	TEST_ASSERT(st == 0, "exit %d (%s)", st, run_msg);
+	TEST_ASSERT_STR_EQ(host.calls, "open host files create run close");
+}
+
+/* Inputs that used to be accepted and should not have been, or were unclear. */
+static void test_run_bad_inputs(void)
+{
+	const char *img = WRITE_TMP("disk.img", "0123456789abcdef");
+	char lnk[512], hard[512], ro[1024], ro2[1024];
+	struct lkvm_config cfg;
+	struct lkvm_err err;
+
+	/* One image, two -d: by the same name, through a symlink, a hard link. */
+	snprintf(lnk, sizeof(lnk), "%s/link.img", TEST_TMPDIR);
+	snprintf(hard, sizeof(hard), "%s/hard.img", TEST_TMPDIR);
+	TEST_ASSERT(symlink(img, lnk) == 0, "symlink: %s", strerror(errno));
+	TEST_ASSERT(link(img, hard) == 0, "link: %s", strerror(errno));
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", img, "-d", img), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "the same image as disk 0");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "corrupt");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", img, "-d", lnk), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "link.img: the same image as disk 0");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", "other.img", "-d", hard,
+				      "-d", img), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "the same image as disk 1");
+	/* Read-only once is not enough; read-only twice is two readers: fine. */
+	snprintf(ro, sizeof(ro), "%s,ro", img);
+	snprintf(ro2, sizeof(ro2), "%s,ro,engine=sync", lnk);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", ro, "-d", img), -EINVAL);
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", ro, "-d", ro2), 0);
+	TEST_ASSERT_EQ(cfg.nr_disk, 2);
+	/* Two images that don't exist yet: their names differ, that's all we know here. */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "-d", "x.img", "-d", "y.img"), 0);
+
+	/* -k, -i, -p twice: the last one counts, as in kvmtool (its OPT_STRING). */
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "A", "-i", "a.cpio", "-p", "one", "--kernel",
+				      "B", "--initrd=b.cpio", "--params", "two"), 0);
+	TEST_ASSERT_STR_EQ(cfg.kernel, "B");
+	TEST_ASSERT_STR_EQ(cfg.initrd, "b.cpio");
+	TEST_ASSERT_STR_EQ(cfg.params, "two");
+	/* ... but a second kernel given alone is a mistake, not a replacement. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "A", "B"), -EINVAL);
+
+	/* A trailing comma: refused by -n as by -d. */
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=tap,"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "empty option (stray comma?)");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=tap,vhost=off,"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "empty option (stray comma?)");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=none,"), -EINVAL);
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-d", "a.img,"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "empty option (stray comma?)");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=tap,vhost=off"), 0);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_mem_bare_number_is_mib),
@@ -1250,6 +1727,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_pmu_counters),
 	TEST_CASE(test_ipa_bits),
 	TEST_CASE(test_unsupported_kvmtool_options),
+	TEST_CASE(test_9p),
+	TEST_CASE(test_vsock),
 	TEST_CASE(test_disks),
 	TEST_CASE(test_accepted_noops),
 	TEST_CASE(test_network),
@@ -1268,6 +1747,12 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_validate_machine),
 	TEST_CASE(test_validate_memory_map),
 	TEST_CASE(test_run_exit_status),
+	TEST_CASE(test_run_table_refusals),
+	TEST_CASE(test_run_table_covered),
+	TEST_CASE(test_run_order),
+	TEST_CASE(test_run_name_taken),
+	TEST_CASE(test_run_kvm_unit_tests_shape),
+	TEST_CASE(test_run_bad_inputs),
 };
 
 TEST_MAIN(tests)

@@ -5,7 +5,10 @@
  * read/write, flush, discard, write-zeroes, range and overflow checks,
  * read-only disks, 64 requests in flight, O_DIRECT alignment, a file
  * that shrinks under a read, closing with requests in flight, and a
- * loop block device with 4 KiB sectors (root only: skipped otherwise).
+ * loop block device with 4 KiB sectors (root only: skipped otherwise);
+ * image locking: one writer or many readers, in one process or two; a
+ * drain that gives up on a hung request (userfaultfd memory: root only)
+ * and the flushes counted, failing ones too.
  * The io_uring cases skip only when this kernel refuses
  * io_uring_queue_init; a seccomp filter fakes that refusal to test AUTO's
  * fallback.
@@ -23,6 +26,7 @@
 #include <sys/syscall.h>
 
 #include "lkvm/disk.h"
+#include "slow-mem.h"
 #include "test.h"
 
 #define KiB	1024ULL
@@ -902,6 +906,186 @@ static void check_blockdev(enum disk_engine e)
 	free(rd);
 }
 
+/* ---- image locking (issue 11 #5) -------------------------------------- */
+
+/* disk__open() of @path that must fail with -EBUSY, saying @needle. */
+static void expect_locked_out(const char *path, bool ro, const char *needle)
+{
+	struct disk_opts o = { .ro = ro, .engine = DISK_ENGINE_SYNC };
+	struct lkvm_err err = { "" };
+	struct disk *d = NULL;
+
+	snprintf(o.path, sizeof(o.path), "%s", path);
+	TEST_ASSERT_EQ(disk__open(&o, 8, &d, &err), -EBUSY);
+	TEST_ASSERT(d == NULL, "no disk on failure");
+	TEST_ASSERT_STR_CONTAINS(err.msg, path);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "another process (or another -d of this VM)");
+	TEST_ASSERT_STR_CONTAINS(err.msg, needle);
+}
+
+/* Two writers of one image, even in one process ("-d x -d x"), are refused. */
+static void test_lock_two_writers(void)
+{
+	char path[PATH_MAX];
+	struct disk *a;
+
+	make_image("lock-rw.img", 64 * KiB, 1, path, sizeof(path));
+	a = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	expect_locked_out(path, false, "open for writing: use ,ro on both, or stop the other VM");
+	/* A reader is refused too: the writer may change what it reads. */
+	expect_locked_out(path, true, "open for writing");
+	TEST_ASSERT(disk__locked(a), "the writer says it holds the lock");
+	disk__close(a);
+}
+
+/* Readers share; a writer then is refused, and says the image is open read-only. */
+static void test_lock_readers_share(void)
+{
+	char path[PATH_MAX];
+	struct disk *a, *b;
+
+	make_image("lock-ro.img", 64 * KiB, 1, path, sizeof(path));
+	a = open_disk(DISK_ENGINE_SYNC, path, true, false, 8);
+	b = open_disk(DISK_ENGINE_SYNC, path, true, false, 8);
+	expect_locked_out(path, false, "open read-only");
+	expect_locked_out(path, false, "add ,ro here too");
+	TEST_ASSERT(disk__locked(a) && disk__locked(b), "both readers hold the shared lock");
+	disk__close(a);
+	expect_locked_out(path, false, "open read-only");	/* b still holds it */
+	disk__close(b);
+}
+
+/* The lock goes with disk__close(): the next writer (or reader) gets the image. */
+static void test_lock_released_on_close(void)
+{
+	char path[PATH_MAX];
+	struct disk *a;
+
+	make_image("lock-close.img", 64 * KiB, 1, path, sizeof(path));
+	a = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	disk__close(a);
+	a = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	disk__close(a);
+	a = open_disk(DISK_ENGINE_SYNC, path, true, false, 8);
+	disk__close(a);
+	a = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	disk__close(a);
+}
+
+/* Another process: the writer in a child keeps this process's writer and reader out. */
+static void test_lock_other_process(void)
+{
+	char path[PATH_MAX];
+	int go[2], done[2];
+	pid_t pid;
+	char c;
+
+	make_image("lock-proc.img", 64 * KiB, 1, path, sizeof(path));
+	TEST_ASSERT_EQ(pipe(go), 0);
+	TEST_ASSERT_EQ(pipe(done), 0);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		struct disk *d;
+
+		/* Only the parent writes "done": if it fails and exits, read() sees EOF. */
+		close(done[1]);
+		d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+		TEST_ASSERT_EQ(write(go[1], "g", 1), 1);
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		disk__close(d);
+		_exit(0);
+	}
+	close(done[0]);
+	TEST_ASSERT_EQ(read(go[0], &c, 1), 1);
+	expect_locked_out(path, false, "open for writing");
+	expect_locked_out(path, true, "open for writing");
+	TEST_ASSERT_EQ(write(done[1], "d", 1), 1);
+	TEST_ASSERT_EQ(waitpid(pid, NULL, 0), pid);
+	disk__close(open_disk(DISK_ENGINE_SYNC, path, false, false, 8));
+}
+
+/* ---- a hung backing store; flushes (issue 11 #12) --------------------- */
+
+/* A READ that hangs in the kernel: disk__drain_until() gives up on time, and finishes later. */
+static void test_drain_until_hung_request(void)
+{
+	struct slow_mem sm;
+	char path[PATH_MAX];
+	struct iovec iov;
+	struct disk_req r;
+	struct disk *d;
+	u64 t0;
+
+	slow_mem_init(&sm, 4096);
+	make_image("hung.img", 64 * KiB, 3, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	iov = (struct iovec){ sm.p, 4096 };
+	r = (struct disk_req){ .op = DISK_OP_READ, .offset = 4096, .iov = &iov, .iovcnt = 1 };
+	TEST_ASSERT_EQ(disk__submit(d, &r), 0);
+	slow_mem_wait_blocked(&sm, 5000);
+
+	t0 = now_ns();
+	TEST_ASSERT_EQ(disk__drain_until(d, t0 + 100 * 1000000ULL, NULL, NULL), -ETIMEDOUT);
+	TEST_ASSERT(now_ns() - t0 < 1000 * 1000000ULL, "a 100 ms drain took %llu ms",
+		    (unsigned long long)((now_ns() - t0) / 1000000));
+	TEST_ASSERT_EQ(disk__inflight(d), 1);
+
+	slow_mem_release(&sm);
+	TEST_ASSERT_EQ(disk__drain_until(d, now_ns() + 10000 * 1000000ULL, NULL, NULL), 0);
+	TEST_ASSERT_EQ(disk__inflight(d), 0);
+	TEST_ASSERT_EQ(r.result, 4096);
+	expect_pat(sm.p, 4096, 4096, 3);
+	disk__close(d);
+	slow_mem_fini(&sm);
+}
+
+/* Every fdatasync is counted: FLUSH requests and disk__flush(); none for a ro disk. */
+static void test_flush_counted(void)
+{
+	struct disk_req r = { .op = DISK_OP_FLUSH };
+	struct disk_stats st;
+	char path[PATH_MAX];
+	struct disk *d;
+
+	make_image("flushes.img", 64 * KiB, 1, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	disk__stats(d, &st);
+	TEST_ASSERT_EQ(st.flushes, 0);
+	TEST_ASSERT_EQ(run_req(d, &r), 0);
+	TEST_ASSERT_EQ(disk__flush(d), 0);
+	disk__stats(d, &st);
+	TEST_ASSERT_EQ(st.flushes, 2);
+	TEST_ASSERT_EQ(st.flush_errors, 0);
+	disk__close(d);
+
+	d = open_disk(DISK_ENGINE_SYNC, path, true, false, 8);
+	TEST_ASSERT_EQ(disk__flush(d), 0);
+	disk__stats(d, &st);
+	TEST_ASSERT_EQ(st.flushes, 0);
+	disk__close(d);
+}
+
+static void deny_syscall(long nr, int errnum);
+
+/* The host loses the writes (fdatasync EIO): disk__flush() says so and counts it. */
+static void test_flush_error(void)
+{
+	struct disk_stats st;
+	char path[PATH_MAX];
+	struct disk *d;
+
+	make_image("flush-eio.img", 64 * KiB, 1, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	deny_syscall(__NR_fdatasync, EIO);
+	TEST_ASSERT_EQ(disk__flush(d), -EIO);
+	disk__stats(d, &st);
+	TEST_ASSERT_EQ(st.flushes, 1);
+	TEST_ASSERT_EQ(st.flush_errors, 1);
+	disk__close(d);
+}
+
 #define ENGINE_CASES(e, E)							\
 	static void test_##e##_rw(void) { check_rw(DISK_ENGINE_##E); }	\
 	static void test_##e##_flush(void) { check_flush(DISK_ENGINE_##E); }	\
@@ -1013,6 +1197,13 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_open_not_a_disk),
 	TEST_CASE(test_open_bad_depth),
 	TEST_CASE(test_open_from_parsed),
+	TEST_CASE(test_lock_two_writers),
+	TEST_CASE(test_lock_readers_share),
+	TEST_CASE(test_lock_released_on_close),
+	TEST_CASE(test_lock_other_process),
+	TEST_CASE(test_drain_until_hung_request),
+	TEST_CASE(test_flush_counted),
+	TEST_CASE(test_flush_error),
 	ENGINE_TABLE(io_uring),
 	ENGINE_TABLE(aio),
 	ENGINE_TABLE(sync),

@@ -61,7 +61,7 @@ fi
 
 # Every subcommand and every long option of "lkvm run" is in the page.
 missing=""
-for w in run check cpu version; do
+for w in run check cpu list stop pause resume debug balloon stat version; do
 	grep -q "^\.B[RI]* *$w\$\|^\.B lkvm $w" "$top/Documentation/lkvm.1" || missing="$missing $w"
 done
 [ -z "$missing" ] || echo "# subcommands not in lkvm.1:$missing"

@@ -556,6 +556,74 @@ static void test_hostile_rings(void)
 	fx_fini(&f);
 }
 
+/* Runs @n I/O loop passes of @ms each; returns how long they took, in ms. */
+static u64 idle_passes(struct fx *f, int n, int ms)
+{
+	u64 t0 = now_ns();
+
+	for (int i = 0; i < n; i++)
+		virtio_mmio__poll(f->vm, ms);
+	return (now_ns() - t0) / 1000000;
+}
+
+/*
+ * A failed device (NEEDS_RESET) does not watch the tap: with a frame
+ * waiting there the I/O loop sleeps instead of spinning on the readable
+ * fd, and the frame is neither read nor delivered, whether the receive
+ * ring or another ring failed.  A reset and a receiveq notification watch
+ * it again.
+ */
+static void test_failed_device_ignores_tap(void)
+{
+	struct fx f;
+	u64 ms;
+
+	/* The receive ring fails (a buffer outside RAM) before any frame. */
+	fx_init(&f, "mode=tap");
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, 0x1000, 2048);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	TEST_ASSERT(needs_reset(&f), "rx buffer outside RAM");
+	host_send(&f, 60, 1);
+	ms = idle_passes(&f, 5, 60);
+	TEST_ASSERT(ms >= 250, "5 I/O loop passes of 60 ms took %llu ms: spinning on the tap of a "
+		    "failed device", (unsigned long long)ms);
+	TEST_ASSERT_EQ(tap_pending(&f), HDR + 60);
+
+	/* Reset: the frame waited for the next driver. */
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 60);
+	TEST_ASSERT_EQ(tap_pending(&f), 0);
+
+	/* The transmit ring fails while the receiveq has a buffer and watches the tap. */
+	driver_up(&f, F_VERSION_1);
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	virtio_mmio__poll(f.vm, 0);
+	set_desc(&f, TXQ, 0, BUF + 0x1000, 64, VRING_DESC_F_NEXT, QNUM + 3);
+	offer(&f, TXQ, 0);
+	kick(&f, TXQ);
+	virtio_mmio__poll(f.vm, 0);
+	TEST_ASSERT(needs_reset(&f), "tx next out of range");
+	host_send(&f, 70, 2);
+	ms = idle_passes(&f, 5, 60);
+	TEST_ASSERT(ms >= 250, "5 I/O loop passes of 60 ms took %llu ms after the device failed",
+		    (unsigned long long)ms);
+	TEST_ASSERT_EQ(used_idx(&f, RXQ), 0);		/* nothing delivered after NEEDS_RESET */
+	TEST_ASSERT_EQ(tap_pending(&f), HDR + 70);
+	driver_up(&f, F_VERSION_1);
+	TEST_ASSERT(!needs_reset(&f), "reset clears NEEDS_RESET");
+	rx_buffer(&f, 0, BUF, 2048);
+	kick(&f, RXQ);
+	wait_used(&f, RXQ, 1);
+	TEST_ASSERT_EQ(used_len_at(&f, RXQ, 0), HDR + 70);
+	fx_fini(&f);
+}
+
 /* A reset in the middle of a frame spread over buffers forgets the frame and the buffers. */
 static void test_reset_mid_frame(void)
 {
@@ -862,6 +930,40 @@ static void test_vhost_backend_refused(void)
 	fx_fini(&f);
 }
 
+/*
+ * A guest that loops on reset and DRIVER_OK while vhost-net refuses (a
+ * fallback to the userspace datapath, or a failed device) cannot flood
+ * the log: each message is rate-limited per device, across resets.
+ */
+static void test_vhost_log_is_rate_limited(void)
+{
+	const unsigned int cycles = 10000;
+	struct test_stderr cap;
+	unsigned int lines, i;
+	struct fx f;
+	u64 t0, ms;
+
+	fx_init_vhost(&f);
+	t0 = now_ns();
+	test_stderr_begin(&cap);
+	for (i = 0; i < cycles; i++) {
+		fv.n = 0;
+		fv.fail_req = i % 2 ? VHOST_SET_FEATURES : VHOST_NET_SET_BACKEND;
+		fv.fail_index = 0;
+		driver_up(&f, F_VERSION_1 | F_MRG);
+		if (fv.fail_req || needs_reset(&f) != !(i % 2))
+			break;
+	}
+	lines = test_stderr_end(&cap, 3);
+	ms = (now_ns() - t0) / 1000000;
+	TEST_ASSERT_EQ(i, cycles);
+	TEST_ASSERT(lines >= 1, "the first refusal is logged");
+	/* Two rate limits (the device's and its transport's): 5 a second each, plus "suppressed". */
+	TEST_ASSERT(lines <= 12 * (ms / 1000 + 2), "%u log lines in %llu ms of a looping guest",
+		    lines, (unsigned long long)ms);
+	fx_fini(&f);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_identity),
 	TEST_CASE(test_transmit),
@@ -871,11 +973,13 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_receive_waits_for_buffers),
 	TEST_CASE(test_receive_too_big),
 	TEST_CASE(test_hostile_rings),
+	TEST_CASE(test_failed_device_ignores_tap),
 	TEST_CASE(test_reset_mid_frame),
 	TEST_CASE(test_vhost_handover),
 	TEST_CASE(test_vhost_fallback),
 	TEST_CASE(test_vhost_refused_after_handover),
 	TEST_CASE(test_vhost_backend_refused),
+	TEST_CASE(test_vhost_log_is_rate_limited),
 };
 
 TEST_MAIN(tests)

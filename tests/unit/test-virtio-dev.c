@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The small virtio devices behind the virtio-mmio transport, without KVM:
- * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c).  A fake guest RAM registered with gmem, a
+ * virtio-rng (virtio/rng.c) and virtio-console (virtio/console.c), whose
+ * output goes through the console's ring (util/outbuf.c) into a pipe that
+ * a reader drains, or never reads; and virtio-blk (virtio/blk.c) on a
+ * backing store that hangs (userfaultfd memory) across a device reset, and
+ * its flush when lkvm stops.  A fake guest RAM registered with gmem, a
  * "driver" in the test that sets up queues and rings through the register
  * handler, and virtio_mmio__poll() standing in for the I/O thread.
  *
@@ -12,12 +16,21 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "lkvm/kvm.h"
+#include "lkvm/outbuf.h"
 #include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
 #include "mmio-driver.h"
+#include "slow-mem.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -265,25 +278,49 @@ static void test_rng_bad_ring_needs_reset(void)
 #define RXQ	0
 #define TXQ	1
 
-static int con_pipe[2];
+static int con_pipe[2];		/* stdout: a blocking write end, like a shell's pipe */
+static struct outbuf *con_ob;
 
-static void con_init(struct fx *f)
+static void wake_handler(int sig __unused)
 {
+}
+
+static void con_init_ring(struct fx *f, size_t ring, unsigned int stall_ms)
+{
+	struct sigaction sa = { .sa_handler = wake_handler };
 	struct lkvm_err err = { "" };
 	struct virtio_dev *dev;
 
 	fx_ram(f);
-	TEST_ASSERT_EQ(pipe2(con_pipe, O_NONBLOCK), 0);
-	TEST_ASSERT(virtio_console__new(&f->kvm, con_pipe[1], &dev, &err) == 0, "console: %s",
+	sigemptyset(&sa.sa_mask);
+	TEST_ASSERT_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	TEST_ASSERT_EQ(pipe2(con_pipe, 0), 0);
+	TEST_ASSERT_EQ(fcntl(con_pipe[0], F_SETFL, O_NONBLOCK), 0);
+	TEST_ASSERT_EQ(outbuf__new(con_pipe[1], ring, stall_ms, SIGUSR1, NULL, "console", &con_ob),
+		       0);
+	TEST_ASSERT(virtio_console__new(&f->kvm, con_ob, &dev, &err) == 0, "console: %s",
 		    err.msg);
 	fx_wrap(f, dev);
+}
+
+static void con_init(struct fx *f)
+{
+	con_init_ring(f, OUTBUF_CONSOLE_SIZE, OUTBUF_STALL_MS);
 }
 
 static void con_fini(struct fx *f)
 {
 	fx_fini(f);
+	outbuf__free(con_ob, NULL);
 	close(con_pipe[0]);
 	close(con_pipe[1]);
+}
+
+/* What the guest transmitted so far, once the ring has written it. */
+static ssize_t con_read(void *buf, size_t len)
+{
+	TEST_ASSERT_EQ(outbuf__flush(con_ob, 1000, 1000), 0);
+	return read(con_pipe[0], buf, len);
 }
 
 /* Runs the I/O loop until queue @q's used ring moves (no kick: input-driven). */
@@ -339,7 +376,7 @@ static void test_console_transmit(void)
 	kick_and_wait(&f, TXQ);
 	TEST_ASSERT_EQ(used_id(&f, TXQ), 0);
 	TEST_ASSERT_EQ(used_len(&f, TXQ), 0);
-	n = read(con_pipe[0], got, sizeof(got));
+	n = con_read(got, sizeof(got));
 	TEST_ASSERT_EQ(n, 12);
 	TEST_ASSERT(!memcmp(got, "hello world\n", 12), "output '%.*s'", (int)n, got);
 	TEST_ASSERT(irq_pending(&f), "used-buffer interrupt");
@@ -349,10 +386,146 @@ static void test_console_transmit(void)
 	set_desc(&f, TXQ, 2, BUF, 3, 0, 0);
 	offer(&f, TXQ, 2);
 	kick_and_wait(&f, TXQ);
-	n = read(con_pipe[0], got, sizeof(got));
+	n = con_read(got, sizeof(got));
 	TEST_ASSERT_EQ(n, 3);
 	TEST_ASSERT(!memcmp(got, "abc", 3), "output '%.*s'", (int)n, got);
 	con_fini(&f);
+}
+
+#define TX_TOTAL	SZ_MiB
+#define TX_CHAIN	(64 * SZ_KiB)
+
+static u8 tx_pattern(size_t i)
+{
+	return (u8)(i * 7 + i / 251);
+}
+
+/* Transmits @total bytes of tx_pattern in chains of TX_CHAIN; returns how long that took. */
+static u64 con_transmit(struct fx *f, size_t total)
+{
+	u8 *buf = gp(f, BUF, TX_CHAIN);
+	u64 t0 = now_ns();
+
+	for (size_t off = 0; off < total; off += TX_CHAIN) {
+		unsigned int d = (unsigned int)(off / TX_CHAIN) % QNUM;
+
+		for (size_t i = 0; i < TX_CHAIN; i++)
+			buf[i] = tx_pattern(off + i);
+		set_desc(f, TXQ, d, BUF, TX_CHAIN, 0, 0);
+		offer(f, TXQ, (u16)d);
+		kick_and_wait(f, TXQ);
+		TEST_ASSERT_EQ(used_id(f, TXQ), d);
+	}
+	return now_ns() - t0;
+}
+
+/*
+ * Nobody reads stdout (issue 11 #4): the device's I/O thread, which holds
+ * the device lock while it transmits, returns every chain of 1 MiB
+ * promptly; the output that did not fit is dropped and counted.
+ */
+struct con_tx_job {
+	struct fx *f;
+	u64 ns;
+	bool done;
+};
+
+static void *con_tx_thread(void *arg)
+{
+	struct con_tx_job *j = arg;
+
+	j->ns = con_transmit(j->f, TX_TOTAL);
+	__atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_console_stalled_reader(void)
+{
+	struct con_tx_job j = { 0 };
+	struct outbuf_stats st;
+	pthread_t t;
+	struct fx f;
+	u64 ns;
+
+	con_init_ring(&f, 64 * SZ_KiB, OUTBUF_STALL_MS);
+	driver_up(&f, F_VERSION_1, 2);
+	/* The I/O thread's work on a thread of its own: if it blocks, fail, don't hang. */
+	j.f = &f;
+	TEST_ASSERT_EQ(pthread_create(&t, NULL, con_tx_thread, &j), 0);
+	for (int i = 0; i < 10000 && !__atomic_load_n(&j.done, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	TEST_ASSERT(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE),
+		    "transmitting 1 MiB not done after 10 s: the I/O thread is blocked on stdout");
+	pthread_join(t, NULL);
+	ns = j.ns;
+	outbuf__stats(con_ob, &st);
+	test_diag("1 MiB transmitted into a stalled pipe in %.1f ms (%.1f ms waiting for the ring)",
+		  (double)ns / 1e6, (double)st.wait_ns / 1e6);
+	/* Loose on the wall clock (a loaded machine); the ring accounts for its waits. */
+	TEST_ASSERT(st.wait_ns < 100 * 1000000ULL, "the I/O thread waited %llu ms for the ring",
+		    (unsigned long long)(st.wait_ns / 1000000));
+	TEST_ASSERT(ns < 1000 * 1000000ULL, "transmitting took %llu ms",
+		    (unsigned long long)(ns / 1000000));
+	TEST_ASSERT(st.stalled, "stalled");
+	TEST_ASSERT(st.dropped > 0, "nothing dropped");
+	TEST_ASSERT_EQ(st.written + st.queued + st.dropped, (u64)TX_TOTAL);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	con_fini(&f);
+}
+
+struct con_reader {
+	int fd;
+	size_t got;
+	bool in_order;
+};
+
+static void *con_reader_thread(void *arg)
+{
+	struct con_reader *r = arg;
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+	u8 buf[8192];
+	ssize_t n;
+
+	r->in_order = true;
+	for (;;) {
+		n = read(r->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EAGAIN) {
+			poll(&p, 1, 100);
+			continue;
+		}
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != tx_pattern(r->got + (size_t)i))
+				r->in_order = false;
+		r->got += (size_t)n;
+		usleep(200);	/* slower than the device */
+	}
+	return NULL;
+}
+
+/* With a reader, all of it arrives, in order, however small the ring (a stall time for a loaded machine). */
+static void test_console_reading_reader_gets_all(void)
+{
+	struct con_reader r = { 0 };
+	struct outbuf_stats st;
+	pthread_t t;
+	struct fx f;
+
+	con_init_ring(&f, 16 * SZ_KiB, 5000);
+	r.fd = con_pipe[0];
+	TEST_ASSERT_EQ(pthread_create(&t, NULL, con_reader_thread, &r), 0);
+	driver_up(&f, F_VERSION_1, 2);
+	con_transmit(&f, TX_TOTAL);
+	TEST_ASSERT_EQ(outbuf__flush(con_ob, 1000, 10000), 0);
+	fx_fini(&f);
+	outbuf__free(con_ob, &st);
+	close(con_pipe[1]);
+	pthread_join(t, NULL);
+	close(con_pipe[0]);
+	TEST_ASSERT_EQ(st.dropped, 0);
+	TEST_ASSERT_EQ(r.got, (size_t)TX_TOTAL);
+	TEST_ASSERT(r.in_order, "bytes out of order");
 }
 
 /* §5.3.6.2: queued input fills receive buffers, split across them as needed. */
@@ -420,6 +593,190 @@ static void test_console_reset_keeps_input(void)
 	con_fini(&f);
 }
 
+/* ---- virtio-blk: a reset while the backing store hangs; flush at exit ---- */
+
+#define SLOW_RAM	0xa0000000ULL	/* a second RAM region: userfaultfd memory */
+#define BLK_HDR		(BUF)
+#define BLK_STATUS	(BUF + 0x100)
+#define BLK_DATA	(BUF + 0x1000)
+#define T_IN		0
+#define T_OUT		1
+
+static char blk_path[PATH_MAX];
+
+/* virtio-blk on a 1 MiB image of byte (offset % 251), sync engine; @ro: ",ro". */
+static struct virtio_dev *blk_init(struct fx *f, bool ro)
+{
+	struct lkvm_err err = { "" };
+	struct disk_opts o;
+	struct virtio_dev *dev;
+	static u8 img[SZ_MiB];
+	char arg[PATH_MAX + 32];
+	int fd;
+
+	fx_ram(f);
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (u8)(i % 251);
+	snprintf(blk_path, sizeof(blk_path), "%s/blk.img", TEST_TMPDIR);
+	fd = open(blk_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	TEST_ASSERT(fd >= 0, "create %s", blk_path);
+	TEST_ASSERT_EQ(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
+	close(fd);
+	snprintf(arg, sizeof(arg), "%s,engine=sync%s", blk_path, ro ? ",ro" : "");
+	TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
+	TEST_ASSERT(virtio_blk__new(&f->kvm, &o, 0, 1, &dev, &err) == 0, "blk: %s", err.msg);
+	fx_wrap(f, dev);
+	return dev;
+}
+
+/* Offers a request of @type on sector @sector with @len data bytes at @data as chain @d..@d+2. */
+static void blk_offer(struct fx *f, unsigned int d, u32 type, u64 sector, u64 data, u32 len)
+{
+	u8 *h = gp(f, BLK_HDR + 32ULL * d, 16);
+	u32 t = htole32(type);
+	u64 s = htole64(sector);
+
+	memset(h, 0, 16);
+	memcpy(h, &t, 4);
+	memcpy(h + 8, &s, 8);
+	*(u8 *)gp(f, BLK_STATUS + d, 1) = 0xee;
+	set_desc(f, 0, d, BLK_HDR + 32ULL * d, 16, VRING_DESC_F_NEXT, (u16)(d + 1));
+	set_desc(f, 0, d + 1, data, len,
+		 (type == T_IN ? VRING_DESC_F_WRITE : 0) | VRING_DESC_F_NEXT, (u16)(d + 2));
+	set_desc(f, 0, d + 2, BLK_STATUS + d, 1, VRING_DESC_F_WRITE, 0);
+	offer(f, 0, (u16)d);
+}
+
+/*
+ * Issue 11 #12: a reset (on a vCPU, under the device lock) while a READ
+ * hangs in the backing store returns within its bound instead of waiting
+ * for the store; the device says the reset is still pending, answers
+ * neither the old driver (its status byte untouched) nor, until the hung
+ * request is back, the new one -- whose request then completes.  Before
+ * the fix the reset waits for the store (here: the 3 s watchdog).
+ */
+static void test_blk_reset_with_hung_io(void)
+{
+	struct slow_mem sm;
+	struct virtio_dev *dev;
+	struct fx f;
+	u64 t0, ns;
+	u8 *data;
+
+	slow_mem_init(&sm, 4096);
+	dev = blk_init(&f, false);
+	TEST_ASSERT_EQ(gmem__add_region(&f.kvm, SLOW_RAM, 4096, sm.p), 0);
+	driver_up(&f, F_VERSION_1, 1);
+	blk_offer(&f, 0, T_IN, 8, SLOW_RAM, 4096);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_mmio__poll(f.vm, 0);
+	slow_mem_wait_blocked(&sm, 5000);	/* the disk's worker is stuck in preadv() */
+	slow_mem_watchdog(&sm, 3000);
+
+	t0 = now_ns();
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	ns = now_ns() - t0;
+	test_diag("reset with a hung request returned after %.1f ms", (double)ns / 1e6);
+	TEST_ASSERT(ns < 1000 * 1000000ULL, "the reset took %llu ms: the vCPU waited for the store",
+		    (unsigned long long)(ns / 1000000));
+	TEST_ASSERT(dev->reset_pending, "the device says its reset is still pending");
+
+	/* A driver that does not wait (Linux's virtio_mmio) sets the device up again. */
+	memset(f.ram, 0, 0x10000);
+	f.avail_idx[0] = f.used_seen[0] = 0;
+	driver_up(&f, F_VERSION_1, 1);
+	TEST_ASSERT(dev->reset_pending, "still pending: the hung request is not back");
+	blk_offer(&f, 3, T_IN, 0, BLK_DATA, 512);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	for (int i = 0; i < 10; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, 0), 0);	/* the new driver's request waits */
+
+	slow_mem_release_now(&sm);
+	for (int i = 0; i < 500 && dev->reset_pending; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT(!dev->reset_pending, "the reset completes once the hung request is back");
+	/* Then the waiting request is served, and only it: the old one got no answer. */
+	for (int i = 0; i < 500 && used_idx(&f, 0) == 0; i++)
+		virtio_mmio__poll(f.vm, 10);
+	TEST_ASSERT_EQ(used_idx(&f, 0), 1);
+	f.used_seen[0] = 1;
+	TEST_ASSERT_EQ(used_id(&f, 0), 3);
+	TEST_ASSERT_EQ(*(u8 *)gp(&f, BLK_STATUS + 3, 1), 0);	/* VIRTIO_BLK_S_OK */
+	data = gp(&f, BLK_DATA, 512);
+	for (unsigned int i = 0; i < 512; i++)
+		TEST_ASSERT(data[i] == (u8)(i % 251), "byte %u of sector 0 is %#x", i, data[i]);
+	TEST_ASSERT_EQ(*(u8 *)gp(&f, BLK_STATUS + 0, 1), 0xee);	/* the old driver's: untouched */
+	fx_fini(&f);
+	slow_mem_fini(&sm);
+}
+
+/* A reset with nothing hung is immediate and complete. */
+static void test_blk_reset_idle(void)
+{
+	struct virtio_dev *dev;
+	struct fx f;
+
+	dev = blk_init(&f, false);
+	driver_up(&f, F_VERSION_1, 1);
+	blk_offer(&f, 0, T_IN, 0, BLK_DATA, 512);
+	kick_and_wait(&f, 0);
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	TEST_ASSERT(!dev->reset_pending, "no reset pending");
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), 0);
+	fx_fini(&f);
+}
+
+/*
+ * Issue 11 #12: when lkvm stops, a writable disk is flushed (fdatasync)
+ * after its last requests, even if the guest never asked; a read-only one
+ * is not; a flush that fails is counted for the exit status.
+ */
+static void test_blk_flush_at_exit(void)
+{
+	struct fx f;
+
+	blk_init(&f, false);
+	driver_up(&f, F_VERSION_1, 1);
+	memset(gp(&f, BLK_DATA, 512), 0x5a, 512);
+	blk_offer(&f, 0, T_OUT, 1, BLK_DATA, 512);
+	kick_and_wait(&f, 0);
+	fx_fini(&f);
+	TEST_ASSERT_EQ(f.kvm.disks_flushed, 1);
+	TEST_ASSERT_EQ(f.kvm.disk_flush_errors, 0);
+
+	blk_init(&f, true);
+	fx_fini(&f);
+	TEST_ASSERT_EQ(f.kvm.disks_flushed, 0);
+}
+
+/* Makes syscall @nr fail with @errnum in this (forked) test process. */
+static void deny_syscall(long nr, int errnum)
+{
+	struct sock_filter flt[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (u32)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((u32)errnum & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(flt), .filter = flt };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
+		TEST_SKIP("seccomp filter: %s", strerror(errno));
+}
+
+static void test_blk_flush_at_exit_fails(void)
+{
+	struct fx f;
+
+	blk_init(&f, false);
+	deny_syscall(__NR_fdatasync, EIO);
+	fx_fini(&f);
+	TEST_ASSERT_EQ(f.kvm.disks_flushed, 1);
+	TEST_ASSERT_EQ(f.kvm.disk_flush_errors, 1);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_rng_identity),
 	TEST_CASE(test_rng_fills_buffers),
@@ -428,8 +785,14 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_rng_bad_ring_needs_reset),
 	TEST_CASE(test_console_identity),
 	TEST_CASE(test_console_transmit),
+	TEST_CASE(test_console_stalled_reader),
+	TEST_CASE(test_console_reading_reader_gets_all),
 	TEST_CASE(test_console_receive),
 	TEST_CASE(test_console_reset_keeps_input),
+	TEST_CASE(test_blk_reset_with_hung_io),
+	TEST_CASE(test_blk_reset_idle),
+	TEST_CASE(test_blk_flush_at_exit),
+	TEST_CASE(test_blk_flush_at_exit_fails),
 };
 
 TEST_MAIN(tests)

@@ -6,15 +6,23 @@
  * through the transport's handler, a fake guest RAM, the sync disk engine
  * on a temp file, and virtio_core__poll() standing in for the I/O thread.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 
+#include <linux/kvm.h>
+
+#include "lkvm/irq.h"
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
 #include "lkvm/virtio-transport.h"
 #include "test.h"
 #include "guest-mem.h"
+#include "count-dev.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -159,6 +167,23 @@ static void fx_fini(struct fx *f)
 	free(f->ram);
 }
 
+/* The fixture with a counting device (tests/unit/count-dev.h) instead of virtio-blk, INTx. */
+static void fx_init_count(struct fx *f, struct count_dev_counts *n)
+{
+	struct lkvm_err err = { "" };
+
+	memset(f, 0, sizeof(*f));
+	f->kvm.sys_fd = f->kvm.vm_fd = -1;
+	f->ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f->ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f->kvm, RAM, RAM_SIZE, f->ram), 0);
+	TEST_ASSERT(pci__new(&f->kvm, ECAM, &f->bus, &err) == 0, "pci: %s", err.msg);
+	f->bus->intx_line = 8;
+	TEST_ASSERT(virtio_pci__new(&f->kvm, f->bus, count_dev__new(&f->kvm, n), BAR, false, &f->c,
+				    &err) == 0, "virtio-pci: %s", err.msg);
+	find_caps(f);
+}
+
 static void driver_up(struct fx *f)
 {
 	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, 0, 1);
@@ -215,6 +240,78 @@ static bool fd_pending(int fd)
 		return false;
 	TEST_ASSERT_EQ(read(fd, &n, sizeof(n)), (ssize_t)sizeof(n));
 	return true;
+}
+
+/*
+ * A fake VM fd for the MSI routes: this program's ioctl() answers the
+ * routing and irqfd ioctls on fake_kvm.fd itself (recording what lkvm
+ * sent) and passes every other call to the kernel.  KVM_SET_GSI_ROUTING
+ * always succeeds; KVM_IRQFD fails with EINVAL unless irqfd_ok.
+ */
+static struct {
+	int fd;
+	bool irqfd_ok;
+	unsigned int irqfds;		/* KVM_IRQFD calls */
+	unsigned int nr_routes;		/* entries in the last KVM_SET_GSI_ROUTING */
+	unsigned int max_routes;
+	u32 last_msi_gsi;		/* the highest MSI GSI in the last table */
+} fake_kvm = { .fd = -1 };
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (fd < 0 || fd != fake_kvm.fd)
+		return (int)syscall(SYS_ioctl, fd, req, arg);
+	if (req == KVM_SET_GSI_ROUTING) {
+		const struct kvm_irq_routing *t = arg;
+
+		fake_kvm.nr_routes = t->nr;
+		fake_kvm.max_routes = MAX(fake_kvm.max_routes, t->nr);
+		fake_kvm.last_msi_gsi = 0;
+		for (unsigned int i = 0; i < t->nr; i++)
+			if (t->entries[i].type == KVM_IRQ_ROUTING_MSI)
+				fake_kvm.last_msi_gsi = MAX(fake_kvm.last_msi_gsi, t->entries[i].gsi);
+		return 0;
+	}
+	if (req == KVM_IRQFD) {
+		fake_kvm.irqfds++;
+		if (fake_kvm.irqfd_ok)
+			return 0;
+		errno = EINVAL;
+		return -1;
+	}
+	errno = ENOTTY;
+	return -1;
+}
+
+static unsigned int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	TEST_ASSERT(d, "opendir /proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* One read request notified through the notify window, run to completion. */
+static void one_request(struct fx *f)
+{
+	u16 idx = get16(f, AVAIL + 2), used = get16(f, USED + 2);
+
+	put16(f, AVAIL + 4 + 2 * (idx % QNUM), 0);
+	put16(f, AVAIL + 2, (u16)(idx + 1));
+	bar_wr(f, f->notify, 0, 2);
+	for (int i = 0; i < 100 && get16(f, USED + 2) == used; i++)
+		virtio_core__poll(f->c, 10);
+	TEST_ASSERT_EQ(get16(f, USED + 2), (u16)(used + 1));
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -387,6 +484,201 @@ static void test_msix_masking(void)
 	fx_fini(&f);
 }
 
+/*
+ * An irqfd KVM refuses: the vector's MSI route is taken back out of the
+ * routing table and its eventfd closed, and the vector is not routed
+ * again on every interrupt, only once the driver rewrites its entry; a
+ * later route reuses the freed GSI.
+ */
+static void test_msix_irqfd_refused(void)
+{
+	const u32 table = 0x4000, nr_pins = 32;
+	unsigned int fds;
+	struct fx f;
+
+	fx_init(&f, true);
+	fake_kvm.fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(fake_kvm.fd >= 0, "open /dev/null");
+	f.kvm.vm_fd = fake_kvm.fd;
+	irq__set_wired_pins(&f.kvm, nr_pins);
+	driver_up(&f);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_MSIX, 1, 2);
+	bar_wr(&f, table + 16, 0x08030040, 4);
+	bar_wr(&f, table + 16 + 4, 0, 4);
+	bar_wr(&f, table + 16 + 8, 33, 4);
+	bar_wr(&f, table + 16 + 12, 0, 4);
+	cfg_wr(&f, f.msix_cap + 2, 0x8000 | (cfg_rd(&f, 0, f.msix_cap + 2, 2) & 0x7ff), 2);
+	TEST_ASSERT(virtio_pci__msix_enabled(f.c), "MSI-X enable did not stick");
+	set_desc(&f, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, DATA, 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(&f, 2, STATUS, 1, VRING_DESC_F_WRITE, 0);
+	memset(gp(&f, HDR, 16), 0, 16);
+
+	fds = open_fds();
+	for (int i = 0; i < 50; i++)
+		one_request(&f);
+	TEST_ASSERT_EQ(fake_kvm.irqfds, 1u);		/* tried once, not per interrupt */
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, nr_pins);	/* the route went again */
+	TEST_ASSERT_EQ(fake_kvm.max_routes, nr_pins + 1);
+	TEST_ASSERT_EQ(open_fds(), fds);		/* and its eventfd */
+
+	/* The driver rewrites the entry: one more try, at the next interrupt. */
+	bar_wr(&f, table + 16 + 8, 34, 4);
+	for (int i = 0; i < 10; i++)
+		one_request(&f);
+	TEST_ASSERT_EQ(fake_kvm.irqfds, 2u);
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, nr_pins);
+	TEST_ASSERT_EQ(open_fds(), fds);
+
+	/* Now KVM takes it: routed on the freed GSI, with one eventfd, once. */
+	fake_kvm.irqfd_ok = true;
+	bar_wr(&f, table + 16 + 8, 35, 4);
+	for (int i = 0; i < 10; i++)
+		one_request(&f);
+	TEST_ASSERT_EQ(fake_kvm.irqfds, 3u);
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, nr_pins + 1);
+	TEST_ASSERT_EQ(fake_kvm.last_msi_gsi, nr_pins);
+	TEST_ASSERT_EQ(open_fds(), fds + 1);
+	fx_fini(&f);
+	irq__free(&f.kvm);
+	close(fake_kvm.fd);
+}
+
+/* irq.c's table: a removed route leaves a hole the next one fills; the others keep their GSIs. */
+static void test_irq_route_removal(void)
+{
+	struct kvm kvm;
+	u32 g[4];
+
+	memset(&kvm, 0, sizeof(kvm));
+	kvm.sys_fd = -1;
+	fake_kvm.fd = kvm.vm_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(kvm.vm_fd >= 0, "open /dev/null");
+	irq__set_wired_pins(&kvm, 8);
+	for (unsigned int i = 0; i < 3; i++) {
+		TEST_ASSERT_EQ(irq__add_msi_route(&kvm, 0x1000, i, 0, &g[i]), 0);
+		TEST_ASSERT_EQ(g[i], 8 + i);
+	}
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, 11u);
+	TEST_ASSERT_EQ(irq__remove_msi_route(&kvm, g[1]), 0);
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, 10u);
+	TEST_ASSERT_EQ(fake_kvm.last_msi_gsi, 10u);
+	TEST_ASSERT_EQ(irq__remove_msi_route(&kvm, g[1]), -EINVAL);	/* gone already */
+	TEST_ASSERT_EQ(irq__update_msi_route(&kvm, g[1], 0x1000, 7, 0), -EINVAL);
+	TEST_ASSERT_EQ(irq__remove_msi_route(&kvm, 3), -EINVAL);	/* a wired pin */
+	TEST_ASSERT_EQ(irq__update_msi_route(&kvm, g[2], 0x2000, 9, 0), 0);
+	TEST_ASSERT_EQ(irq__add_msi_route(&kvm, 0x1000, 5, 0, &g[3]), 0);
+	TEST_ASSERT_EQ(g[3], 9u);
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, 11u);
+	/* Removing the last ones shrinks the table back to the pins. */
+	for (unsigned int i = 0; i < 4; i++)
+		if (i != 1)
+			TEST_ASSERT_EQ(irq__remove_msi_route(&kvm, g[i]), 0);
+	TEST_ASSERT_EQ(fake_kvm.nr_routes, 8u);
+	TEST_ASSERT_EQ(irq__add_msi_route(&kvm, 0x1000, 1, 0, &g[0]), 0);
+	TEST_ASSERT_EQ(g[0], 8u);
+	irq__free(&kvm);
+	close(kvm.vm_fd);
+}
+
+/*
+ * The MSI-X table window is 4 KiB (256 entries) but the device has
+ * nr_queues + 1 vectors: every entry past the last one, up to the end of
+ * the window, reads as zeros and ignores writes, without an out-of-bounds
+ * pointer (UBSan's bounds check fails the case if one is formed).
+ */
+static void test_msix_table_out_of_range(void)
+{
+	const u32 table = 0x4000, pba = 0x5000;
+	static const unsigned int vecs[] = { 2, 16, 17, 18, 100, 255 };
+	struct fx f;
+
+	fx_init(&f, true);
+	for (unsigned int i = 0; i < ARRAY_SIZE(vecs); i++) {
+		u32 e = table + 16 * vecs[i];
+
+		for (u32 field = 0; field < 16; field += 4) {
+			bar_wr(&f, e + field, 0xffffffff, 4);
+			TEST_ASSERT_EQ(bar_rd(&f, e + field, 4), 0u);
+		}
+		bar_wr(&f, e, ~0ULL, 8);
+		TEST_ASSERT_EQ(bar_rd(&f, e + 8, 8), 0u);
+	}
+	/* The real entries are untouched: masked, address and data 0. */
+	for (unsigned int v = 0; v < 2; v++) {
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v, 8), 0u);
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v + 8, 4), 0u);
+		TEST_ASSERT_EQ(bar_rd(&f, table + 16 * v + 12, 4), 1u);
+	}
+	TEST_ASSERT_EQ(bar_rd(&f, pba, 8), 0u);
+	fx_fini(&f);
+}
+
+#define S_A	VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_D	VIRTIO_CONFIG_S_DRIVER
+#define S_FO	VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DO	VIRTIO_CONFIG_S_DRIVER_OK
+
+static void status_wr(struct fx *f, u32 v)
+{
+	bar_wr(f, f->common + VIRTIO_PCI_COMMON_STATUS, v, 1);
+}
+
+static u32 status_rd(struct fx *f)
+{
+	return (u32)bar_rd(f, f->common + VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+/*
+ * The device status state machine (virtio 1.2 §2.1, §3.1.1) through
+ * device_status: only 0 resets, a write that would clear a set bit
+ * changes nothing (driver_ok once per reset cycle), DRIVER_OK needs
+ * FEATURES_OK.
+ */
+static void test_status_state_machine(void)
+{
+	struct count_dev_counts n;
+	struct fx f;
+
+	fx_init_count(&f, &n);
+	status_wr(&f, 0);
+	status_wr(&f, S_A | S_D);
+	status_wr(&f, S_A | S_D | S_DO);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D);
+	TEST_ASSERT_EQ(n.driver_ok, 0u);
+
+	driver_up(&f);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+	status_wr(&f, S_A | S_D | S_FO);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D);
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	/* The features stay frozen, */
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_GFSELECT, 1, 4);
+	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_GF, 0, 4);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_GF, 4), F_VERSION_1 >> 32);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	status_wr(&f, S_A | S_D | S_DO);
+	status_wr(&f, S_A | S_D | S_FO | S_DO);
+	/* ...and driver_ok ran once. */
+	TEST_ASSERT_EQ(status_rd(&f), S_A | S_D | S_FO | S_DO);
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+	/* The queue still works. */
+	bar_wr(&f, f.notify, 0, 2);
+	virtio_core__poll(f.c, 0);
+	TEST_ASSERT(n.notifies >= 1, "the queue is live");
+
+	/* A reset starts a new cycle: driver_ok once more. */
+	driver_up(&f);
+	TEST_ASSERT_EQ(n.driver_ok, 2u);
+	status_wr(&f, 0);
+	TEST_ASSERT_EQ(status_rd(&f), 0u);
+	fx_fini(&f);
+}
+
 /* One request queue per vCPU: num_queues, VIRTIO_BLK_F_MQ, a vector each. */
 static void test_blk_multiqueue(void)
 {
@@ -415,9 +707,13 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_config_header),
 	TEST_CASE(test_bar_sizing),
 	TEST_CASE(test_common_config),
+	TEST_CASE(test_status_state_machine),
 	TEST_CASE(test_intx_request),
 	TEST_CASE(test_pci_cfg_window),
 	TEST_CASE(test_msix_masking),
+	TEST_CASE(test_msix_table_out_of_range),
+	TEST_CASE(test_msix_irqfd_refused),
+	TEST_CASE(test_irq_route_removal),
 	TEST_CASE(test_blk_multiqueue),
 };
 

@@ -20,6 +20,7 @@
 #include "test.h"
 #include "guest-mem.h"
 #include "mmio-driver.h"
+#include "count-dev.h"
 
 #define RAM		0x80000000ULL
 #define RAM_SIZE	SZ_MiB
@@ -295,6 +296,126 @@ static void test_feature_negotiation(void)
 	fx_fini(&f);
 }
 
+#define S_A	VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_D	VIRTIO_CONFIG_S_DRIVER
+#define S_FO	VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DO	VIRTIO_CONFIG_S_DRIVER_OK
+
+/*
+ * The device status state machine (virtio 1.2 §2.1, §3.1.1): the driver
+ * only sets bits, and only 0 resets; a write that would clear a set bit
+ * changes nothing, so driver_ok runs once per reset cycle; DRIVER_OK
+ * needs FEATURES_OK.  Behind a device that counts the calls.
+ */
+static void test_status_state_machine(void)
+{
+	struct lkvm_err err = { "" };
+	struct count_dev_counts n;
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.kvm.sys_fd = f.kvm.vm_fd = -1;
+	f.ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f.ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f.kvm, RAM, RAM_SIZE, f.ram), 0);
+	TEST_ASSERT(virtio_mmio__new(&f.kvm, count_dev__new(&f.kvm, &n), MMIO_BASE, 16, &f.vm,
+				     &err) == 0, "mmio: %s", err.msg);
+
+	/* DRIVER_OK without FEATURES_OK does not stick, and the device hears nothing. */
+	wr(&f, VIRTIO_MMIO_STATUS, 0);
+	wr(&f, VIRTIO_MMIO_STATUS, S_A);
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D);
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_DO);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D);
+	TEST_ASSERT_EQ(n.driver_ok, 0u);
+
+	TEST_ASSERT(negotiate(&f, F_VERSION_1), "negotiate");
+	setup_queue(&f, QNUM, DESC, AVAIL, USED);
+	mmio_driver_ok(f.vm);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO | S_DO);
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+
+	/* Clearing DRIVER_OK, or FEATURES_OK, or both, without a reset: ignored. */
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_FO);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO | S_DO);
+	mmio_driver_ok(f.vm);
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO | S_DO);
+	/* ...so the features stay frozen, */
+	wr(&f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(&f, VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	TEST_ASSERT_EQ(virtio_mmio__dev(f.vm)->acked, F_VERSION_1);
+	mmio_driver_ok(f.vm);
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_DO);
+	mmio_driver_ok(f.vm);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO | S_DO);
+	/* ...and driver_ok ran once. */
+	TEST_ASSERT_EQ(n.driver_ok, 1u);
+	/* Setting another bit is fine; the queue still works. */
+	wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_FO | S_DO | VIRTIO_CONFIG_S_FAILED);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO | S_DO | VIRTIO_CONFIG_S_FAILED);
+	wr(&f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_mmio__poll(f.vm, 0);
+	TEST_ASSERT(n.notifies >= 1, "the queue is live");
+
+	/* A reset starts a new cycle: driver_ok once more. */
+	TEST_ASSERT(negotiate(&f, F_VERSION_1), "negotiate again");
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_STATUS), S_A | S_D | S_FO);
+	setup_queue(&f, QNUM, DESC, AVAIL, USED);
+	mmio_driver_ok(f.vm);
+	TEST_ASSERT_EQ(n.driver_ok, 2u);
+	TEST_ASSERT(n.resets >= 2, "resets seen: %u", n.resets);
+	fx_fini(&f);
+}
+
+/* At most this many log lines in @ms of a looping guest: lkvm_log_ratelimited()'s 5 a second, plus its "suppressed" line. */
+static unsigned int log_bound(u64 ms)
+{
+	return 6 * (unsigned int)(ms / 1000 + 2);
+}
+
+/*
+ * A guest that loops on reset, a queue with rings outside RAM (NEEDS_RESET)
+ * and status writes the device ignores cannot flood the log: every
+ * message it triggers is rate-limited per device, across resets.
+ */
+static void test_guest_log_is_rate_limited(void)
+{
+	struct lkvm_err err = { "" };
+	struct count_dev_counts n;
+	struct test_stderr cap;
+	unsigned int lines;
+	struct fx f;
+	u64 t0, ms;
+
+	memset(&f, 0, sizeof(f));
+	f.kvm.sys_fd = f.kvm.vm_fd = -1;
+	f.ram = calloc(1, RAM_SIZE);
+	TEST_ASSERT(f.ram, "calloc");
+	TEST_ASSERT_EQ(gmem__add_region(&f.kvm, RAM, RAM_SIZE, f.ram), 0);
+	TEST_ASSERT(virtio_mmio__new(&f.kvm, count_dev__new(&f.kvm, &n), MMIO_BASE, 16, &f.vm,
+				     &err) == 0, "mmio: %s", err.msg);
+	t0 = now_ns();
+	test_stderr_begin(&cap);
+	for (int i = 0; i < 10000; i++) {
+		if (!negotiate(&f, F_VERSION_1))
+			break;
+		setup_queue(&f, QNUM, 0x1000, AVAIL, USED);	/* descriptors not in RAM */
+		if (!(rd(&f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET))
+			break;
+		wr(&f, VIRTIO_MMIO_STATUS, S_A);		/* clears bits: ignored */
+		wr(&f, VIRTIO_MMIO_STATUS, 0);
+		wr(&f, VIRTIO_MMIO_STATUS, S_A | S_D | S_DO);	/* without FEATURES_OK */
+	}
+	lines = test_stderr_end(&cap, 3);
+	ms = (now_ns() - t0) / 1000000;
+	TEST_ASSERT(n.resets >= 20000, "the loop stopped early after %u resets", n.resets);
+	TEST_ASSERT(lines >= 1, "the first failure is logged");
+	TEST_ASSERT(lines <= log_bound(ms), "%u log lines in %llu ms of a looping guest", lines,
+		    (unsigned long long)ms);
+	fx_fini(&f);
+}
+
 static void test_queue_setup_and_reset(void)
 {
 	struct fx f;
@@ -562,6 +683,8 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_identity_and_features),
 	TEST_CASE(test_ro_disk_offers_ro),
 	TEST_CASE(test_feature_negotiation),
+	TEST_CASE(test_status_state_machine),
+	TEST_CASE(test_guest_log_is_rate_limited),
 	TEST_CASE(test_queue_setup_and_reset),
 	TEST_CASE(test_queue_outside_ram_needs_reset),
 	TEST_CASE(test_bad_ring_needs_reset),

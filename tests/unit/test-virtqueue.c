@@ -883,8 +883,8 @@ static void test_hostile_indirect_loops(void)
 	expect_broken(&f, "indirect next index beyond the table");
 	fx_fini(&f);
 
-	/* A table longer than the queue size is fine (Linux does that), exactly its count. */
-	fx_init(&f, 8, false, true);
+	/* A table is walked for exactly its count (within the queue size: see below). */
+	fx_init(&f, 32, false, true);
 	for (unsigned int i = 0; i < 20; i++)
 		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 19 ? VRING_DESC_F_NEXT : 0,
 			    (u16)(i + 1));
@@ -900,13 +900,75 @@ static void test_hostile_indirect_loops(void)
 	fx_fini(&f);
 
 	/* A looping table of VQ_MAX_IOV one-byte entries: a loop, not an iovec overflow. */
-	fx_init(&f, 8, false, true);
+	fx_init(&f, 2048, false, true);
 	for (unsigned int i = 0; i < VQ_MAX_IOV; i++)
 		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, VRING_DESC_F_NEXT,
 			    (u16)((i + 1) % VQ_MAX_IOV));
 	set_desc(&f, 0, TABLE_GPA, VQ_MAX_IOV * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(&f, 0);
 	expect_broken(&f, "indirect chain longer than its table");
+	fx_fini(&f);
+}
+
+/*
+ * virtio 1.2 §2.7.5.3.1: "A driver MUST NOT create a descriptor chain
+ * longer than the Queue Size of the device", indirect entries included.
+ * Exactly the queue size is fine, one more is a ring error, however the
+ * chain splits between the ring and the table; a 32768-entry table on a
+ * 256-entry queue is refused without walking it all.
+ */
+static void test_hostile_indirect_chain_length(void)
+{
+	const unsigned int num = 256;
+	struct fx f;
+
+	fx_init(&f, num, false, true);
+	for (unsigned int i = 0; i < num; i++)
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < num - 1 ? VRING_DESC_F_NEXT : 0,
+			    (u16)(i + 1));
+	set_desc(&f, 0, TABLE_GPA, num * 16, VRING_DESC_F_INDIRECT, 0);
+	offer(&f, 0);
+	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
+	TEST_ASSERT_EQ(f.chain->nr_out, num);
+	fx_fini(&f);
+
+	/* num + 1 entries in the table. */
+	fx_init(&f, num, false, true);
+	for (unsigned int i = 0; i <= num; i++)
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < num ? VRING_DESC_F_NEXT : 0,
+			    (u16)(i + 1));
+	set_desc(&f, 0, TABLE_GPA, (num + 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	offer(&f, 0);
+	expect_broken(&f, "chain longer than the queue size");
+	fx_fini(&f);
+
+	/* One direct buffer, then a table of num - 1: num in all, fine... */
+	fx_init(&f, num, false, true);
+	set_desc(&f, 0, DATA + 0x1000, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(&f, 1, TABLE_GPA, (num - 1) * 16, VRING_DESC_F_INDIRECT, 0);
+	for (unsigned int i = 0; i < num - 1; i++)
+		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < num - 2 ? VRING_DESC_F_NEXT : 0,
+			    (u16)(i + 1));
+	offer(&f, 0);
+	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), 1);
+	TEST_ASSERT_EQ(f.chain->nr_out, num);
+	/* ...and with a table of num, one too many. */
+	set_desc(&f, 1, TABLE_GPA, num * 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc_at(&f, TABLE_GPA, num - 2, DATA + num - 2, 1, VRING_DESC_F_NEXT, (u16)(num - 1));
+	set_desc_at(&f, TABLE_GPA, num - 1, DATA + num - 1, 1, 0, 0);
+	offer(&f, 0);
+	TEST_ASSERT_EQ(virtqueue__pop(&f.vq, f.chain), -EIO);
+	TEST_ASSERT_STR_CONTAINS(f.vq.broken_why, "chain longer than the queue size");
+	fx_fini(&f);
+
+	/* The audit's case: 32768 (empty) entries on a 256-entry queue. */
+	fx_init(&f, num, false, true);
+	for (unsigned int i = 0; i < VIRTQ_MAX_SIZE; i++)
+		set_desc_at(&f, B_BASE, i, 0, 0, i < VIRTQ_MAX_SIZE - 1 ? VRING_DESC_F_NEXT : 0,
+			    (u16)(i + 1));
+	set_desc(&f, 0, B_BASE, VIRTQ_MAX_SIZE * 16, VRING_DESC_F_INDIRECT, 0);
+	offer(&f, 0);
+	expect_broken(&f, "chain longer than the queue size");
 	fx_fini(&f);
 }
 
@@ -1030,8 +1092,8 @@ static void test_hostile_too_many_iov(void)
 	TEST_ASSERT_STR_CONTAINS(f.vq.broken_why, "VQ_MAX_IOV");
 	fx_fini(&f);
 
-	/* Through an indirect table of 1025. */
-	fx_init(&f, 8, false, true);
+	/* Through an indirect table of 1025 (on a queue that allows such a chain). */
+	fx_init(&f, 2048, false, true);
 	for (unsigned int i = 0; i < 1025; i++)
 		set_desc_at(&f, TABLE_GPA, i, DATA + i, 1, i < 1024 ? VRING_DESC_F_NEXT : 0,
 			    (u16)(i + 1));
@@ -1141,6 +1203,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_hostile_nested_indirect),
 	TEST_CASE(test_hostile_indirect_with_next),
 	TEST_CASE(test_hostile_indirect_loops),
+	TEST_CASE(test_hostile_indirect_chain_length),
 	TEST_CASE(test_hostile_indirect_outside_ram),
 	TEST_CASE(test_hostile_buffer_outside_ram),
 	TEST_CASE(test_hostile_out_after_in),

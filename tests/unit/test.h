@@ -170,6 +170,44 @@ static inline void test__fmt_val(char *buf, size_t len, unsigned long long v, in
 		_exit(TEST_EXIT_SKIP);						\
 	} while (0)
 
+/*
+ * Captures what the case writes to stderr (lkvm's log: one line per
+ * message) from test_stderr_begin() to test_stderr_end(), which puts
+ * stderr back, prints the first lines as diagnostics and returns how many
+ * lines there were.  A sanitizer report meanwhile goes to the capture:
+ * keep captures short.
+ */
+struct test_stderr {
+	int saved;
+	FILE *f;
+};
+
+static inline void test_stderr_begin(struct test_stderr *c)
+{
+	fflush(stderr);
+	c->f = tmpfile();
+	c->saved = dup(STDERR_FILENO);
+	if (!c->f || c->saved < 0 || dup2(fileno(c->f), STDERR_FILENO) < 0)
+		test__fail(__FILE__, __LINE__, "test_stderr_begin", "%s", strerror(errno));
+}
+
+static inline unsigned int test_stderr_end(struct test_stderr *c, unsigned int show)
+{
+	unsigned int lines = 0;
+	char line[1024];
+
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	rewind(c->f);
+	while (fgets(line, sizeof(line), c->f)) {
+		if (lines++ < show)
+			test_diag("stderr: %s", line);
+	}
+	fclose(c->f);
+	return lines;
+}
+
 static inline int test__rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

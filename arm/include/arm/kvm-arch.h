@@ -25,6 +25,16 @@ struct kvm_arch {
 	u64 masks[KVM_ARM_FEATURE_ID_RANGE_SIZE];
 	bool have_masks;
 
+	/*
+	 * The VM-wide counter offset (KVM_ARM_SET_COUNTER_OFFSET), when KVM
+	 * has it: set at VM creation, then moved on by every pause so that
+	 * the guest's counters don't see the time it spent paused.
+	 */
+	bool counter_offset_set;
+	u64 counter_offset;
+	u64 paused_cnt;			/* the host's counter when the pause began */
+	u64 paused_cycles;		/* taken out of the guest's counters so far */
+
 	u64 entry;			/* boot vCPU's PC */
 	u64 dtb_addr;
 	u64 initrd_addr;
@@ -51,6 +61,15 @@ int arm_cpu__finalize(struct kvm_cpu *vcpu, struct lkvm_err *err);
 struct idreg_desc;
 int arm_cpufeat__apply(struct kvm *kvm, struct lkvm_err *err);
 u64 arm_cpufeat__mask(struct kvm *kvm, const struct idreg_desc *d);
+
+/* The host's counter (CNTVCT_EL0 as user space reads it: KVM's physical counter). */
+static inline u64 arm__host_counter(void)
+{
+	u64 v;
+
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(v) : : "memory");
+	return v;
+}
 
 /* KVM_{GET,SET}_ONE_REG of a 64-bit register. */
 int arm_cpu__get_reg(struct kvm_cpu *vcpu, u64 id, u64 *val);

@@ -345,13 +345,23 @@ expect_guest_mem() {
 	expect_range "$1" "$GUEST_MEMKB" $((($2 - 64 - $2 / 32) * 1024)) $(($2 * 1024))
 }
 
-# expect_refused DESC WHAT NAME TIMEOUT_S LKVM_RUN_ARGS...: lkvm must refuse
-# the arguments: exit non-zero (not by the timeout) with a line starting
-# "lkvm:" that matches the extended regular expression WHAT (ignoring case),
-# which names what is wrong: a binary refusing everything doesn't pass.
+# expect_refused DESC STATUS WHAT NAME TIMEOUT_S LKVM_RUN_ARGS...: lkvm must
+# refuse the arguments: exit with STATUS (not by the timeout), which says
+# which step of lkvm's order of checks refused them (README: 2, the command
+# line or the guest's files; 1, what this host can do), with a line
+# starting "lkvm:" that matches the extended regular expression WHAT
+# (ignoring case), which names what is wrong: a binary refusing everything
+# doesn't pass.
 expect_refused() {
-	local desc="$1" what="$2"
-	shift 2
+	local desc="$1" want="$2" what="$3"
+	shift 3
+	case $want in
+	1 | 2) ;;
+	*)
+		tap_not_ok "$desc" "expect_refused: STATUS must be 1 or 2, not '$want'"
+		return 1
+		;;
+	esac
 	run_guest "$@"
 	if [ -n "$GUEST_TIMED_OUT" ]; then
 		tap_not_ok "$desc" "lkvm did not refuse: killed by the timeout after ${GUEST_SECS}s" \
@@ -359,11 +369,11 @@ expect_refused() {
 		diag_file "$GUEST_LOG"
 		return 1
 	fi
-	if [ "$GUEST_STATUS" != 0 ] && tr -d '\r' <"$GUEST_LOG" | grep -q -i -E "^lkvm:.*($what)"; then
+	if [ "$GUEST_STATUS" = "$want" ] && tr -d '\r' <"$GUEST_LOG" | grep -q -i -E "^lkvm:.*($what)"; then
 		tap_ok "$desc"
 		return 0
 	fi
-	tap_not_ok "$desc" "expected: non-zero exit status and a line matching '^lkvm:.*($what)'" \
+	tap_not_ok "$desc" "expected: exit status $want and a line matching '^lkvm:.*($what)'" \
 		"actual:   exit status $GUEST_STATUS" "command: $(cat "$ART/$GUEST_NAME.cmd")"
 	diag_file "$GUEST_LOG"
 	return 1

@@ -25,7 +25,7 @@ for bits in 32 36 40 42 44 48 52; do
 	parange=$((parange + 1))
 done
 
-expect_refused "a bank at 2^40 - 2 MiB with --ipa-bits 36 is refused" 'needs 40 bits' \
+expect_refused "a bank at 2^40 - 2 MiB with --ipa-bits 36 is refused" 2 'needs 40 bits' \
 	ipa-too-small 30 -k /guest/payload.bin -m 64 -m 2M@0xffffe00000 --ipa-bits 36 -c 1
-expect_refused "--ipa-bits 33 is refused (not a PARange size)" '32, 36, 40' \
+expect_refused "--ipa-bits 33 is refused (not a PARange size)" 2 '32, 36, 40' \
 	ipa-odd 30 -k /guest/payload.bin -m 64 --ipa-bits 33 -c 1

@@ -37,11 +37,11 @@ run_guest feat-debug 60 -k /guest/payload.bin -m 64 -c 1 --cpu-features "$ART/fe
 expect_exit "lower DebugVer from a file: lkvm exits 0" 0
 expect_eq "lower DebugVer: the payload reads ID_AA64DFR0_EL1.DebugVer = 8" "$(nib "$GUEST_LOG" ID_AA64DFR0_EL1 0)" 8
 
-expect_refused "an unwritable field is refused, naming it" 'ID_AA64PFR0_EL1.AdvSIMD is not writable' \
+expect_refused "an unwritable field is refused, naming it" 1 'ID_AA64PFR0_EL1.AdvSIMD is not writable' \
 	feat-ro 30 -k /guest/payload.bin -m 64 -c 1 --cpu-feature ID_AA64PFR0_EL1.AdvSIMD=0
-expect_refused "a raised value is refused with the allowed values" 'PARange = 7 is above' \
+expect_refused "a raised value is refused with the allowed values" 1 'PARange = 7 is above' \
 	feat-raise 30 -k /guest/payload.bin -m 64 -c 1 --cpu-feature ID_AA64MMFR0_EL1.PARange=7
-expect_refused "an unknown field is refused, listing the register's fields" 'PARange' \
+expect_refused "an unknown field is refused, listing the register's fields" 2 'PARange' \
 	feat-unknown 30 -k /guest/payload.bin -m 64 -c 1 --cpu-feature ID_AA64MMFR0_EL1.Nope=1
 
 out=$(lkvm cpu 2>&1)

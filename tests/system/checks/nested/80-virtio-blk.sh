@@ -7,7 +7,8 @@
 # virtio-pci with MSI-X through the ITS, io_uring, 2 vCPUs) also checks one
 # request queue per vCPU and a device reset; the others cover virtio-pci
 # with aio, with sync on a GIC without ITS (so INTx), and virtio-mmio with
-# each engine.  Bad -d arguments are refused before a VM exists.
+# each engine.  Bad -d arguments are refused before a VM exists.  An
+# image has one writer: a second lkvm on it, or "-d x -d x", is refused.
 
 # blk_sum FILE MIB: md5 of the first MIB MiB of FILE.
 blk_sum() {
@@ -103,10 +104,33 @@ done
 expect_eq "the ,ro image is unchanged after all runs" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
 rm -f /tmp/vdb.img
 
-expect_refused "refuses -d with a missing image, naming it" 'no-such-disk\.img' blk-missing 60 \
+# Image locking (issue 11 #5): while one lkvm writes an image, a second one
+# on it is refused, and so is the same image twice in one lkvm.
+dd if=/dev/zero of=/tmp/lock.img bs=1M count=8 2>/dev/null
+printf '%s\n' "lkvm run ... -d /tmp/lock.img (lkvm.script=wait, stopped by SIGTERM)" \
+	>"$ART/lock-first.cmd"
+setsid lkvm run -k /guest/Image -i /guest/l1.cpio -p "quiet lkvm.script=wait" -m 256 -c 1 \
+	-d /tmp/lock.img </dev/null >"$ART/lock-first.log" 2>&1 &
+first=$!
+sleep 5	# the first lkvm opened its disk within a second of starting
+run_guest lock-second 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/lock.img
+expect_exit "a second lkvm on an image another one writes is refused (exit 1)" 1
+expect_saw "the refusal names the image, who has it and the fix" \
+	'^lkvm: disk /tmp/lock.img: another process (or another -d of this VM) has it open for writing: use ,ro on both, or stop the other VM'
+kill -TERM "$first"
+wait "$first"
+expect_eq "the first lkvm runs on undisturbed (stops on SIGTERM with 128+15)" "$?" 143
+run_guest lock-twice 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 \
+	-d /tmp/lock.img -d /tmp/lock.img
+expect_exit "one image twice (-d x -d x): refused from the command line (exit 2)" 2
+expect_saw "one image twice (-d x -d x): the refusal names the image and the fix" \
+	'^lkvm: -d /tmp/lock.img: the same image as disk 0 (-d /tmp/lock.img): two devices writing one image corrupt it'
+rm -f /tmp/lock.img
+
+expect_refused "refuses -d with a missing image, naming it" 2 'no-such-disk\.img' blk-missing 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/no-such-disk.img
-expect_refused "refuses -d with an unknown engine, naming it" "engine 'bogus'" blk-bad-engine 60 \
+expect_refused "refuses -d with an unknown engine, naming it" 2 "engine 'bogus'" blk-bad-engine 60 \
 	-k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 -d /tmp/x.img,engine=bogus
-expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 'virtio-transport pci' \
+expect_refused "refuses --virtio-transport pci-legacy, pointing to pci" 2 'virtio-transport pci' \
 	blk-pci-legacy 60 -k /guest/Image -i /guest/l1.cpio -p quiet -m 256 -c 1 \
 	--virtio-transport pci-legacy

@@ -94,12 +94,12 @@ else
 fi
 
 # Refused before any VM exists (fast: no guest boots).
-expect_refused "a multicast guest_mac is refused" 'guest_mac=01:00:5e:00:00:01.*multicast' \
+expect_refused "a multicast guest_mac is refused" 2 'guest_mac=01:00:5e:00:00:01.*multicast' \
 	bad-mac 30 -k /guest/Image -n mode=tap,guest_mac=01:00:5e:00:00:01
-expect_refused "mode=user is refused with what to use instead" 'user-mode.*mode=tap' \
+expect_refused "mode=user is refused with what to use instead" 2 'user-mode.*mode=tap' \
 	user 30 -k /guest/Image -n mode=user
-expect_refused "tapif= naming an interface that is not a tap is refused" \
+expect_refused "tapif= naming an interface that is not a tap is refused" 1 \
 	'tapif=lo.*not a tap' not-tap 30 -k /guest/Image -n mode=tap,tapif=lo
-expect_refused "a failing script= is refused" 'script=/bin/false.*status 1' \
+expect_refused "a failing script= is refused" 1 'script=/bin/false.*status 1' \
 	bad-script 30 -k /guest/Image -n mode=tap,script=/bin/false
 rm -f /tmp/net-up
