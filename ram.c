@@ -7,11 +7,12 @@
  * Why huge pages at all: KVM maps guest RAM at stage 2 with a block (2 MiB
  * or 1 GiB) only where the host backs it with a page at least that large
  * and the host and guest addresses agree modulo the block (KVM api.rst
- * 4.35, "userspace_addr ... should be aligned").  Otherwise every 4 KiB
- * page is a stage-2 fault of its own and a TLB entry of its own; for a
- * nested guest, also an entry in every shadow stage-2 its L1 hypervisor
- * makes.  hugetlbfs gives those pages for sure and up front; THP only
- * when the host has them free at fault time.
+ * 4.35: "the lower 21 bits of guest_phys_addr and userspace_addr" should
+ * be identical, so that large guest pages get large host pages).
+ * Otherwise every 4 KiB page is a stage-2 fault of its own and a TLB
+ * entry of its own; for a nested guest, also an entry in every shadow
+ * stage-2 the host builds for its L2s.  hugetlbfs gives those pages for
+ * sure and up front; THP only when the host has them free at fault time.
  */
 #include <errno.h>
 #include <fcntl.h>
