@@ -60,7 +60,7 @@ static const struct option run_options[] = {
 	{ "rng",		no_argument,	   NULL, OPT_RNG },
 	{ "sandbox",		required_argument, NULL, OPT_SANDBOX },
 	{ "9p",			required_argument, NULL, OPT_9P },
-	{ "balloon",		no_argument,	   NULL, OPT_BALLOON },
+	{ "balloon",		optional_argument, NULL, OPT_BALLOON },
 	{ "vsock",		required_argument, NULL, OPT_VSOCK },
 	{ "help",		no_argument,	   NULL, 'h' },
 	/* kvmtool options lkvm does not have (yet): refused with a message. */
@@ -106,9 +106,10 @@ void config__usage_run(void)
 	      "                           mounts with mount -t 9p -o trans=virtio TAG /mnt; the\n"
 	      "                           guest can't reach outside DIR; ro: read-only; repeat\n"
 	      "                           for more (up to 4)\n"
-	      "      --balloon            virtio-balloon: lkvm balloon inflates and deflates it,\n"
-	      "                           lkvm stat --memory shows the guest's memory; freed\n"
-	      "                           guest pages go back to the host (free page reporting)\n"
+	      "      --balloon[=no-report]  virtio-balloon: lkvm balloon inflates and deflates\n"
+	      "                           it, lkvm stat --memory shows the guest's memory; freed\n"
+	      "                           guest pages go back to the host (free page reporting,\n"
+	      "                           unless no-report)\n"
 	      "      --vsock CID          virtio-vsock (needs /dev/vhost-vsock): AF_VSOCK between\n"
 	      "                           the guest (CID, 3 or more) and the host (CID 2)\n"
 	      "      --virtio-transport pci|mmio  modern virtio-pci (default; MSI-X through\n"
@@ -359,7 +360,16 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 				      arg);
 		return 0;
 	case OPT_9P: return parse_9p(cfg, arg, err);
-	case OPT_BALLOON: cfg->balloon = true; return 0;
+	case OPT_BALLOON:
+		cfg->balloon = true;
+		if (!arg)
+			return 0;
+		if (strcmp(arg, "no-report"))
+			return seterr(err, EINVAL,
+				      "--balloon=%s: the only value is no-report (no free page "
+				      "reporting); --balloon alone reports", arg);
+		cfg->balloon_no_report = true;
+		return 0;
 	case OPT_VSOCK:
 		r = parse_num("--vsock", arg, UINT64_MAX, &cfg->vsock_cid, err);
 		if (!r && (cfg->vsock_cid < LKVM_VSOCK_MIN_CID ||

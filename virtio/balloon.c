@@ -411,7 +411,8 @@ static const struct virtio_dev_ops balloon_ops = {
 	.free = balloon_free,
 };
 
-int virtio_balloon__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err)
+int virtio_balloon__new(struct kvm *kvm, bool report, struct virtio_dev **out,
+			struct lkvm_err *err)
 {
 	struct balloon *b = calloc(1, sizeof(*b));
 	pthread_condattr_t ca;
@@ -434,7 +435,9 @@ int virtio_balloon__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_er
 	pthread_condattr_destroy(&ca);
 	b->vdev.ops = &balloon_ops;
 	b->vdev.kvm = kvm;
-	b->vdev.features = BIT(VIRTIO_BALLOON_F_STATS_VQ) | BIT(VIRTIO_BALLOON_F_REPORTING);
+	b->vdev.features = BIT(VIRTIO_BALLOON_F_STATS_VQ);
+	if (report)
+		b->vdev.features |= BIT(VIRTIO_BALLOON_F_REPORTING);
 	kvm->balloon = &b->vdev;
 	*out = &b->vdev;
 	return 0;
@@ -526,7 +529,7 @@ static unsigned int balloon_count(const struct lkvm_config *cfg)
 static int balloon_create(struct kvm *kvm, unsigned int i, struct lkvm_err *err)
 {
 	struct virtio_dev *dev = NULL;
-	int r = virtio_balloon__new(kvm, &dev, err);
+	int r = virtio_balloon__new(kvm, !kvm->cfg->balloon_no_report, &dev, err);
 
 	(void)i;
 	return r ? r : virtio__attach(kvm, dev, err);

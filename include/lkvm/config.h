@@ -92,6 +92,7 @@ struct lkvm_config {
 	enum virtio_transport virtio_transport;
 	bool rng;			/* --rng: a virtio-rng device */
 	bool balloon;			/* --balloon: a virtio-balloon device */
+	bool balloon_no_report;		/* --balloon=no-report: without free page reporting */
 	u64 vsock_cid;			/* --vsock CID: a virtio-vsock device; 0: none */
 	/* -n mode=tap,...: parsed here, the taps opened before the VM is created. */
 	struct net_opts net[LKVM_MAX_NICS];

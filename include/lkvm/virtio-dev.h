@@ -260,11 +260,12 @@ struct virtio_balloon_info {
 
 /*
  * The VM's balloon (virtio 1.2 §5.5: inflate, deflate, memory statistics,
- * free page reporting), empty (target 0) at start; it becomes kvm->balloon.
- * Returns 0 with *@out set (free with ops->free, normally through the
- * transport), or -errno.
+ * free page reporting unless !@report), empty (target 0) at start; it
+ * becomes kvm->balloon.  Returns 0 with *@out set (free with ops->free,
+ * normally through the transport), or -errno.
  */
-int virtio_balloon__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err);
+int virtio_balloon__new(struct kvm *kvm, bool report, struct virtio_dev **out,
+			struct lkvm_err *err);
 
 /*
  * "lkvm balloon --inflate/--deflate": moves the balloon's target by

@@ -272,7 +272,7 @@ static struct virtio_dev *make_dev(enum devkind d)
 		break;
 	}
 	case D_BALLOON:
-		r = virtio_balloon__new(&fx.kvm, &dev, &err);
+		r = virtio_balloon__new(&fx.kvm, true, &dev, &err);
 		break;
 	case D_VSOCK: {
 		struct vhost_dev v;

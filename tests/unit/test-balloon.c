@@ -51,7 +51,7 @@ struct fx {
 	u16 used_seen[4];
 };
 
-static void fx_init(struct fx *f, u64 features, unsigned int nq)
+static void fx_init_report(struct fx *f, u64 features, unsigned int nq, bool report)
 {
 	struct lkvm_err err = { "" };
 
@@ -62,7 +62,7 @@ static void fx_init(struct fx *f, u64 features, unsigned int nq)
 	/* 4 KiB pages, so that one guest page can leave on its own. */
 	madvise(f->ram, RAM_SIZE, MADV_NOHUGEPAGE);
 	TEST_ASSERT_EQ(gmem__add_region(&f->kvm, RAM, RAM_SIZE, f->ram), 0);
-	TEST_ASSERT(virtio_balloon__new(&f->kvm, &f->dev, &err) == 0, "balloon: %s", err.msg);
+	TEST_ASSERT(virtio_balloon__new(&f->kvm, report, &f->dev, &err) == 0, "balloon: %s", err.msg);
 	TEST_ASSERT(f->kvm.balloon == f->dev, "kvm->balloon");
 	TEST_ASSERT(virtio_mmio__new(&f->kvm, f->dev, 0x02000000ULL, 16, &f->vm, &err) == 0, "%s",
 		    err.msg);
@@ -73,6 +73,11 @@ static void fx_init(struct fx *f, u64 features, unsigned int nq)
 		mmio_setup_queue(f->vm, q, QNUM, DESC(q), AVAIL(q), USED(q));
 	mmio_driver_ok(f->vm);
 	virtio_mmio__poll(f->vm, 0);
+}
+
+static void fx_init(struct fx *f, u64 features, unsigned int nq)
+{
+	fx_init_report(f, features, nq, true);
 }
 
 static void fx_fini(struct fx *f)
@@ -170,6 +175,11 @@ static void test_identity(void)
 	mmio_wr(f.vm, VIRTIO_MMIO_CONFIG, 99);
 	TEST_ASSERT_EQ(cfg32(&f, 4), 77);
 	TEST_ASSERT_EQ(cfg32(&f, 0), 0);
+	fx_fini(&f);
+	/* --balloon=no-report: the same device without free page reporting. */
+	fx_init_report(&f, 0, 0, false);
+	mmio_wr(f.vm, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	TEST_ASSERT_EQ(mmio_rd(f.vm, VIRTIO_MMIO_DEVICE_FEATURES) & 0xff, F_STATS);
 	fx_fini(&f);
 }
 

@@ -765,9 +765,13 @@ static void test_vsock(void)
 	}
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--vsock", "2"), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "3 to 4294967294");
-	/* --balloon: a flag. */
+	/* --balloon: a flag, or =no-report (kvmtool's spelling stays a flag). */
 	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--balloon"), 0);
-	TEST_ASSERT(cfg.balloon, "--balloon");
+	TEST_ASSERT(cfg.balloon && !cfg.balloon_no_report, "--balloon");
+	TEST_ASSERT_EQ(PARSE_VALIDATE(&cfg, &err, "-k", "Image", "--balloon=no-report"), 0);
+	TEST_ASSERT(cfg.balloon && cfg.balloon_no_report, "--balloon=no-report");
+	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "--balloon=report"), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "--balloon=report");
 }
 
 /* -d: parsed (not opened) at config time; bad options are refused by name. */
@@ -1443,13 +1447,14 @@ static const struct {
 	{ { "-k", "Image", "--aarch32" }, "--aarch32: not supported" },
 	{ { "-k", "Image", "--psci" }, "--psci: not supported" },
 	{ { "-k", "Image", "--protected" }, "--protected: not supported" },
+	{ { "-k", "Image", "--balloon=yes" }, "--balloon=yes: the only value is no-report" },
 	{ { "-k", "Image", "--frobnicate" }, "unknown option '--frobnicate'" },
 	{ { "-zk", "Image" }, "unknown option '-z'" },
 };
 
 /* Flags with nothing to refuse on their own (and --help, which exits 0). */
 static const char *const run_unrefusable[] = {
-	"nodefaults", "debug", "rng", "help", "disable-mte", "no-pvtime", "balloon",
+	"nodefaults", "debug", "rng", "help", "disable-mte", "no-pvtime",
 };
 
 static void test_run_table_refusals(void)

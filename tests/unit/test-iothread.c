@@ -572,7 +572,7 @@ static void test_balloon_reset_vs_io_thread_and_host(void)
 	struct fx f;
 
 	fx_vm(&f);
-	TEST_ASSERT(virtio_balloon__new(&f.kvm, &f.dev, &err) == 0, "balloon: %s", err.msg);
+	TEST_ASSERT(virtio_balloon__new(&f.kvm, true, &f.dev, &err) == 0, "balloon: %s", err.msg);
 	fx_mmio(&f);
 	fx_start(&f);
 	TEST_ASSERT_EQ(pthread_create(&host, NULL, balloon_host, &f), 0);
