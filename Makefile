@@ -183,7 +183,7 @@ ifeq ($(origin LINT),default)
 LINT		:= 1
 endif
 LINT_TAP	:= $(if $(filter 1,$(LINT)),tests/lint.sh)
-FUZZ_SMOKE_SECS	?= 10
+FUZZ_SMOKE_SECS	?= 5
 # tests/system/stack-checks proves the "make stack" entry point on the
 # Debian kernel's .debs (two more L0 boots; its results in $(BUILD)/stack-checks).
 check-all: lkvm $(UNIT_BINS) $(TSAN_BINS) $(FUZZ_BINS) $(GUEST_PAYLOADS) $(TOOLS)
