@@ -90,6 +90,8 @@ static int kaio_submit(struct disk *d, struct disk_slot *s)
 	io_set_eventfd(iocb, d->efd);
 	iocb->data = s;
 
+	d->stats.engine_submits++;
+	d->stats.syscalls++;
 	ret = io_submit(a->ctx, 1, &iocb);
 	if (ret == 1)
 		return 0;
@@ -105,6 +107,7 @@ static void kaio_harvest(struct disk *d)
 	int i, n;
 
 	do {
+		d->stats.syscalls++;
 		n = io_getevents(a->ctx, 0, (long)d->depth, a->events, &zero);
 		for (i = 0; i < n; i++)
 			disk_slot_end(d, a->events[i].data, (long)a->events[i].res);

@@ -422,6 +422,7 @@ int disk__submit(struct disk *d, struct disk_req *r)
 	s->done = 0;
 	s->result = 0;
 	d->inflight++;
+	d->stats.requests++;
 
 	/* Zero-length transfers are no-ops the kernel might still refuse. */
 	if ((len || r->op == DISK_OP_FLUSH) && (d->native_ops & BIT(r->op)) &&
@@ -440,6 +441,7 @@ static void slot_finish(struct disk *d, struct disk_slot *s, int result)
 		d->stats.flush_errors += result < 0;
 	}
 	r->result = result;
+	d->stats.completions++;
 	d->reaped[d->nreaped++] = r;
 	s->req = NULL;
 	s->next = d->free;
@@ -485,6 +487,7 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 	u64 count;
 
 	/* Consume the wakeup first, so a completion racing with us re-arms it. */
+	d->stats.syscalls++;
 	if (read(d->efd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: no new wakeup, but a previous pass may have left work. */
 	}
@@ -496,6 +499,7 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 	}
 
 	n = d->nreaped;
+	d->stats.reaps += n > 0;
 	for (i = 0; i < n; i++)
 		if (done)
 			done(d->reaped[i], ctx);
@@ -548,6 +552,7 @@ int disk__flush(struct disk *d)
 	if (d->ro)
 		return 0;
 	d->stats.flushes++;
+	d->stats.syscalls++;
 	if (fdatasync(d->fd)) {
 		r = -errno;
 		d->stats.flush_errors++;
@@ -558,6 +563,7 @@ int disk__flush(struct disk *d)
 void disk__stats(const struct disk *d, struct disk_stats *st)
 {
 	*st = d->stats;
+	st->syscalls += disk_pool_syscalls(d);
 }
 
 const char *disk__engine_name(const struct disk *d)

@@ -94,4 +94,7 @@ void disk_pool_queue(struct disk *d, struct disk_slot *s);
 /* Takes the list of slots the workers finished (s->result set). */
 struct disk_slot *disk_pool_take_done(struct disk *d);
 
+/* System calls the workers made so far (any thread). */
+u64 disk_pool_syscalls(const struct disk *d);
+
 #endif /* LKVM_DISK_PRIV_H */

@@ -41,7 +41,12 @@ static void uring_push(struct disk *d, struct disk_uring *u)
 {
 	u64 one = 1;
 
+	if (io_uring_sq_ready(&u->ring)) {
+		d->stats.engine_submits++;
+		d->stats.syscalls++;
+	}
 	u->pending = io_uring_submit(&u->ring) < 0 || io_uring_sq_ready(&u->ring) > 0;
+	d->stats.syscalls += u->pending;
 	if (u->pending && write(d->efd, &one, sizeof(one)) < 0) {
 		/* The counter is full: a wakeup is already pending. */
 	}

@@ -32,9 +32,16 @@ struct disk_pool {
 	struct disk_slot *head, **tail;	/* queued work, FIFO */
 	struct disk_slot *done, **done_tail;
 	bool stop;
+	u64 syscalls;			/* the workers' (atomic: disk__stats() reads it) */
 	unsigned int nthreads;
 	pthread_t threads[];
 };
+
+/* One more system call made for a request (any thread). */
+static void count_call(struct disk *d)
+{
+	__atomic_fetch_add(&d->pool->syscalls, 1, __ATOMIC_RELAXED);
+}
 
 /*
  * Writes into @out the part of @iov (@cnt entries) after its first @skip
@@ -82,6 +89,7 @@ static int sync_rw(struct disk *d, struct disk_slot *s)
 			iov = tail;
 		}
 		pos = (off_t)(r->offset + s->done);
+		count_call(d);
 		if (r->op == DISK_OP_READ)
 			n = preadv(d->fd, iov, cnt, pos);
 		else
@@ -106,6 +114,7 @@ static int sync_discard(struct disk *d, u64 off, u64 len)
 {
 	if (!len)
 		return 0;
+	count_call(d);
 	if (d->blockdev) {
 		u64 range[2] = { off, len };
 
@@ -126,7 +135,10 @@ static int write_zeroes(struct disk *d, u64 off, u64 len)
 		return -ENOMEM;
 	memset(buf, 0, ZERO_CHUNK);
 	while (len) {
-		ssize_t n = pwrite(d->fd, buf, MIN(len, ZERO_CHUNK), (off_t)off);
+		ssize_t n;
+
+		count_call(d);
+		n = pwrite(d->fd, buf, MIN(len, ZERO_CHUNK), (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -158,10 +170,12 @@ static int sync_write_zeroes(struct disk *d, u64 off, u64 len)
 {
 	if (!len)
 		return 0;
+	count_call(d);
 	if (!fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
 		return 0;
 	if (!unsupported(errno))
 		return -errno;
+	count_call(d);
 	if (!d->blockdev &&
 	    !fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
 		return 0;
@@ -179,6 +193,7 @@ static int sync_run(struct disk *d, struct disk_slot *s)
 	case DISK_OP_WRITE:
 		return sync_rw(d, s);
 	case DISK_OP_FLUSH:
+		count_call(d);
 		return fdatasync(d->fd) ? -errno : 0;
 	case DISK_OP_DISCARD:
 		return sync_discard(d, r->offset, s->len);
@@ -222,6 +237,7 @@ static void *pool_worker(void *arg)
 		p->done_tail = &s->next;
 		pthread_mutex_unlock(&p->lock);
 		/* Can only fail if the counter would overflow: it is readable then. */
+		count_call(d);
 		if (write(d->efd, &one, sizeof(one)) < 0) {
 			/* nothing to add */
 		}
@@ -294,12 +310,18 @@ void disk_pool_queue(struct disk *d, struct disk_slot *s)
 {
 	struct disk_pool *p = d->pool;
 
+	d->stats.pool_handoffs++;
 	pthread_mutex_lock(&p->lock);
 	s->next = NULL;
 	*p->tail = s;
 	p->tail = &s->next;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+}
+
+u64 disk_pool_syscalls(const struct disk *d)
+{
+	return d->pool ? __atomic_load_n(&d->pool->syscalls, __ATOMIC_RELAXED) : 0;
 }
 
 struct disk_slot *disk_pool_take_done(struct disk *d)

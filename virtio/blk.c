@@ -75,6 +75,7 @@ struct blk {
 	u32 done_queues;	/* queues with completions pushed since the last interrupt check */
 	bool draining;		/* a reset left requests in flight: they are dropped when back */
 	u32 deferred_queues;	/* notified while draining: looked at once it is over */
+	struct virtio_blk_stats st;	/* .disk filled in by virtio_blk__stats() */
 	struct log_ratelimit rl;
 };
 
@@ -113,6 +114,15 @@ static void req_put(struct blk *b, struct blk_req *r)
 {
 	r->next_free = b->free;
 	b->free = r;
+}
+
+/* virtio_dev__notify_if_needed(), counted. */
+static void blk_notify(struct blk *b, unsigned int q)
+{
+	if (virtqueue__should_notify(&b->vdev.vq[q])) {
+		b->st.irqs++;
+		b->vdev.signal_used(&b->vdev, q);
+	}
 }
 
 /* Returns @r to the driver with @status; the request is over. */
@@ -279,7 +289,8 @@ static int parse_req(struct blk *b, struct blk_req *r)
 	return VIRTIO_BLK_S_UNSUPP;
 }
 
-static void handle_chain(struct blk *b, struct blk_req *r)
+/* Answers or submits one popped chain; true if it went to the disk. */
+static bool handle_chain(struct blk *b, struct blk_req *r)
 {
 	struct vq_chain *c = &r->chain;
 	struct iovec *last;
@@ -292,7 +303,7 @@ static void handle_chain(struct blk *b, struct blk_req *r)
 				     "virtio-blk %u: request without a status byte", b->index);
 		virtqueue__push(&b->vdev.vq[r->q], c->head, 0);
 		req_put(b, r);
-		return;
+		return false;
 	}
 	last = &c->iov[c->nr_out + c->nr_in - 1];
 	r->status = (u8 *)last->iov_base + last->iov_len - 1;
@@ -302,24 +313,28 @@ static void handle_chain(struct blk *b, struct blk_req *r)
 	st = parse_req(b, r);
 	if (st >= 0) {
 		req_complete(b, r, (u8)st);
-		return;
+		return false;
 	}
-	if (disk__submit(b->disk, &r->dr) < 0)
+	if (disk__submit(b->disk, &r->dr) < 0) {
 		req_complete(b, r, r->dr.result == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
 			     VIRTIO_BLK_S_IOERR);
+		return false;
+	}
+	return true;
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *b = to_blk(d);
 	struct virtqueue *vq = &d->vq[q];
-	bool rearmed = false;
+	bool rearmed = false, submitted = false;
 
 	/* The old driver's requests are still out: the new one's wait. */
 	if (b->draining) {
 		b->deferred_queues |= 1U << q;
 		return;
 	}
+	b->st.kicks++;
 
 	for (;;) {
 		struct blk_req *r = req_get(b);
@@ -347,10 +362,12 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 			break;
 		}
 		r->q = q;
-		handle_chain(b, r);
+		b->st.chains++;
+		submitted |= handle_chain(b, r);
 	}
+	b->st.batches += submitted;
 	b->done_queues &= ~(1U << q);
-	virtio_dev__notify_if_needed(d, q);
+	blk_notify(b, q);
 }
 
 static void blk_done(struct disk_req *dr, void *ctx)
@@ -415,7 +432,7 @@ static void blk_event(struct virtio_dev *d)
 	disk__reap(b->disk, blk_done, b);
 	for (unsigned int q = 0; b->done_queues; q++) {
 		if (b->done_queues & (1U << q))
-			virtio_dev__notify_if_needed(d, q);
+			blk_notify(b, q);
 		b->done_queues &= ~(1U << q);
 	}
 }
@@ -436,7 +453,7 @@ static void blk_quiesce(struct virtio_dev *d)
 	disk__drain(b->disk, blk_done, b);
 	for (unsigned int q = 0; b->done_queues; q++) {
 		if (b->done_queues & (1U << q))
-			virtio_dev__notify_if_needed(d, q);
+			blk_notify(b, q);
 		b->done_queues &= ~(1U << q);
 	}
 }
@@ -493,6 +510,31 @@ static void flush_at_exit(struct blk *b)
 		 (double)(now_ns() - t0) / 1e6);
 }
 
+void virtio_blk__stats(struct virtio_dev *d, struct virtio_blk_stats *st)
+{
+	struct blk *b = to_blk(d);
+
+	*st = b->st;
+	disk__stats(b->disk, &st->disk);
+}
+
+/* The counters, one line at info: where the time per request went. */
+static void log_stats(struct blk *b)
+{
+	struct virtio_blk_stats st;
+
+	virtio_blk__stats(&b->vdev, &st);
+	pr_info(b->vdev.kvm, "virtio-blk %u: counters: kicks=%llu chains=%llu batches=%llu irqs=%llu "
+		"requests=%llu completions=%llu reaps=%llu engine_submits=%llu pool_handoffs=%llu "
+		"syscalls=%llu flushes=%llu", b->index, (unsigned long long)st.kicks,
+		(unsigned long long)st.chains, (unsigned long long)st.batches,
+		(unsigned long long)st.irqs, (unsigned long long)st.disk.requests,
+		(unsigned long long)st.disk.completions, (unsigned long long)st.disk.reaps,
+		(unsigned long long)st.disk.engine_submits,
+		(unsigned long long)st.disk.pool_handoffs, (unsigned long long)st.disk.syscalls,
+		(unsigned long long)st.disk.flushes);
+}
+
 static void blk_free(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
@@ -501,6 +543,7 @@ static void blk_free(struct virtio_dev *d)
 		/* Unbounded: the writes still out must be done before the flush. */
 		disk__drain(b->disk, blk_drop, b);
 		flush_at_exit(b);
+		log_stats(b);
 	}
 	disk__close(b->disk);
 	while (b->free) {

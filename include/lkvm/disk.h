@@ -184,10 +184,19 @@ unsigned int disk__inflight(const struct disk *d);
  */
 int disk__flush(struct disk *d);
 
-/* What a disk did, for tests and the exit report. */
+/*
+ * What a disk did, for tests and the exit report: where the time per
+ * request goes (lkvm's own counters, no perf needed).
+ */
 struct disk_stats {
 	u64 flushes;		/* fdatasyncs: FLUSH requests completed, disk__flush() calls */
 	u64 flush_errors;	/* of which failed */
+	u64 requests;		/* accepted by disk__submit() */
+	u64 completions;	/* handed back by disk__reap()/disk__drain() */
+	u64 reaps;		/* disk__reap() passes that handed back at least one */
+	u64 engine_submits;	/* system calls that gave the kernel work (io_uring_enter, io_submit) */
+	u64 pool_handoffs;	/* requests (or their rest) queued to the helper threads */
+	u64 syscalls;		/* system calls the disk layer made for requests, all its threads */
 };
 
 /* Copies @d's counters (from the reaping thread, or once it is gone). */
