@@ -39,7 +39,7 @@ static int kaio_init(struct disk *d, struct lkvm_err *err)
 		ret = seterr(err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	ret = io_setup((int)d->depth, &a->ctx);
+	ret = io_setup((int)MIN(d->depth, DISK_RING_MAX), &a->ctx);
 	if (ret < 0) {
 		ret = seterr(err, -ret, "io_setup: %s%s; use engine=sync", strerror(-ret),
 			     ret == -EAGAIN ? " (fs.aio-max-nr reached?)" : "");
@@ -108,10 +108,10 @@ static void kaio_harvest(struct disk *d)
 
 	do {
 		d->stats.syscalls++;
-		n = io_getevents(a->ctx, 0, (long)d->depth, a->events, &zero);
+		n = io_getevents(a->ctx, 0, (long)MIN(d->depth, DISK_RING_MAX), a->events, &zero);
 		for (i = 0; i < n; i++)
 			disk_slot_end(d, a->events[i].data, (long)a->events[i].res);
-	} while (n == (int)d->depth);
+	} while (n == (int)MIN(d->depth, DISK_RING_MAX));
 }
 
 const struct disk_engine_ops disk_aio_ops = {

@@ -21,7 +21,7 @@
 
 #include "disk-priv.h"
 
-#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync"
+#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync, queue-size=N"
 
 static const char *const engine_names[] = {
 	[DISK_ENGINE_AUTO]	= "auto",
@@ -43,6 +43,25 @@ static bool word_is(const char *p, size_t n, const char *word)
 	return strlen(word) == n && !memcmp(p, word, n);
 }
 
+/* Decimal digits only (no sign, no 0x), a power of two in range. */
+static int parse_queue_size(const char *p, size_t n, unsigned int *out)
+{
+	unsigned int v = 0;
+	size_t i;
+
+	if (!n || n > 5)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(p[i] - '0');
+	}
+	if (v < DISK_QUEUE_SIZE_MIN || v > DISK_QUEUE_SIZE_MAX || (v & (v - 1)))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 {
 	const char *p, *end;
@@ -56,7 +75,8 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 	end = strchrnul(arg, ',');
 	n = (size_t)(end - arg);
 	if (!n)
-		return seterr(err, EINVAL, "-d '%s': empty path; use -d PATH[,ro][,direct][,engine=E]",
+		return seterr(err, EINVAL,
+			      "-d '%s': empty path; use -d PATH[,ro][,direct][,engine=E][,queue-size=N]",
 			      arg);
 	if (n >= sizeof(o->path))
 		return seterr(err, ENAMETOOLONG, "-d: path longer than %zu bytes",
@@ -86,6 +106,12 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 					      "-d %s: unknown engine '%.*s'; valid engines: auto, io_uring, aio, sync",
 					      arg, (int)(n - 7), p + 7);
 			o->engine = (enum disk_engine)e;
+		} else if (n >= 11 && !memcmp(p, "queue-size=", 11)) {
+			if (parse_queue_size(p + 11, n - 11, &o->queue_size))
+				return seterr(err, EINVAL,
+					      "-d %s: queue-size '%.*s' is not a power of two from %u to %u",
+					      arg, (int)(n - 11), p + 11, DISK_QUEUE_SIZE_MIN,
+					      DISK_QUEUE_SIZE_MAX);
 		} else {
 			return seterr(err, EINVAL, "-d %s: unknown option '%.*s'; %s", arg, (int)n,
 				      p, DISK_OPTS_HELP);
@@ -120,6 +146,7 @@ static void dio_alignment(int fd, u32 *offset_align, u32 *mem_align)
 static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 {
 	u32 dio_off, dio_mem;
+	unsigned int pbs;
 	struct stat st;
 	int lbs;
 
@@ -142,6 +169,8 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 		d->blksz = (u32)MAX(lbs, 512);
 		if (d->direct && dio_off > d->blksz)
 			d->blksz = dio_off;
+		if (ioctl(d->fd, BLKPBSZGET, &pbs) == 0)
+			d->pbsz = pbs;
 	} else if (S_ISREG(st.st_mode)) {
 		d->size = (u64)st.st_size;
 		d->blksz = 512;
@@ -153,6 +182,7 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 			dio_off = st.st_blksize > 0 && st.st_blksize < 4096 ? (u32)st.st_blksize : 4096;
 		if (d->direct)
 			d->blksz = MAX(d->blksz, dio_off);
+		d->pbsz = st.st_blksize > 0 ? (u32)MIN(st.st_blksize, (blksize_t)4096) : 0;
 	} else {
 		return seterr(err, EINVAL, "disk %s: not a regular file or a block device", path);
 	}
@@ -160,6 +190,9 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 	if (!is_pow2(d->blksz) || d->blksz > 64 * SZ_KiB)
 		return seterr(err, EINVAL, "disk %s: unsupported logical block size %u", path,
 			      d->blksz);
+	/* Anything odd (not a power of two, below a logical block, huge): the logical block. */
+	if (!is_pow2(d->pbsz) || d->pbsz < d->blksz || d->pbsz > 64 * SZ_KiB)
+		d->pbsz = d->blksz;
 	d->mem_align = 1;
 	if (d->direct)
 		d->mem_align = is_pow2(dio_mem) && dio_mem <= d->blksz ? dio_mem : d->blksz;
@@ -579,6 +612,11 @@ u64 disk__size(const struct disk *d)
 u32 disk__block_size(const struct disk *d)
 {
 	return d->blksz;
+}
+
+u32 disk__phys_block_size(const struct disk *d)
+{
+	return d->pbsz;
 }
 
 u32 disk__mem_align(const struct disk *d)

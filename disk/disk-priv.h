@@ -20,7 +20,8 @@
 
 #include "lkvm/disk.h"
 
-#define DISK_MAX_DEPTH		4096
+#define DISK_MAX_DEPTH		16384	/* 16 queues of 1024 */
+#define DISK_RING_MAX		4096	/* an engine's kernel queue; the pool takes the overflow */
 #define DISK_POOL_THREADS	8	/* the sync engine's workers (at most) */
 #define DISK_HELPER_THREADS	2	/* the other engines' helpers */
 
@@ -52,6 +53,7 @@ struct disk {
 	int efd;		/* completion eventfd */
 	u64 size;
 	u32 blksz;
+	u32 pbsz;		/* disk__phys_block_size() */
 	u32 mem_align;
 	bool ro, direct, blockdev;
 	bool locked;		/* holds its OFD lock (shared if ro) */

@@ -27,6 +27,8 @@ struct disk_uring {
 	 * the io_uring_enter().
 	 */
 	bool pending;
+	/* SQEs given out and not yet reaped: at most cq_entries, so no CQE can overflow. */
+	unsigned int inflight;
 };
 
 /*
@@ -61,7 +63,7 @@ static int uring_init(struct disk *d, struct lkvm_err *err)
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return seterr(err, ENOMEM, "out of memory");
-	ret = io_uring_queue_init(d->depth, &u->ring, 0);
+	ret = io_uring_queue_init(MIN(d->depth, DISK_RING_MAX), &u->ring, 0);
 	if (ret < 0) {
 		free(u);
 		return seterr(err, -ret,
@@ -107,9 +109,12 @@ static int uring_submit(struct disk *d, struct disk_slot *s)
 
 	if (r->op > DISK_OP_WRITE_ZEROES)
 		return -EINVAL;
+	if (u->inflight >= u->ring.cq.ring_entries)
+		return -EBUSY;	/* the pool takes it: a deeper disk than our ring */
 	sqe = io_uring_get_sqe(&u->ring);
 	if (!sqe)
 		return -EBUSY;	/* only while earlier SQEs wait in the ring */
+	u->inflight++;
 
 	switch (r->op) {
 	case DISK_OP_READ:
@@ -149,6 +154,7 @@ static void uring_harvest(struct disk *d)
 		n++;
 	}
 	io_uring_cq_advance(&u->ring, n);
+	u->inflight -= n;
 }
 
 const struct disk_engine_ops disk_io_uring_ops = {

@@ -21,6 +21,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,29 +32,31 @@
 #include "lkvm/virtio-dev.h"
 
 #define SECTOR				512ULL
-#define BLK_QUEUE_MAX			256
 #define BLK_HDR_SIZE			16
 #define BLK_SEG_SIZE			16
-/* Data segments per request: header and status take two more descriptors. */
-#define BLK_SEG_MAX			(BLK_QUEUE_MAX / 2 - 2)
 #define BLK_MAX_RANGE_SECTORS		(1U << 22)	/* 2 GiB per discard/write-zeroes */
 #define BLK_RESET_WAIT_MS		100	/* a reset's wait for in-flight I/O on its vCPU */
 
 /*
- * Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; the
- * fields of features we do not offer read as zero.
+ * Request geometry.  A guest's 1 MiB request is, at worst, 256 separate
+ * 4 KiB pages plus a header and a status descriptor: 258 descriptors in
+ * one chain, which virtio 1.2 §2.7.5.3.1 bounds by the Queue Size (with
+ * an indirect table too).  So the default queue is 512 and seg_max is
+ * the queue size less those two: one guest request is one device request,
+ * never split by the guest for lack of segments.  A chain must also fit
+ * VQ_MAX_IOV host buffers, where a buffer that straddles two RAM regions
+ * takes two: BLK_IOV_SPARE of them are kept for that.  size_max bounds a
+ * segment, so that a request (seg_max * size_max bytes at most, whatever
+ * max_sectors_kb the guest sets) stays below the disk layer's INT_MAX.
  */
-#define CFG_CAPACITY			0
-#define CFG_SEG_MAX			12
-#define CFG_BLK_SIZE			20
-#define CFG_NUM_QUEUES			34
-#define CFG_MAX_DISCARD_SECTORS		36
-#define CFG_MAX_DISCARD_SEG		40
-#define CFG_DISCARD_ALIGN		44
-#define CFG_MAX_WZ_SECTORS		48
-#define CFG_MAX_WZ_SEG			52
-#define CFG_WZ_MAY_UNMAP		56
-#define CFG_SIZE			60
+#define BLK_QUEUE_DEFAULT		512
+#define BLK_IOV_SPARE			8
+#define BLK_SIZE_MAX			SZ_MiB
+#define BLK_OPT_IO_BYTES		SZ_MiB	/* topology: the request size we do best */
+
+/* Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; unoffered fields read 0. */
+#define CFG(field)			offsetof(struct virtio_blk_config, field)
+#define CFG_SIZE			CFG(max_secure_erase_sectors)
 
 struct blk_req {
 	struct blk *blk;
@@ -71,6 +74,7 @@ struct blk {
 	unsigned int index;
 	u64 capacity;		/* sectors */
 	u8 config[CFG_SIZE];
+	unsigned int queue_size;	/* QueueNumMax, for every queue */
 	struct blk_req *free;
 	u32 done_queues;	/* queues with completions pushed since the last interrupt check */
 	bool draining;		/* a reset left requests in flight: they are dropped when back */
@@ -82,6 +86,12 @@ struct blk {
 static struct blk *to_blk(struct virtio_dev *d)
 {
 	return virtio_container_of(d, struct blk, vdev);
+}
+
+static void put_le16(u8 *p, u16 v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
 }
 
 static void put_le32(u8 *p, u32 v)
@@ -559,7 +569,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,		/* or one per vCPU: virtio_blk__new() */
-	.queue_max = BLK_QUEUE_MAX,
+	.queue_max = BLK_QUEUE_DEFAULT,	/* or -d ...,queue-size=N: vdev.queue_max */
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
@@ -569,6 +579,39 @@ static const struct virtio_dev_ops blk_ops = {
 	.quiesce = blk_quiesce,
 	.free = blk_free,
 };
+
+/* Data segments per request on queues of @qs: all but header and status, within VQ_MAX_IOV. */
+static u32 blk_seg_max(unsigned int qs)
+{
+	return MIN(qs, VQ_MAX_IOV - BLK_IOV_SPARE) - 2;
+}
+
+/*
+ * The config space's request geometry (virtio 1.2 §5.2.4): what the queue
+ * size lets a chain hold and the disk layer can do in one request.
+ */
+static void blk_geometry(struct blk *b)
+{
+	u32 bs = disk__block_size(b->disk), pbs = disk__phys_block_size(b->disk);
+	u8 *c = b->config;
+
+	put_le64(c + CFG(capacity), b->capacity);
+	put_le32(c + CFG(size_max), BLK_SIZE_MAX);
+	put_le32(c + CFG(seg_max), blk_seg_max(b->queue_size));
+	put_le32(c + CFG(blk_size), bs);
+	/* Topology: physical blocks of 2^exp logical ones, aligned at 0. */
+	c[CFG(physical_block_exp)] = (u8)(__builtin_ctz(pbs) - __builtin_ctz(bs));
+	c[CFG(alignment_offset)] = 0;
+	put_le16(c + CFG(min_io_size), (u16)(pbs / bs));
+	put_le32(c + CFG(opt_io_size), BLK_OPT_IO_BYTES / bs);
+	put_le32(c + CFG(max_discard_sectors), BLK_MAX_RANGE_SECTORS);
+	put_le32(c + CFG(max_discard_seg), 1);
+	put_le32(c + CFG(discard_sector_alignment), MAX(bs, pbs) / (u32)SECTOR);
+	put_le32(c + CFG(max_write_zeroes_sectors), BLK_MAX_RANGE_SECTORS);
+	put_le32(c + CFG(max_write_zeroes_seg), 1);
+	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
+	c[CFG(write_zeroes_may_unmap)] = 1;
+}
 
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err)
@@ -581,8 +624,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	if (!b)
 		return seterr(err, ENOMEM, "disk %s: out of memory", o->path);
 	nr_queues = MAX(1U, MIN(nr_queues, (unsigned int)VIRTIO_MAX_QUEUES));
+	b->queue_size = o->queue_size ? o->queue_size : BLK_QUEUE_DEFAULT;
 	/* Every queue can have all its requests in flight at once. */
-	r = disk__open(o, BLK_QUEUE_MAX * nr_queues, &b->disk, err);
+	r = disk__open(o, b->queue_size * nr_queues, &b->disk, err);
 	if (r) {
 		free(b);
 		return r;
@@ -593,7 +637,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	b->vdev.ops = &blk_ops;
 	b->vdev.kvm = kvm;
 	b->vdev.nr_queues = nr_queues;
-	b->vdev.features = BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+	b->vdev.queue_max = b->queue_size;
+	b->vdev.features = BIT(VIRTIO_BLK_F_SIZE_MAX) | BIT(VIRTIO_BLK_F_SEG_MAX) |
+			   BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_TOPOLOGY) |
 			   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |
 			   BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (disk__readonly(b->disk))
@@ -601,23 +647,14 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	/* §5.2.3: one request queue per vCPU, so vCPUs never share a ring. */
 	if (nr_queues > 1) {
 		b->vdev.features |= BIT(VIRTIO_BLK_F_MQ);
-		b->config[CFG_NUM_QUEUES] = (u8)nr_queues;
-		b->config[CFG_NUM_QUEUES + 1] = (u8)(nr_queues >> 8);
+		put_le16(b->config + CFG(num_queues), (u16)nr_queues);
 	}
-
-	put_le64(b->config + CFG_CAPACITY, b->capacity);
-	put_le32(b->config + CFG_SEG_MAX, BLK_SEG_MAX);
-	put_le32(b->config + CFG_BLK_SIZE, bs);
-	put_le32(b->config + CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put_le32(b->config + CFG_MAX_DISCARD_SEG, 1);
-	put_le32(b->config + CFG_DISCARD_ALIGN, bs / (u32)SECTOR);
-	put_le32(b->config + CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put_le32(b->config + CFG_MAX_WZ_SEG, 1);
-	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
-	b->config[CFG_WZ_MAY_UNMAP] = 1;
-	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s%s",
-		index, o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
-		nr_queues, nr_queues > 1 ? "s" : "", disk__readonly(b->disk) ? ", read-only" : "");
+	blk_geometry(b);
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s of %u, "
+		"%u segments of %u KiB per request%s", index, o->path,
+		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk), nr_queues,
+		nr_queues > 1 ? "s" : "", b->queue_size, blk_seg_max(b->queue_size),
+		(unsigned int)(BLK_SIZE_MAX / SZ_KiB), disk__readonly(b->disk) ? ", read-only" : "");
 	if (!disk__locked(b->disk))
 		pr_warn(kvm, "virtio-blk %u: %s: not locked (its filesystem has no locks): "
 			"nothing keeps another VM from writing it too", index, o->path);

@@ -41,25 +41,33 @@ enum disk_engine {
 	DISK_ENGINE_SYNC,
 };
 
+/* "-d PATH,queue-size=N": the bounds of N (virtio-blk's Queue Size). */
+#define DISK_QUEUE_SIZE_MIN	4	/* header, one data segment, status, and a spare */
+#define DISK_QUEUE_SIZE_MAX	1024	/* Linux's UIO_MAXIOV: one chain, one preadv() */
+
 /*
- * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync]" says.  The
- * path is copied in, so the options own no memory and may be copied.
+ * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync][,queue-size=N]"
+ * says.  The path is copied in, so the options own no memory and may be
+ * copied.
  */
 struct disk_opts {
 	char path[PATH_MAX];
 	bool ro;		/* open O_RDONLY; writes, discards fail with -EROFS */
 	bool direct;		/* O_DIRECT: bypass the host page cache */
 	enum disk_engine engine;
+	unsigned int queue_size;	/* 0: the device's default; else a power of 2 in MIN..MAX */
 };
 
 /*
  * Parses the argument of -d into *@o (fully overwritten: defaults are
- * read-write, buffered, AUTO).  The first comma-separated word is the path
- * (so a path cannot contain a comma); the rest are options, later ones
- * overriding earlier ones.  Returns 0, or -EINVAL for an empty path, an
- * empty, unknown or malformed option or an unknown engine (the message
- * names the word and lists the valid ones), -ENAMETOOLONG for a path of
- * PATH_MAX bytes or more.
+ * read-write, buffered, AUTO, default queue size).  The first
+ * comma-separated word is the path (so a path cannot contain a comma); the
+ * rest are options, later ones overriding earlier ones.  Returns 0, or
+ * -EINVAL for an empty path, an empty, unknown or malformed option, an
+ * unknown engine or a queue size that is not a power of two in
+ * DISK_QUEUE_SIZE_MIN..DISK_QUEUE_SIZE_MAX (the message names the word
+ * and lists the valid ones), -ENAMETOOLONG for a path of PATH_MAX bytes or
+ * more.
  */
 int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err);
 
@@ -96,7 +104,7 @@ struct disk;
 
 /*
  * Opens and sizes the image or device @o->path and starts its engine, with
- * room for @queue_depth (1..4096) requests in flight.  The path must be a
+ * room for @queue_depth (1..16384) requests in flight.  The path must be a
  * regular file or a block device; the messages for a missing file, a
  * directory, a permission problem, a filesystem without O_DIRECT or an
  * engine the host lacks name the path and say what to change.  An
@@ -213,6 +221,13 @@ u64 disk__size(const struct disk *d);
  * O_DIRECT offset alignment for a direct file, else 512.  A power of two.
  */
 u32 disk__block_size(const struct disk *d);
+
+/*
+ * The unit the backing store writes without a read-modify-write, a power
+ * of two >= disk__block_size() and <= 64 KiB: BLKPBSZGET for a block
+ * device, the file's st_blksize (at most a page) for an image.
+ */
+u32 disk__phys_block_size(const struct disk *d);
 
 /* Alignment that buffers need in memory: 1 unless the disk is direct. */
 u32 disk__mem_align(const struct disk *d);

@@ -86,6 +86,7 @@ struct virtio_dev {
 	u64 features;			/* the device's own offered bits (the transport adds its own) */
 	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
 	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
+	unsigned int queue_max;		/* this instance's QueueNumMax (0 at creation: ops->queue_max) */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
 	/*
 	 * Set by the device's reset when it could not finish its in-flight

@@ -232,6 +232,36 @@ static void test_parse_good(void)
 	TEST_ASSERT_STR_EQ(disk__engine_str((enum disk_engine)42), "?");
 }
 
+/* queue-size=N: a power of two from 4 to 1024; 0 (absent) leaves the device's default. */
+static void test_parse_queue_size(void)
+{
+	static const char *const bad[] = { "0", "1", "2", "3", "6", "1000", "2048", "65536",
+					   "", "-4", "+8", "0x10", "16k", "1024x", " 16",
+					   "99999999999" };
+	struct lkvm_err err = { "" };
+	struct disk_opts o;
+	char arg[64];
+
+	TEST_ASSERT_EQ(disk__parse_opts("x.img", &o, &err), 0);
+	TEST_ASSERT_EQ(o.queue_size, 0);
+	for (unsigned int n = DISK_QUEUE_SIZE_MIN; n <= DISK_QUEUE_SIZE_MAX; n *= 2) {
+		snprintf(arg, sizeof(arg), "x.img,queue-size=%u,ro", n);
+		TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
+		TEST_ASSERT_EQ(o.queue_size, n);
+		TEST_ASSERT(o.ro, "the options after it still count");
+	}
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,queue-size=64,queue-size=0128", &o, &err), 0);
+	TEST_ASSERT_EQ(o.queue_size, 128);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(arg, sizeof(arg), "x.img,queue-size=%s", bad[i]);
+		TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), -EINVAL);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "is not a power of two from 4 to 1024");
+	}
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,queue-size", &o, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option 'queue-size'");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "queue-size=N");
+}
+
 static void test_parse_bad(void)
 {
 	struct lkvm_err err = { "" };
@@ -1191,6 +1221,7 @@ static void test_auto_without_io_uring(void)
 
 static const struct test_case tests[] = {
 	TEST_CASE(test_parse_good),
+	TEST_CASE(test_parse_queue_size),
 	TEST_CASE(test_parse_bad),
 	TEST_CASE(test_open_missing),
 	TEST_CASE(test_open_directory),
