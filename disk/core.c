@@ -338,6 +338,7 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 	if (ret)
 		goto fail;
 
+	d->pool_batch_tail = &d->pool_batch;
 	d->slots = calloc(queue_depth, sizeof(*d->slots));
 	/* An array of pointers: a pointer's size is meant. */
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
@@ -379,6 +380,21 @@ fail:
 	free(d->slots);
 	free(d);
 	return ret;
+}
+
+void disk__plug(struct disk *d)
+{
+	d->plugged = true;
+}
+
+void disk__unplug(struct disk *d)
+{
+	if (!d->plugged)
+		return;
+	d->plugged = false;
+	if (d->ops->commit)
+		d->ops->commit(d);
+	disk_pool_commit(d);
 }
 
 void disk__close(struct disk *d)
@@ -519,6 +535,7 @@ unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *c
 	unsigned int i, n;
 	u64 count;
 
+	disk__unplug(d);
 	/* Consume the wakeup first, so a completion racing with us re-arms it. */
 	d->stats.syscalls++;
 	if (read(d->efd, &count, sizeof(count)) < 0) {
@@ -549,6 +566,7 @@ int disk__drain_until(struct disk *d, u64 deadline_ns,
 		u64 now;
 
 		disk__reap(d, done, ctx);
+		disk__unplug(d);	/* what done() submitted */
 		if (!d->inflight)
 			return 0;
 		now = now_ns();
@@ -566,6 +584,7 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 
 	for (;;) {
 		n += disk__reap(d, done, ctx);
+		disk__unplug(d);	/* what done() submitted */
 		if (!d->inflight)
 			return n;
 		/* Bounded: an io_uring submission may be waiting for a retry. */

@@ -40,8 +40,16 @@ struct disk_engine_ops {
 	int (*init)(struct disk *d, struct lkvm_err *err);
 	/* Stops it; nothing is in flight any more. */
 	void (*stop)(struct disk *d);
-	/* Queues @s (s->done == 0); 0, or -errno and the pool takes it. */
+	/*
+	 * Queues @s (s->done == 0); 0, or -errno and the pool takes it.
+	 * While d->plugged, it may keep @s to itself until commit().
+	 */
 	int (*submit)(struct disk *d, struct disk_slot *s);
+	/*
+	 * Hands the kernel what submit() kept back (NULL: submit() never
+	 * keeps anything); what the kernel refuses goes to the pool.
+	 */
+	void (*commit)(struct disk *d);
 	/* Passes each finished slot to disk_slot_end(); never blocks. */
 	void (*harvest)(struct disk *d);
 };
@@ -65,6 +73,8 @@ struct disk {
 
 	unsigned int depth;
 	unsigned int inflight;
+	bool plugged;			/* disk__plug(): engine and pool hold their hand-offs */
+	struct disk_slot *pool_batch, **pool_batch_tail;	/* for the pool at unplug */
 	struct disk_slot *slots;
 	struct disk_slot *free;
 	struct disk_req **reaped;	/* finished in this disk__reap() pass */
@@ -90,8 +100,14 @@ int disk_pool_start(struct disk *d, unsigned int nthreads, struct lkvm_err *err)
 /* Joins the workers; the pool must be idle. */
 void disk_pool_stop(struct disk *d);
 
-/* Runs @s (from s->done on) on a worker; the eventfd fires when done. */
+/*
+ * Runs @s (from s->done on) on a worker; the eventfd fires when done.
+ * While d->plugged, @s waits on d->pool_batch for disk_pool_commit().
+ */
 void disk_pool_queue(struct disk *d, struct disk_slot *s);
+
+/* Hands d->pool_batch to the workers: one lock, one wake-up. */
+void disk_pool_commit(struct disk *d);
 
 /* Takes the list of slots the workers finished (s->result set). */
 struct disk_slot *disk_pool_take_done(struct disk *d);

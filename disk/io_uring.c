@@ -6,8 +6,9 @@
  * IORING_OP_FSYNC with IORING_FSYNC_DATASYNC, and, where the kernel has
  * IORING_OP_FALLOCATE (5.6), DISCARD on files and WRITE_ZEROES are
  * fallocate too.  Block-device discard (BLKDISCARD is an ioctl) and all
- * fallbacks go to the pool.  Each request is submitted at once: the
- * virtio device already batches by draining its ring between kicks.
+ * fallbacks go to the pool.  Each request is submitted at once, unless
+ * the disk is plugged (disk__plug()): then the SQEs pile up in the ring
+ * and disk__unplug() submits them with one io_uring_enter().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,6 +113,11 @@ static int uring_submit(struct disk *d, struct disk_slot *s)
 	if (u->inflight >= u->ring.cq.ring_entries)
 		return -EBUSY;	/* the pool takes it: a deeper disk than our ring */
 	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe && d->plugged) {
+		/* A batch bigger than the SQ ring: hand over what it holds. */
+		uring_push(d, u);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
 	if (!sqe)
 		return -EBUSY;	/* only while earlier SQEs wait in the ring */
 	u->inflight++;
@@ -136,8 +142,18 @@ static int uring_submit(struct disk *d, struct disk_slot *s)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, s);
-	uring_push(d, u);
+	if (!d->plugged)
+		uring_push(d, u);
 	return 0;
+}
+
+/* The batch: one io_uring_enter() for every SQE queued while plugged. */
+static void uring_commit(struct disk *d)
+{
+	struct disk_uring *u = d->engine;
+
+	if (io_uring_sq_ready(&u->ring))
+		uring_push(d, u);
 }
 
 static void uring_harvest(struct disk *d)
@@ -162,5 +178,6 @@ const struct disk_engine_ops disk_io_uring_ops = {
 	.init		= uring_init,
 	.stop		= uring_exit,
 	.submit		= uring_submit,
+	.commit		= uring_commit,
 	.harvest	= uring_harvest,
 };

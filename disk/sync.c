@@ -233,7 +233,8 @@ static void *pool_worker(void *arg)
 
 		pthread_mutex_lock(&p->lock);
 		s->next = NULL;
-		*p->done_tail = s;
+		/* Atomic: disk_pool_take_done() peeks at an empty list without the lock. */
+		__atomic_store_n(p->done_tail, s, __ATOMIC_RELEASE);
 		p->done_tail = &s->next;
 		pthread_mutex_unlock(&p->lock);
 		/* Can only fail if the counter would overflow: it is readable then. */
@@ -311,12 +312,41 @@ void disk_pool_queue(struct disk *d, struct disk_slot *s)
 	struct disk_pool *p = d->pool;
 
 	d->stats.pool_handoffs++;
-	pthread_mutex_lock(&p->lock);
 	s->next = NULL;
+	if (d->plugged) {
+		if (!d->pool_batch)
+			d->pool_batch_tail = &d->pool_batch;
+		*d->pool_batch_tail = s;
+		d->pool_batch_tail = &s->next;
+		return;
+	}
+	d->stats.engine_submits++;
+	pthread_mutex_lock(&p->lock);
 	*p->tail = s;
 	p->tail = &s->next;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void disk_pool_commit(struct disk *d)
+{
+	struct disk_pool *p = d->pool;
+	bool many;
+
+	if (!d->pool_batch)
+		return;
+	many = d->pool_batch->next != NULL;
+	d->stats.engine_submits++;
+	pthread_mutex_lock(&p->lock);
+	*p->tail = d->pool_batch;
+	p->tail = d->pool_batch_tail;
+	if (many)
+		pthread_cond_broadcast(&p->cond);
+	else
+		pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	d->pool_batch = NULL;
+	d->pool_batch_tail = &d->pool_batch;
 }
 
 u64 disk_pool_syscalls(const struct disk *d)
@@ -329,9 +359,12 @@ struct disk_slot *disk_pool_take_done(struct disk *d)
 	struct disk_pool *p = d->pool;
 	struct disk_slot *list;
 
+	/* Nothing done (the io_uring and aio engines, mostly): no lock round-trip. */
+	if (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
+		return NULL;
 	pthread_mutex_lock(&p->lock);
 	list = p->done;
-	p->done = NULL;
+	__atomic_store_n(&p->done, NULL, __ATOMIC_RELAXED);
 	p->done_tail = &p->done;
 	pthread_mutex_unlock(&p->lock);
 	return list;

@@ -345,6 +345,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 		return;
 	}
 	b->st.kicks++;
+	/* Every chain available now, then one submission for them all. */
+	disk__plug(b->disk);
 
 	for (;;) {
 		struct blk_req *r = req_get(b);
@@ -360,6 +362,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 		if (n <= 0) {
 			req_put(b, r);
 			if (n < 0) {
+				/* What was popped before the bad entry still goes to the disk. */
+				disk__unplug(b->disk);
 				d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
 				return;
 			}
@@ -375,6 +379,7 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 		b->st.chains++;
 		submitted |= handle_chain(b, r);
 	}
+	disk__unplug(b->disk);
 	b->st.batches += submitted;
 	b->done_queues &= ~(1U << q);
 	blk_notify(b, q);
@@ -394,6 +399,8 @@ static void blk_done(struct disk_req *dr, void *ctx)
 	if (dr->op == DISK_OP_WRITE && dr->result >= 0 &&
 	    !(b->vdev.acked & BIT(VIRTIO_BLK_F_FLUSH))) {
 		dr->op = DISK_OP_FLUSH;
+		/* The flushes of one reap go as one batch (blk_event() unplugs). */
+		disk__plug(b->disk);
 		if (!disk__submit(b->disk, dr))
 			return;
 	}
@@ -440,6 +447,7 @@ static void blk_event(struct virtio_dev *d)
 		return;
 	}
 	disk__reap(b->disk, blk_done, b);
+	disk__unplug(b->disk);
 	for (unsigned int q = 0; b->done_queues; q++) {
 		if (b->done_queues & (1U << q))
 			blk_notify(b, q);

@@ -21,7 +21,8 @@
  * touch unlocked per-disk state (the ring, the request slots) and must not
  * run concurrently for one disk -- call them from one I/O thread, or
  * serialize them.  done() callbacks run on that thread and may call
- * disk__submit() (not disk__reap(), disk__drain() or disk__close()).  The
+ * disk__submit() and disk__plug() (not disk__reap(), disk__drain() or
+ * disk__close()).  The
  * accessors and disk__completion_fd() may be called from any thread.
  * Different disks are independent.  The helper threads block all signals.
  */
@@ -154,6 +155,20 @@ void disk__close(struct disk *d);
 int disk__submit(struct disk *d, struct disk_req *r);
 
 /*
+ * Batching: between disk__plug() and disk__unplug(), disk__submit()
+ * validates and queues requests but tells the kernel (or the helper
+ * threads) nothing; disk__unplug() hands over everything queued since in
+ * one go -- one io_uring_enter(), one io_submit(), one locked append to
+ * the pool.  Unplugged (the default), each disk__submit() goes at once.
+ * Plugs do not nest.  disk__reap() unplugs first (a plug a done()
+ * callback makes lasts until the caller's disk__unplug()); disk__drain()
+ * and disk__drain_until() also unplug after each pass.  Same thread rules
+ * as disk__submit().
+ */
+void disk__plug(struct disk *d);
+void disk__unplug(struct disk *d);
+
+/*
  * An eventfd (non-blocking) that is readable when disk__reap() may have
  * work; poll it, then call disk__reap(), which consumes it.  Owned by @d.
  */
@@ -202,7 +217,7 @@ struct disk_stats {
 	u64 requests;		/* accepted by disk__submit() */
 	u64 completions;	/* handed back by disk__reap()/disk__drain() */
 	u64 reaps;		/* disk__reap() passes that handed back at least one */
-	u64 engine_submits;	/* system calls that gave the kernel work (io_uring_enter, io_submit) */
+	u64 engine_submits;	/* batches handed over: io_uring_enter, io_submit, a pool append */
 	u64 pool_handoffs;	/* requests (or their rest) queued to the helper threads */
 	u64 syscalls;		/* system calls the disk layer made for requests, all its threads */
 };
