@@ -618,6 +618,24 @@ void disk__stats(const struct disk *d, struct disk_stats *st)
 	st->syscalls += disk_pool_syscalls(d);
 }
 
+int disk__register_mem(struct disk *d, const struct iovec *mem, unsigned int n)
+{
+	int r;
+
+	if (!d->ops->register_mem)
+		return -EOPNOTSUPP;
+	if (d->mem_registered || d->inflight || !n)
+		return -EINVAL;
+	r = d->ops->register_mem(d, mem, n);
+	d->mem_registered = !r;
+	return r;
+}
+
+bool disk__mem_registered(const struct disk *d)
+{
+	return d->mem_registered;
+}
+
 const char *disk__engine_name(const struct disk *d)
 {
 	return d->ops->name;

@@ -52,6 +52,8 @@ struct disk_engine_ops {
 	void (*commit)(struct disk *d);
 	/* Passes each finished slot to disk_slot_end(); never blocks. */
 	void (*harvest)(struct disk *d);
+	/* disk__register_mem() (NULL: -EOPNOTSUPP). */
+	int (*register_mem)(struct disk *d, const struct iovec *mem, unsigned int n);
 };
 
 struct disk_pool;
@@ -65,6 +67,7 @@ struct disk {
 	u32 mem_align;
 	bool ro, direct, blockdev;
 	bool locked;		/* holds its OFD lock (shared if ro) */
+	bool mem_registered;	/* disk__register_mem() */
 
 	const struct disk_engine_ops *ops;
 	void *engine;		/* the engine's own state */

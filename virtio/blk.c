@@ -28,6 +28,7 @@
 
 #include <linux/virtio_blk.h>	/* virtio 1.2 §5.2: features, request types, status */
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-dev.h"
 
@@ -544,13 +545,13 @@ static void log_stats(struct blk *b)
 	virtio_blk__stats(&b->vdev, &st);
 	pr_info(b->vdev.kvm, "virtio-blk %u: counters: kicks=%llu chains=%llu batches=%llu irqs=%llu "
 		"requests=%llu completions=%llu reaps=%llu engine_submits=%llu pool_handoffs=%llu "
-		"syscalls=%llu flushes=%llu", b->index, (unsigned long long)st.kicks,
+		"syscalls=%llu fixed_bufs=%llu flushes=%llu", b->index, (unsigned long long)st.kicks,
 		(unsigned long long)st.chains, (unsigned long long)st.batches,
 		(unsigned long long)st.irqs, (unsigned long long)st.disk.requests,
 		(unsigned long long)st.disk.completions, (unsigned long long)st.disk.reaps,
 		(unsigned long long)st.disk.engine_submits,
 		(unsigned long long)st.disk.pool_handoffs, (unsigned long long)st.disk.syscalls,
-		(unsigned long long)st.disk.flushes);
+		(unsigned long long)st.disk.fixed_buf_reqs, (unsigned long long)st.disk.flushes);
 }
 
 static void blk_free(struct virtio_dev *d)
@@ -621,6 +622,31 @@ static void blk_geometry(struct blk *b)
 	c[CFG(write_zeroes_may_unmap)] = 1;
 }
 
+/*
+ * Guest RAM as the engine's fixed buffers (io_uring), so a one-segment
+ * request skips the kernel's per-request page pinning.  Not with a
+ * balloon: it gives pages back to the host (MADV_DONTNEED), and the pins
+ * would keep the old pages, not the ones the guest then uses.
+ */
+static void blk_register_ram(struct blk *b, struct kvm *kvm)
+{
+	struct iovec mem[LKVM_MAX_MEM_REGIONS];
+	struct gmem_range g;
+	unsigned int n = 0;
+	int r;
+
+	if (kvm->cfg && kvm->cfg->balloon)
+		return;
+	for (unsigned int it = 0; n < ARRAY_SIZE(mem) && gmem__next(kvm, &it, &g);)
+		mem[n++] = (struct iovec){ .iov_base = g.host, .iov_len = g.size };
+	if (!n)
+		return;
+	r = disk__register_mem(b->disk, mem, n);
+	if (r && r != -EOPNOTSUPP)
+		pr_debug(kvm, "virtio-blk %u: guest RAM not registered with the engine: %s",
+			 b->index, strerror(-r));
+}
+
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err)
 {
@@ -658,9 +684,11 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 		put_le16(b->config + CFG(num_queues), (u16)nr_queues);
 	}
 	blk_geometry(b);
-	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s of %u, "
+	blk_register_ram(b, kvm);
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s, %u queue%s of %u, "
 		"%u segments of %u KiB per request%s", index, o->path,
-		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk), nr_queues,
+		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
+		disk__mem_registered(b->disk) ? " (fixed buffers)" : "", nr_queues,
 		nr_queues > 1 ? "s" : "", b->queue_size, blk_seg_max(b->queue_size),
 		(unsigned int)(BLK_SIZE_MAX / SZ_KiB), disk__readonly(b->disk) ? ", read-only" : "");
 	if (!disk__locked(b->disk))

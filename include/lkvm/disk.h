@@ -220,10 +220,28 @@ struct disk_stats {
 	u64 engine_submits;	/* batches handed over: io_uring_enter, io_submit, a pool append */
 	u64 pool_handoffs;	/* requests (or their rest) queued to the helper threads */
 	u64 syscalls;		/* system calls the disk layer made for requests, all its threads */
+	u64 fixed_buf_reqs;	/* READ/WRITEs that went with registered buffers (io_uring) */
 };
 
 /* Copies @d's counters (from the reaping thread, or once it is gone). */
 void disk__stats(const struct disk *d, struct disk_stats *st);
+
+/*
+ * Offers the engine the host memory that request buffers will lie in
+ * (guest RAM): io_uring registers it as fixed buffers (pinned once,
+ * IORING_REGISTER_BUFFERS, in pieces of at most 1 GiB), so that a
+ * single-buffer READ/WRITE inside it skips the per-request page pinning.
+ * The memory must stay mapped, with the same pages, until disk__close():
+ * a caller that gives pages back to the host (a balloon's MADV_DONTNEED)
+ * must not register them.  Call before the first disk__submit().
+ * Returns 0, or -errno with nothing registered (-EOPNOTSUPP: the engine
+ * has no such thing; -ENOMEM: RLIMIT_MEMLOCK, say): the disk works as
+ * before either way.
+ */
+int disk__register_mem(struct disk *d, const struct iovec *mem, unsigned int n);
+
+/* Whether disk__register_mem() succeeded. */
+bool disk__mem_registered(const struct disk *d);
 
 /* "io_uring", "aio" or "sync": the engine that actually runs. */
 const char *disk__engine_name(const struct disk *d);
