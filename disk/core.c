@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "disk-priv.h"
@@ -142,6 +144,26 @@ static void dio_alignment(int fd, u32 *offset_align, u32 *mem_align)
 	}
 }
 
+/* Which filesystem a regular file is on: memory-backed ones run the sync engine inline. */
+static void disk_fs_type(struct disk *d)
+{
+	struct statfs sfs;
+
+	d->fs_name = "a disk filesystem";
+	if (fstatfs(d->fd, &sfs))
+		return;
+	switch ((unsigned long)sfs.f_type) {
+	case TMPFS_MAGIC:
+		d->fs_name = "tmpfs";
+		d->memfs = true;
+		break;
+	case RAMFS_MAGIC:
+		d->fs_name = "ramfs";
+		d->memfs = true;
+		break;
+	}
+}
+
 /* Fills d->size, blksz, mem_align and blockdev from the open fd. */
 static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 {
@@ -172,6 +194,7 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 		if (ioctl(d->fd, BLKPBSZGET, &pbs) == 0)
 			d->pbsz = pbs;
 	} else if (S_ISREG(st.st_mode)) {
+		disk_fs_type(d);
 		d->size = (u64)st.st_size;
 		d->blksz = 512;
 		/*
@@ -282,28 +305,59 @@ static int try_engine(struct disk *d, const struct disk_engine_ops *ops, const c
 }
 
 /*
- * AUTO: io_uring wherever the kernel lets us have a ring; Linux AIO only
- * for O_DIRECT, since buffered io_submit() does the I/O before returning
- * and would stall the I/O thread; else the thread pool.
+ * AUTO, by what the disk is.  A file on tmpfs/ramfs: the sync engine,
+ * inline -- each request is a memory copy, cheaper done at once on the
+ * queue's thread than handed to any engine and waited for.  A block
+ * device or a file on a disk: io_uring wherever the kernel lets us have a
+ * ring, for requests in flight while the device works; Linux AIO only for
+ * O_DIRECT, since buffered io_submit() does the I/O before returning and
+ * would stall the I/O thread; else the thread pool.
  */
 static int start_engine(struct disk *d, enum disk_engine engine, const char *path,
 			struct lkvm_err *err)
 {
+	const char *what = d->blockdev ? "a block device" : "an image file";
+	int r;
+
 	switch (engine) {
 	case DISK_ENGINE_IO_URING:
-		return try_engine(d, &disk_io_uring_ops, path, err);
+		r = try_engine(d, &disk_io_uring_ops, path, err);
+		break;
 	case DISK_ENGINE_AIO:
-		return try_engine(d, &disk_aio_ops, path, err);
+		r = try_engine(d, &disk_aio_ops, path, err);
+		break;
 	case DISK_ENGINE_SYNC:
-		return try_engine(d, &disk_sync_ops, path, err);
+		r = try_engine(d, &disk_sync_ops, path, err);
+		break;
 	case DISK_ENGINE_AUTO:
-		if (!try_engine(d, &disk_io_uring_ops, path, NULL))
+		if (d->memfs && !try_engine(d, &disk_sync_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why),
+				 "auto: the image is on %s (memory): I/O inline on the queue's thread",
+				 d->fs_name);
 			return 0;
-		if (d->direct && !try_engine(d, &disk_aio_ops, path, NULL))
+		}
+		if (!try_engine(d, &disk_io_uring_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why), "auto: %s%s%s: asynchronous, in flight at once",
+				 what, d->blockdev ? "" : " on ", d->blockdev ? "" : d->fs_name);
 			return 0;
-		return try_engine(d, &disk_sync_ops, path, err);
+		}
+		if (d->direct && !try_engine(d, &disk_aio_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why), "auto: %s, direct, and no io_uring here", what);
+			return 0;
+		}
+		r = try_engine(d, &disk_sync_ops, path, err);
+		if (!r)
+			snprintf(d->why, sizeof(d->why),
+				 "auto: %s, no io_uring here%s: a thread pool", what,
+				 d->direct ? " nor Linux AIO" : " and buffered");
+		return r;
+	default:
+		return seterr(err, EINVAL, "disk %s: unknown engine %d", path, (int)engine);
 	}
-	return seterr(err, EINVAL, "disk %s: unknown engine %d", path, (int)engine);
+	if (!r)
+		snprintf(d->why, sizeof(d->why), "engine=%s%s", d->ops->name,
+			 d->inline_io ? ", inline: the image is in memory" : "");
+	return r;
 }
 
 int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk **out,
@@ -339,6 +393,7 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 		goto fail;
 
 	d->pool_batch_tail = &d->pool_batch;
+	d->local_tail = &d->local;
 	d->slots = calloc(queue_depth, sizeof(*d->slots));
 	/* An array of pointers: a pointer's size is meant. */
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
@@ -387,6 +442,29 @@ void disk__plug(struct disk *d)
 	d->plugged = true;
 }
 
+/* Makes the completion eventfd readable (once until the next reap reads it). */
+static void disk_wake(struct disk *d)
+{
+	u64 one = 1;
+
+	if (d->woken)
+		return;
+	d->woken = true;
+	d->stats.syscalls++;
+	if (write(d->efd, &one, sizeof(one)) < 0) {
+		/* The counter is full: it is readable anyway. */
+	}
+}
+
+void disk_slot_local(struct disk *d, struct disk_slot *s)
+{
+	s->next = NULL;
+	*d->local_tail = s;
+	d->local_tail = &s->next;
+	if (!d->plugged && !d->reaping)
+		disk_wake(d);
+}
+
 void disk__unplug(struct disk *d)
 {
 	if (!d->plugged)
@@ -395,6 +473,9 @@ void disk__unplug(struct disk *d)
 	if (d->ops->commit)
 		d->ops->commit(d);
 	disk_pool_commit(d);
+	/* Finished inline and not taken with disk__reap_local(): the reap is the eventfd's. */
+	if (d->local && !d->reaping)
+		disk_wake(d);
 }
 
 void disk__close(struct disk *d)
@@ -529,32 +610,65 @@ int disk__completion_fd(const struct disk *d)
 	return d->efd;
 }
 
+/*
+ * Hands d->reaped, and what finished inline, to @done -- again while the
+ * callbacks' own submissions finish inline -- and returns how many.
+ */
+static unsigned int reap_finished(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+				  void *ctx)
+{
+	unsigned int i, cnt, n = 0;
+
+	d->reaping = true;
+	do {
+		struct disk_slot *s = d->local, *next;
+
+		d->local = NULL;
+		d->local_tail = &d->local;
+		for (; s; s = next) {
+			next = s->next;
+			slot_finish(d, s, s->result);
+		}
+		cnt = d->nreaped;
+		for (i = 0; i < cnt; i++)
+			if (done)
+				done(d->reaped[i], ctx);
+		d->nreaped = 0;
+		n += cnt;
+	} while (d->local);
+	d->reaping = false;
+	d->stats.reaps += n > 0;
+	return n;
+}
+
 unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx)
 {
 	struct disk_slot *s, *next;
-	unsigned int i, n;
 	u64 count;
 
+	d->reaping = true;	/* what the unplug finishes inline is reaped here */
 	disk__unplug(d);
 	/* Consume the wakeup first, so a completion racing with us re-arms it. */
 	d->stats.syscalls++;
 	if (read(d->efd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: no new wakeup, but a previous pass may have left work. */
 	}
+	d->woken = false;
 	if (d->ops->harvest)
 		d->ops->harvest(d);
 	for (s = disk_pool_take_done(d); s; s = next) {
 		next = s->next;
 		slot_finish(d, s, s->result);
 	}
+	return reap_finished(d, done, ctx);
+}
 
-	n = d->nreaped;
-	d->stats.reaps += n > 0;
-	for (i = 0; i < n; i++)
-		if (done)
-			done(d->reaped[i], ctx);
-	d->nreaped = 0;
-	return n;
+unsigned int disk__reap_local(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+			      void *ctx)
+{
+	if (!d->local)
+		return 0;
+	return reap_finished(d, done, ctx);
 }
 
 int disk__drain_until(struct disk *d, u64 deadline_ns,
@@ -639,6 +753,16 @@ bool disk__mem_registered(const struct disk *d)
 const char *disk__engine_name(const struct disk *d)
 {
 	return d->ops->name;
+}
+
+const char *disk__engine_why(const struct disk *d)
+{
+	return d->why;
+}
+
+bool disk__inline(const struct disk *d)
+{
+	return d->inline_io;
 }
 
 u64 disk__size(const struct disk *d)

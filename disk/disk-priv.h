@@ -68,6 +68,10 @@ struct disk {
 	bool ro, direct, blockdev;
 	bool locked;		/* holds its OFD lock (shared if ro) */
 	bool mem_registered;	/* disk__register_mem() */
+	bool memfs;		/* a regular file on tmpfs or ramfs: its I/O is a memory copy */
+	bool inline_io;		/* the engine runs requests inside disk__submit() */
+	const char *fs_name;	/* "tmpfs", "ext4"...: for the engine's reason */
+	char why[128];		/* disk__engine_why() */
 
 	const struct disk_engine_ops *ops;
 	void *engine;		/* the engine's own state */
@@ -77,6 +81,9 @@ struct disk {
 	unsigned int depth;
 	unsigned int inflight;
 	bool plugged;			/* disk__plug(): engine and pool hold their hand-offs */
+	bool reaping;			/* inside disk__reap()/disk__reap_local(): no wake-ups */
+	bool woken;			/* we poked efd ourselves, and no reap has read it since */
+	struct disk_slot *local, **local_tail;	/* finished inline, not yet reaped */
 	struct disk_slot *pool_batch, **pool_batch_tail;	/* for the pool at unplug */
 	struct disk_slot *slots;
 	struct disk_slot *free;
@@ -96,6 +103,16 @@ extern const struct disk_engine_ops disk_sync_ops;
  * fallocate cannot do.  Only from harvest(), on the reaping thread.
  */
 void disk_slot_end(struct disk *d, struct disk_slot *s, long res);
+
+/*
+ * An inline engine finished @s (s->result set) on the submitting thread:
+ * it waits on d->local for the next reap.  Pokes the eventfd only if no
+ * reap is under way or bound to follow (disk__unplug() pokes otherwise).
+ */
+void disk_slot_local(struct disk *d, struct disk_slot *s);
+
+/* Runs @s to the end on the calling thread (the pool's body): its result. */
+int disk_sync_run(struct disk *d, struct disk_slot *s);
 
 /* Starts @nthreads workers (signals blocked) for @d. */
 int disk_pool_start(struct disk *d, unsigned int nthreads, struct lkvm_err *err);

@@ -6,7 +6,9 @@
  * FLUSH the kernel's AIO refuses, the rest of a short transfer, a write-
  * zeroes the filesystem cannot fallocate).  Workers take slots from a
  * locked FIFO, run them to the end, queue them on a done list and bump
- * the disk's completion eventfd; disk__reap() collects them.
+ * the disk's completion eventfd; disk__reap() collects them.  On a
+ * memory-backed file (tmpfs, ramfs) the sync engine skips the pool and
+ * runs each request inside disk__submit(), on the caller's thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,7 +186,7 @@ static int sync_write_zeroes(struct disk *d, u64 off, u64 len)
 	return write_zeroes(d, off, len);
 }
 
-static int sync_run(struct disk *d, struct disk_slot *s)
+int disk_sync_run(struct disk *d, struct disk_slot *s)
 {
 	const struct disk_req *r = s->req;
 
@@ -229,7 +231,7 @@ static void *pool_worker(void *arg)
 			p->tail = &p->head;
 		pthread_mutex_unlock(&p->lock);
 
-		s->result = sync_run(d, s);
+		s->result = disk_sync_run(d, s);
 
 		pthread_mutex_lock(&p->lock);
 		s->next = NULL;
@@ -370,10 +372,27 @@ struct disk_slot *disk_pool_take_done(struct disk *d)
 	return list;
 }
 
+/*
+ * On a memory-backed file a request is a memcpy in the kernel, cheaper
+ * than handing it to a worker and being woken for its completion: run it
+ * right here, on the queue's own thread (whose sandbox allows the calls).
+ */
+static int sync_inline_submit(struct disk *d, struct disk_slot *s)
+{
+	s->result = disk_sync_run(d, s);
+	disk_slot_local(d, s);
+	return 0;
+}
+
 static int sync_init(struct disk *d, struct lkvm_err *err)
 {
 	(void)err;
 	d->native_ops = 0;	/* everything goes to the pool */
+	if (d->memfs) {
+		d->native_ops = BIT(DISK_OP_READ) | BIT(DISK_OP_WRITE) | BIT(DISK_OP_FLUSH) |
+				BIT(DISK_OP_DISCARD) | BIT(DISK_OP_WRITE_ZEROES);
+		d->inline_io = true;
+	}
 	return 0;
 }
 
@@ -386,4 +405,5 @@ const struct disk_engine_ops disk_sync_ops = {
 	.name	= "sync",
 	.init	= sync_init,
 	.stop	= sync_exit,
+	.submit	= sync_inline_submit,	/* only with native_ops: memory-backed files */
 };

@@ -3,7 +3,11 @@
  * virtio-blk (virtio 1.2 §5.2) over the disk layer (lkvm/disk.h): one
  * request queue, requests IN, OUT, FLUSH, GET_ID, DISCARD and
  * WRITE_ZEROES.  Requests go to the disk asynchronously and complete from
- * the disk's completion fd, all on the device's I/O thread.
+ * the disk's completion fd, all on the device's I/O thread: every chain a
+ * notification finds goes to the disk as one batch (disk__plug()), and
+ * the completions of one pass are answered with one interrupt decision
+ * per queue.  An inline engine (the sync engine on tmpfs) has finished a
+ * batch by the time it is submitted: it is answered in the same pass.
  *
  * Every request comes from the guest: its header is copied out once, its
  * range checked against the capacity, and a malformed one completes with
@@ -334,6 +338,18 @@ static bool handle_chain(struct blk *b, struct blk_req *r)
 	return true;
 }
 
+static void blk_done(struct disk_req *dr, void *ctx);
+
+/* One interrupt decision per queue that got completions: the batch's. */
+static void blk_notify_done(struct blk *b)
+{
+	for (unsigned int q = 0; b->done_queues; q++) {
+		if (b->done_queues & (1U << q))
+			blk_notify(b, q);
+		b->done_queues &= ~(1U << q);
+	}
+}
+
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *b = to_blk(d);
@@ -364,6 +380,7 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 			req_put(b, r);
 			if (n < 0) {
 				/* What was popped before the bad entry still goes to the disk. */
+				disk__reap_local(b->disk, blk_done, b);
 				disk__unplug(b->disk);
 				d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
 				return;
@@ -380,10 +397,12 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 		b->st.chains++;
 		submitted |= handle_chain(b, r);
 	}
+	/* An inline engine (tmpfs) has already done them: answer now, no wake-up. */
+	disk__reap_local(b->disk, blk_done, b);
 	disk__unplug(b->disk);
 	b->st.batches += submitted;
-	b->done_queues &= ~(1U << q);
-	blk_notify(b, q);
+	b->done_queues |= 1U << q;
+	blk_notify_done(b);
 }
 
 static void blk_done(struct disk_req *dr, void *ctx)
@@ -448,12 +467,9 @@ static void blk_event(struct virtio_dev *d)
 		return;
 	}
 	disk__reap(b->disk, blk_done, b);
+	disk__reap_local(b->disk, blk_done, b);
 	disk__unplug(b->disk);
-	for (unsigned int q = 0; b->done_queues; q++) {
-		if (b->done_queues & (1U << q))
-			blk_notify(b, q);
-		b->done_queues &= ~(1U << q);
-	}
+	blk_notify_done(b);
 }
 
 /*
@@ -470,11 +486,7 @@ static void blk_quiesce(struct virtio_dev *d)
 		drain_done(b);
 	}
 	disk__drain(b->disk, blk_done, b);
-	for (unsigned int q = 0; b->done_queues; q++) {
-		if (b->done_queues & (1U << q))
-			blk_notify(b, q);
-		b->done_queues &= ~(1U << q);
-	}
+	blk_notify_done(b);
 }
 
 static void blk_reset(struct virtio_dev *d)
@@ -685,12 +697,14 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	}
 	blk_geometry(b);
 	blk_register_ram(b, kvm);
-	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s%s, %u queue%s of %u, "
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s of %u, "
 		"%u segments of %u KiB per request%s", index, o->path,
-		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
-		disk__mem_registered(b->disk) ? " (fixed buffers)" : "", nr_queues,
+		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk), nr_queues,
 		nr_queues > 1 ? "s" : "", b->queue_size, blk_seg_max(b->queue_size),
 		(unsigned int)(BLK_SIZE_MAX / SZ_KiB), disk__readonly(b->disk) ? ", read-only" : "");
+	pr_info(kvm, "virtio-blk %u: engine %s: %s%s", index, disk__engine_name(b->disk),
+		disk__engine_why(b->disk),
+		disk__mem_registered(b->disk) ? "; guest RAM registered as fixed buffers" : "");
 	if (!disk__locked(b->disk))
 		pr_warn(kvm, "virtio-blk %u: %s: not locked (its filesystem has no locks): "
 			"nothing keeps another VM from writing it too", index, o->path);

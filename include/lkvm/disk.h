@@ -3,11 +3,14 @@
  * The disk layer under virtio-blk: a raw image file or a host block device
  * behind one of three I/O engines, chosen per disk:
  *
- *   io_uring   one ring per disk (liburing); the default where the kernel
- *              allows it (not blocked by seccomp or kernel.io_uring_disabled)
+ *   io_uring   one ring per disk (liburing); the default for block devices
+ *              and files on disk filesystems where the kernel allows it (not
+ *              blocked by seccomp or kernel.io_uring_disabled)
  *   aio        Linux AIO (libaio); only asynchronous with O_DIRECT, so AUTO
  *              picks it only for ",direct" disks when io_uring is missing
- *   sync       a small pool of threads doing preadv/pwritev/fdatasync/fallocate
+ *   sync       a small pool of threads doing preadv/pwritev/fdatasync/fallocate;
+ *              on a file in tmpfs/ramfs (the default there) no pool: each
+ *              request runs inside disk__submit(), a memory copy
  *
  * Requests are queued with disk__submit() and finish asynchronously: the
  * disk's completion eventfd becomes readable and disk__reap() hands each
@@ -196,6 +199,15 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 int disk__drain_until(struct disk *d, u64 deadline_ns,
 		      void (*done)(struct disk_req *r, void *ctx), void *ctx);
 
+/*
+ * disk__reap() for the requests that finished inside disk__submit() on
+ * this thread (disk__inline() engines), without a system call: call it
+ * after a batch of submissions and before disk__unplug(), which would
+ * otherwise make the completion fd readable for them.  Returns how many.
+ */
+unsigned int disk__reap_local(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+			      void *ctx);
+
 /* Requests submitted and not yet reaped. */
 unsigned int disk__inflight(const struct disk *d);
 
@@ -245,6 +257,20 @@ bool disk__mem_registered(const struct disk *d);
 
 /* "io_uring", "aio" or "sync": the engine that actually runs. */
 const char *disk__engine_name(const struct disk *d);
+
+/*
+ * Why that engine, for the log: "engine=E" when asked for, else what AUTO
+ * saw ("auto: the image is on tmpfs (memory): ...", "auto: a block
+ * device: ...").  Owned by @d.
+ */
+const char *disk__engine_why(const struct disk *d);
+
+/*
+ * The engine does each request inside disk__submit(), on the calling
+ * thread: the sync engine on a file in tmpfs or ramfs, where I/O is a
+ * memory copy.  Its completions wait for disk__reap_local()/disk__reap().
+ */
+bool disk__inline(const struct disk *d);
 
 /* Size in bytes (a partial last sector is the caller's to round off). */
 u64 disk__size(const struct disk *d);

@@ -24,6 +24,9 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <dirent.h>
+#include <linux/magic.h>
 
 #include "lkvm/disk.h"
 #include "slow-mem.h"
@@ -76,10 +79,45 @@ static void make_image_in(const char *dir, const char *name, u64 size, unsigned 
 	free(buf);
 }
 
+/* Where make_image() puts images: TEST_TMPDIR, or a tmpfs (use_tmpfs()). */
+static const char *img_dir;
+static char shm_dir[64];
+
 static void make_image(const char *name, u64 size, unsigned int seed, char *path,
 		       size_t path_len)
 {
-	make_image_in(TEST_TMPDIR, name, size, seed, path, path_len);
+	make_image_in(img_dir ? img_dir : TEST_TMPDIR, name, size, seed, path, path_len);
+}
+
+static void shm_cleanup(void)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	if (!shm_dir[0] || !(dir = opendir(shm_dir)))
+		return;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", shm_dir, e->d_name);
+			unlink(p);
+		}
+	closedir(dir);
+	rmdir(shm_dir);
+}
+
+/* This case's images go on a tmpfs (/dev/shm), where the sync engine runs inline. */
+static void use_tmpfs(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/dev/shm", &sfs) || (unsigned long)sfs.f_type != TMPFS_MAGIC)
+		TEST_SKIP("no tmpfs at /dev/shm");
+	snprintf(shm_dir, sizeof(shm_dir), "/dev/shm/lkvm-unit-XXXXXX");
+	if (!mkdtemp(shm_dir))
+		TEST_SKIP("mkdtemp in /dev/shm: %s", strerror(errno));
+	atexit(shm_cleanup);
+	img_dir = shm_dir;
 }
 
 /* The whole file, read behind the disk layer's back. */
@@ -711,7 +749,8 @@ static void check_plug(enum disk_engine e)
 		TEST_ASSERT_EQ(s1.requests - s0.requests, qd);
 		disk__unplug(d);
 		disk__stats(d, &s1);
-		TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, 1);
+		/* Inline (tmpfs): done already, nothing to hand over. */
+		TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, disk__inline(d) ? 0 : 1);
 		memset(&st, 0, sizeof(st));
 		TEST_ASSERT_EQ(disk__drain(d, qd_done, &st), qd);
 		for (unsigned int i = 0; i < qd; i++)
@@ -1265,6 +1304,91 @@ static void test_io_uring_fixed_buffers(void)
 	}
 }
 
+/* ---- the sync engine inline, on a memory-backed file ------------------- */
+
+/* The engine checks on a tmpfs image: the sync engine runs them inline. */
+#define TMPFS_CASE(c)								\
+	static void test_sync_tmpfs_##c(void)					\
+	{									\
+		use_tmpfs();							\
+		check_##c(DISK_ENGINE_SYNC);					\
+	}
+TMPFS_CASE(rw)
+TMPFS_CASE(flush)
+TMPFS_CASE(discard)
+TMPFS_CASE(write_zeroes)
+TMPFS_CASE(range)
+TMPFS_CASE(ro)
+TMPFS_CASE(queue_depth)
+TMPFS_CASE(plug)
+TMPFS_CASE(close_busy)
+TMPFS_CASE(eof)
+
+/*
+ * Issue 16: on tmpfs, AUTO picks the sync engine and says why; a request
+ * is done inside disk__submit() on this thread: no pool hand-off, no
+ * engine submission; disk__reap_local() hands it back without the
+ * completion fd becoming readable, while an unplugged one left for
+ * disk__reap() makes it readable.  A file elsewhere keeps the pool.
+ */
+static void test_sync_inline(void)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct disk_stats s0, s1;
+	struct qd_state st;
+	struct disk_req r[4];
+	struct iovec iov[4];
+	char path[PATH_MAX];
+	u8 buf[4][4096];
+	struct disk *d;
+
+	make_image("pool.img", 64 * KiB, 3, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	TEST_ASSERT(!disk__inline(d), "a file on %s: the pool", TEST_TMPDIR);
+	TEST_ASSERT_STR_EQ(disk__engine_why(d), "engine=sync");
+	disk__close(d);
+
+	use_tmpfs();
+	make_image("inline.img", 64 * KiB, 3, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_AUTO, path, false, false, 8);
+	TEST_ASSERT_STR_EQ(disk__engine_name(d), "sync");
+	TEST_ASSERT(disk__inline(d), "inline on tmpfs");
+	TEST_ASSERT_STR_CONTAINS(disk__engine_why(d), "auto: the image is on tmpfs");
+	pfd.fd = disk__completion_fd(d);
+
+	disk__stats(d, &s0);
+	disk__plug(d);
+	for (unsigned int i = 0; i < 4; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		r[i] = (struct disk_req){ .op = DISK_OP_READ, .offset = 4096ULL * i, .iov = &iov[i],
+					  .iovcnt = 1, .opaque = (void *)(uintptr_t)i };
+		TEST_ASSERT_EQ(disk__submit(d, &r[i]), 0);
+	}
+	TEST_ASSERT_EQ(disk__inflight(d), 4);
+	memset(&st, 0, sizeof(st));
+	TEST_ASSERT_EQ(disk__reap_local(d, qd_done, &st), 4);
+	disk__unplug(d);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 0);	/* nothing left to wake anyone for */
+	TEST_ASSERT_EQ(disk__inflight(d), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		TEST_ASSERT_EQ(st.results[i], 4096);
+		expect_pat(buf[i], 4096, 4096ULL * i, 3);
+	}
+	disk__stats(d, &s1);
+	TEST_ASSERT_EQ(s1.requests - s0.requests, 4);
+	TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, 0);
+	TEST_ASSERT_EQ(s1.pool_handoffs - s0.pool_handoffs, 0);
+	TEST_ASSERT_EQ(s1.syscalls - s0.syscalls, 4);	/* the four preadv()s */
+
+	/* Unplugged and not reaped locally: the fd says so, disk__reap() takes it. */
+	TEST_ASSERT_EQ(disk__submit(d, &r[0]), 0);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 1);
+	TEST_ASSERT_EQ(disk__reap(d, NULL, NULL), 1);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 0);
+	TEST_ASSERT_EQ(disk__reap_local(d, NULL, NULL), 0);
+	disk__close(d);
+}
+
 /* ---- AUTO and its fallbacks ------------------------------------------ */
 
 static void test_auto_engine(void)
@@ -1363,6 +1487,17 @@ static const struct test_case tests[] = {
 	ENGINE_TABLE(aio),
 	ENGINE_TABLE(sync),
 	TEST_CASE(test_io_uring_fixed_buffers),
+	TEST_CASE(test_sync_tmpfs_rw),
+	TEST_CASE(test_sync_tmpfs_flush),
+	TEST_CASE(test_sync_tmpfs_discard),
+	TEST_CASE(test_sync_tmpfs_write_zeroes),
+	TEST_CASE(test_sync_tmpfs_range),
+	TEST_CASE(test_sync_tmpfs_ro),
+	TEST_CASE(test_sync_tmpfs_queue_depth),
+	TEST_CASE(test_sync_tmpfs_plug),
+	TEST_CASE(test_sync_tmpfs_close_busy),
+	TEST_CASE(test_sync_tmpfs_eof),
+	TEST_CASE(test_sync_inline),
 	TEST_CASE(test_auto_engine),
 	TEST_CASE(test_auto_without_io_uring),
 };

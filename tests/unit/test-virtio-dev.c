@@ -25,6 +25,8 @@
 #include <sys/syscall.h>
 
 #include <liburing.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <linux/virtio_blk.h>
 
 #include "lkvm/kvm.h"
@@ -606,6 +608,15 @@ static void test_console_reset_keeps_input(void)
 #define T_OUT		1
 
 static char blk_path[PATH_MAX];
+static char blk_shm[64];	/* a tmpfs directory for the image, or "" (TEST_TMPDIR) */
+
+static void blk_shm_cleanup(void)
+{
+	if (blk_shm[0]) {
+		unlink(blk_path);
+		rmdir(blk_shm);
+	}
+}
 
 /* virtio-blk on a 4 MiB image of byte (offset % 251), with -d options @opts. */
 static struct virtio_dev *blk_init_opts(struct fx *f, const char *opts)
@@ -620,7 +631,7 @@ static struct virtio_dev *blk_init_opts(struct fx *f, const char *opts)
 	fx_ram(f);
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (u8)(i % 251);
-	snprintf(blk_path, sizeof(blk_path), "%s/blk.img", TEST_TMPDIR);
+	snprintf(blk_path, sizeof(blk_path), "%s/blk.img", blk_shm[0] ? blk_shm : TEST_TMPDIR);
 	fd = open(blk_path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	TEST_ASSERT(fd >= 0, "create %s", blk_path);
 	TEST_ASSERT_EQ(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
@@ -1020,7 +1031,9 @@ static void test_blk_1mib_one_submission_io_uring(void)
  * one engine submission for all of them, and -- their completions reaped
  * together -- one interrupt.
  */
-static void check_batch(const char *opts, bool uring, bool event_idx)
+enum batch_engine { BATCH_POOL, BATCH_URING, BATCH_INLINE };
+
+static void check_batch(const char *opts, enum batch_engine how, bool event_idx)
 {
 	struct virtio_blk_stats st0, st;
 	const unsigned int n = 8;
@@ -1039,9 +1052,17 @@ static void check_batch(const char *opts, bool uring, bool event_idx)
 	TEST_ASSERT_EQ(st.chains - st0.chains, n);
 	TEST_ASSERT_EQ(st.batches - st0.batches, 1);
 	TEST_ASSERT_EQ(st.disk.requests - st0.disk.requests, n);
-	TEST_ASSERT_EQ(st.disk.engine_submits - st0.disk.engine_submits, 1);
-	if (uring)
+	TEST_ASSERT_EQ(st.disk.engine_submits - st0.disk.engine_submits, how == BATCH_INLINE ? 0 : 1);
+	if (how == BATCH_URING)
 		TEST_ASSERT_EQ(st.disk.syscalls - st0.disk.syscalls, 1);	/* one io_uring_enter */
+	if (how == BATCH_INLINE) {
+		/* Done in that pass: n preadv()s, no wake-up, answered with one interrupt. */
+		TEST_ASSERT_EQ(st.disk.syscalls - st0.disk.syscalls, n);
+		TEST_ASSERT_EQ(st.disk.completions - st0.disk.completions, n);
+		TEST_ASSERT_EQ((u16)(get16(&q.f, BQ_USED + 2) - q.used_seen), n);
+		TEST_ASSERT_EQ(st.irqs - st0.irqs, 1);
+		TEST_ASSERT_EQ(st.disk.pool_handoffs - st0.disk.pool_handoffs, 0);
+	}
 	/* Let every request finish, then one I/O loop pass reaps them all. */
 	usleep(100 * 1000);
 	for (int i = 0; i < 500 && (u16)(get16(&q.f, BQ_USED + 2) - q.used_seen) < n; i++)
@@ -1059,16 +1080,30 @@ static void check_batch(const char *opts, bool uring, bool event_idx)
 
 static void test_blk_batch_sync(void)
 {
-	check_batch(",engine=sync", false, false);
-	check_batch(",engine=sync", false, true);
+	check_batch(",engine=sync", BATCH_POOL, false);
+	check_batch(",engine=sync", BATCH_POOL, true);
+}
+
+/* On tmpfs the default (sync, inline) answers the whole batch within the kick's pass. */
+static void test_blk_batch_inline(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/dev/shm", &sfs) || (unsigned long)sfs.f_type != TMPFS_MAGIC)
+		TEST_SKIP("no tmpfs at /dev/shm");
+	snprintf(blk_shm, sizeof(blk_shm), "/dev/shm/lkvm-unit-XXXXXX");
+	TEST_ASSERT(mkdtemp(blk_shm), "mkdtemp: %s", strerror(errno));
+	atexit(blk_shm_cleanup);
+	check_batch("", BATCH_INLINE, false);
+	check_batch(",engine=sync", BATCH_INLINE, true);
 }
 
 static void test_blk_batch_io_uring(void)
 {
 	if (!have_io_uring())
 		TEST_SKIP("this kernel refuses io_uring");
-	check_batch(",engine=io_uring", true, false);
-	check_batch(",engine=io_uring", true, true);
+	check_batch(",engine=io_uring", BATCH_URING, false);
+	check_batch(",engine=io_uring", BATCH_URING, true);
 }
 
 static const struct test_case tests[] = {
@@ -1092,6 +1127,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_blk_1mib_one_submission_io_uring),
 	TEST_CASE(test_blk_batch_sync),
 	TEST_CASE(test_blk_batch_io_uring),
+	TEST_CASE(test_blk_batch_inline),
 };
 
 TEST_MAIN(tests)
