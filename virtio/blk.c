@@ -58,6 +58,12 @@
 #define BLK_IOV_SPARE			8
 #define BLK_SIZE_MAX			SZ_MiB
 #define BLK_OPT_IO_BYTES		SZ_MiB	/* topology: the request size we do best */
+/*
+ * Registering guest RAM as fixed buffers pins it, which faults all of it
+ * in at start: fine for the small guests that do I/O at memory speed
+ * (CI), not for a big one on a host that counts on overcommit.
+ */
+#define BLK_PIN_RAM_MAX			(2 * SZ_GiB)
 
 /* Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; unoffered fields read 0. */
 #define CFG(field)			offsetof(struct virtio_blk_config, field)
@@ -638,20 +644,24 @@ static void blk_geometry(struct blk *b)
  * Guest RAM as the engine's fixed buffers (io_uring), so a one-segment
  * request skips the kernel's per-request page pinning.  Not with a
  * balloon: it gives pages back to the host (MADV_DONTNEED), and the pins
- * would keep the old pages, not the ones the guest then uses.
+ * would keep the old pages, not the ones the guest then uses; not above
+ * BLK_PIN_RAM_MAX of RAM.
  */
 static void blk_register_ram(struct blk *b, struct kvm *kvm)
 {
 	struct iovec mem[LKVM_MAX_MEM_REGIONS];
 	struct gmem_range g;
 	unsigned int n = 0;
+	u64 total = 0;
 	int r;
 
 	if (kvm->cfg && kvm->cfg->balloon)
 		return;
-	for (unsigned int it = 0; n < ARRAY_SIZE(mem) && gmem__next(kvm, &it, &g);)
+	for (unsigned int it = 0; n < ARRAY_SIZE(mem) && gmem__next(kvm, &it, &g);) {
 		mem[n++] = (struct iovec){ .iov_base = g.host, .iov_len = g.size };
-	if (!n)
+		total += g.size;
+	}
+	if (!n || total > BLK_PIN_RAM_MAX)
 		return;
 	r = disk__register_mem(b->disk, mem, n);
 	if (r && r != -EOPNOTSUPP)

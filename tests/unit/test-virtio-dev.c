@@ -609,6 +609,7 @@ static void test_console_reset_keeps_input(void)
 
 static char blk_path[PATH_MAX];
 static char blk_shm[64];	/* a tmpfs directory for the image, or "" (TEST_TMPDIR) */
+static const struct lkvm_config *blk_cfg;	/* the VM's config for blk_init_opts(), or NULL */
 
 static void blk_shm_cleanup(void)
 {
@@ -629,6 +630,7 @@ static struct virtio_dev *blk_init_opts(struct fx *f, const char *opts)
 	int fd;
 
 	fx_ram(f);
+	f->kvm.cfg = blk_cfg;
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (u8)(i % 251);
 	snprintf(blk_path, sizeof(blk_path), "%s/blk.img", blk_shm[0] ? blk_shm : TEST_TMPDIR);
@@ -1106,6 +1108,69 @@ static void test_blk_batch_io_uring(void)
 	check_batch(",engine=io_uring", BATCH_URING, true);
 }
 
+/*
+ * Issue 16: io_uring reads a one-segment request straight into guest RAM
+ * registered as fixed buffers -- unless the VM has a balloon, whose page
+ * returns the pins would not follow.
+ */
+static void check_fixed_buffers(bool balloon)
+{
+	static struct lkvm_config cfg;
+	struct virtio_blk_stats st0, st;
+	struct virtio_dev *dev;
+	struct fx f;
+	u8 *data;
+
+	cfg.balloon = balloon;
+	blk_cfg = &cfg;
+	dev = blk_init_opts(&f, ",engine=io_uring");
+	driver_up(&f, F_VERSION_1 | F_BLK_FLUSH, 1);
+	virtio_blk__stats(dev, &st0);
+	blk_offer(&f, 0, T_IN, 8, BLK_DATA, 4096);
+	kick_and_wait(&f, 0);
+	TEST_ASSERT_EQ(*(u8 *)gp(&f, BLK_STATUS, 1), 0);
+	data = gp(&f, BLK_DATA, 4096);
+	for (unsigned int i = 0; i < 4096; i++)
+		TEST_ASSERT(data[i] == (u8)((8 * 512 + i) % 251), "byte %u", i);
+	virtio_blk__stats(dev, &st);
+	test_diag("balloon %d: %llu fixed-buffer request(s)", balloon,
+		  (unsigned long long)(st.disk.fixed_buf_reqs - st0.disk.fixed_buf_reqs));
+	if (balloon)
+		TEST_ASSERT_EQ(st.disk.fixed_buf_reqs - st0.disk.fixed_buf_reqs, 0);
+	else
+		TEST_ASSERT_EQ(st.disk.fixed_buf_reqs - st0.disk.fixed_buf_reqs, 1);
+	fx_fini(&f);
+	blk_cfg = NULL;
+}
+
+/* Whether this process may pin 1 MiB as io_uring buffers (RLIMIT_MEMLOCK, say). */
+static bool can_register_buffers(void)
+{
+	struct io_uring ring;
+	struct iovec iov = { .iov_len = SZ_MiB };
+	bool ok;
+
+	iov.iov_base = calloc(1, SZ_MiB);
+	if (!iov.iov_base || io_uring_queue_init(8, &ring, 0)) {
+		free(iov.iov_base);
+		return false;
+	}
+	ok = io_uring_register_buffers(&ring, &iov, 1) == 0;
+	io_uring_queue_exit(&ring);
+	free(iov.iov_base);
+	return ok;
+}
+
+static void test_blk_fixed_buffers(void)
+{
+	if (!have_io_uring())
+		TEST_SKIP("this kernel refuses io_uring");
+	if (!can_register_buffers())
+		TEST_SKIP("io_uring_register_buffers refused (RLIMIT_MEMLOCK?)");
+	check_fixed_buffers(false);
+	check_fixed_buffers(true);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_rng_identity),
 	TEST_CASE(test_rng_fills_buffers),
@@ -1128,6 +1193,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_blk_batch_sync),
 	TEST_CASE(test_blk_batch_io_uring),
 	TEST_CASE(test_blk_batch_inline),
+	TEST_CASE(test_blk_fixed_buffers),
 };
 
 TEST_MAIN(tests)
