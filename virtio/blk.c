@@ -53,11 +53,12 @@
  * takes two: BLK_IOV_SPARE of them are kept for that.  size_max bounds a
  * segment, so that a request (seg_max * size_max bytes at most, whatever
  * max_sectors_kb the guest sets) stays below the disk layer's INT_MAX.
+ * Topology says the physical block; it claims no optimal I/O size, which
+ * a guest's mkfs would take for a RAID stripe.
  */
 #define BLK_QUEUE_DEFAULT		512
 #define BLK_IOV_SPARE			8
 #define BLK_SIZE_MAX			SZ_MiB
-#define BLK_OPT_IO_BYTES		SZ_MiB	/* topology: the request size we do best */
 /*
  * Registering guest RAM as fixed buffers pins it, which faults all of it
  * in at start: fine for the small guests that do I/O at memory speed
@@ -630,10 +631,10 @@ static void blk_geometry(struct blk *b)
 	c[CFG(physical_block_exp)] = (u8)(__builtin_ctz(pbs) - __builtin_ctz(bs));
 	c[CFG(alignment_offset)] = 0;
 	put_le16(c + CFG(min_io_size), (u16)(pbs / bs));
-	put_le32(c + CFG(opt_io_size), BLK_OPT_IO_BYTES / bs);
+	put_le32(c + CFG(opt_io_size), 0);
 	put_le32(c + CFG(max_discard_sectors), BLK_MAX_RANGE_SECTORS);
 	put_le32(c + CFG(max_discard_seg), 1);
-	put_le32(c + CFG(discard_sector_alignment), MAX(bs, pbs) / (u32)SECTOR);
+	put_le32(c + CFG(discard_sector_alignment), bs / (u32)SECTOR);
 	put_le32(c + CFG(max_write_zeroes_sectors), BLK_MAX_RANGE_SECTORS);
 	put_le32(c + CFG(max_write_zeroes_seg), 1);
 	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
