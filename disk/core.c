@@ -23,7 +23,7 @@
 
 #include "disk-priv.h"
 
-#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync, queue-size=N"
+#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync, queue-size=N, fixed-buffers"
 
 static const char *const engine_names[] = {
 	[DISK_ENGINE_AUTO]	= "auto",
@@ -97,6 +97,8 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 			o->ro = true;
 		} else if (word_is(p, n, "direct")) {
 			o->direct = true;
+		} else if (word_is(p, n, "fixed-buffers")) {
+			o->fixed_buffers = true;
 		} else if (n >= 7 && !memcmp(p, "engine=", 7)) {
 			unsigned int e;
 

@@ -50,9 +50,9 @@ enum disk_engine {
 #define DISK_QUEUE_SIZE_MAX	1024	/* Linux's UIO_MAXIOV: one chain, one preadv() */
 
 /*
- * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync][,queue-size=N]"
- * says.  The path is copied in, so the options own no memory and may be
- * copied.
+ * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync][,queue-size=N]
+ * [,fixed-buffers]" says.  The path is copied in, so the options own no
+ * memory and may be copied.
  */
 struct disk_opts {
 	char path[PATH_MAX];
@@ -60,6 +60,7 @@ struct disk_opts {
 	bool direct;		/* O_DIRECT: bypass the host page cache */
 	enum disk_engine engine;
 	unsigned int queue_size;	/* 0: the device's default; else a power of 2 in MIN..MAX */
+	bool fixed_buffers;	/* offer guest RAM to the engine (disk__register_mem()) */
 };
 
 /*

@@ -295,6 +295,9 @@ static void test_parse_queue_size(void)
 		TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), -EINVAL);
 		TEST_ASSERT_STR_CONTAINS(err.msg, "is not a power of two from 4 to 1024");
 	}
+	TEST_ASSERT(!o.fixed_buffers, "fixed-buffers is opt-in");
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,fixed-buffers,engine=io_uring", &o, &err), 0);
+	TEST_ASSERT(o.fixed_buffers, "fixed-buffers");
 	TEST_ASSERT_EQ(disk__parse_opts("x.img,queue-size", &o, &err), -EINVAL);
 	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option 'queue-size'");
 	TEST_ASSERT_STR_CONTAINS(err.msg, "queue-size=N");
