@@ -23,6 +23,8 @@ struct disk_aio {
 	io_context_t ctx;
 	struct iocb *iocbs;	/* one per slot, by slot index */
 	struct io_event *events;
+	struct iocb **batch;	/* prepared while plugged, for one io_submit() */
+	unsigned int nbatch, max_batch;
 };
 
 static int kaio_init(struct disk *d, struct lkvm_err *err)
@@ -33,13 +35,16 @@ static int kaio_init(struct disk *d, struct lkvm_err *err)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return seterr(err, ENOMEM, "out of memory");
+	a->max_batch = MIN(d->depth, DISK_RING_MAX);
 	a->iocbs = calloc(d->depth, sizeof(*a->iocbs));
 	a->events = calloc(d->depth, sizeof(*a->events));
-	if (!a->iocbs || !a->events) {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	a->batch = calloc(a->max_batch, sizeof(*a->batch));
+	if (!a->iocbs || !a->events || !a->batch) {
 		ret = seterr(err, ENOMEM, "out of memory");
 		goto fail;
 	}
-	ret = io_setup((int)d->depth, &a->ctx);
+	ret = io_setup((int)MIN(d->depth, DISK_RING_MAX), &a->ctx);
 	if (ret < 0) {
 		ret = seterr(err, -ret, "io_setup: %s%s; use engine=sync", strerror(-ret),
 			     ret == -EAGAIN ? " (fs.aio-max-nr reached?)" : "");
@@ -50,6 +55,7 @@ static int kaio_init(struct disk *d, struct lkvm_err *err)
 	return 0;
 
 fail:
+	free(a->batch);
 	free(a->events);
 	free(a->iocbs);
 	free(a);
@@ -61,10 +67,47 @@ static void kaio_exit(struct disk *d)
 	struct disk_aio *a = d->engine;
 
 	io_destroy(a->ctx);
+	free(a->batch);
 	free(a->events);
 	free(a->iocbs);
 	free(a);
 	d->engine = NULL;
+}
+
+/* The kernel refused @s's iocb with @ret (or took none of the batch it led). */
+static void kaio_refused(struct disk *d, const struct disk_slot *s, int ret)
+{
+	if (s->req->op == DISK_OP_FLUSH && ret == -EINVAL)
+		d->native_ops &= ~(unsigned int)BIT(DISK_OP_FLUSH);
+}
+
+/*
+ * One io_submit() for the batch.  io_submit() stops at the first iocb it
+ * cannot queue: that one goes to the pool, and the rest are tried again.
+ */
+static void kaio_commit(struct disk *d)
+{
+	struct disk_aio *a = d->engine;
+	unsigned int off = 0, n = a->nbatch;
+
+	a->nbatch = 0;
+	while (off < n) {
+		struct disk_slot *s;
+		int ret;
+
+		d->stats.engine_submits++;
+		d->stats.syscalls++;
+		ret = io_submit(a->ctx, (long)(n - off), a->batch + off);
+		if (ret > 0) {
+			off += (unsigned int)ret;
+			continue;
+		}
+		s = a->batch[off]->data;
+		kaio_refused(d, s, ret ? ret : -EAGAIN);
+		/* Not plugged any more (disk__unplug() clears it first): straight to a worker. */
+		disk_pool_queue(d, s);
+		off++;
+	}
 }
 
 static int kaio_submit(struct disk *d, struct disk_slot *s)
@@ -90,11 +133,18 @@ static int kaio_submit(struct disk *d, struct disk_slot *s)
 	io_set_eventfd(iocb, d->efd);
 	iocb->data = s;
 
+	if (d->plugged) {
+		a->batch[a->nbatch++] = iocb;
+		if (a->nbatch == a->max_batch)
+			kaio_commit(d);
+		return 0;
+	}
+	d->stats.engine_submits++;
+	d->stats.syscalls++;
 	ret = io_submit(a->ctx, 1, &iocb);
 	if (ret == 1)
 		return 0;
-	if (r->op == DISK_OP_FLUSH && ret == -EINVAL)
-		d->native_ops &= ~(unsigned int)BIT(DISK_OP_FLUSH);
+	kaio_refused(d, s, ret);
 	return ret < 0 ? ret : -EAGAIN;
 }
 
@@ -105,10 +155,11 @@ static void kaio_harvest(struct disk *d)
 	int i, n;
 
 	do {
-		n = io_getevents(a->ctx, 0, (long)d->depth, a->events, &zero);
+		d->stats.syscalls++;
+		n = io_getevents(a->ctx, 0, (long)MIN(d->depth, DISK_RING_MAX), a->events, &zero);
 		for (i = 0; i < n; i++)
 			disk_slot_end(d, a->events[i].data, (long)a->events[i].res);
-	} while (n == (int)d->depth);
+	} while (n == (int)MIN(d->depth, DISK_RING_MAX));
 }
 
 const struct disk_engine_ops disk_aio_ops = {
@@ -116,5 +167,6 @@ const struct disk_engine_ops disk_aio_ops = {
 	.init		= kaio_init,
 	.stop		= kaio_exit,
 	.submit		= kaio_submit,
+	.commit		= kaio_commit,
 	.harvest	= kaio_harvest,
 };

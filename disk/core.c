@@ -15,13 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "disk-priv.h"
 
-#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync"
+#define DISK_OPTS_HELP	"valid options: ro, direct, engine=auto|io_uring|aio|sync, queue-size=N, fixed-buffers"
 
 static const char *const engine_names[] = {
 	[DISK_ENGINE_AUTO]	= "auto",
@@ -43,6 +45,25 @@ static bool word_is(const char *p, size_t n, const char *word)
 	return strlen(word) == n && !memcmp(p, word, n);
 }
 
+/* Decimal digits only (no sign, no 0x), a power of two in range. */
+static int parse_queue_size(const char *p, size_t n, unsigned int *out)
+{
+	unsigned int v = 0;
+	size_t i;
+
+	if (!n || n > 5)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(p[i] - '0');
+	}
+	if (v < DISK_QUEUE_SIZE_MIN || v > DISK_QUEUE_SIZE_MAX || (v & (v - 1)))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 {
 	const char *p, *end;
@@ -56,7 +77,8 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 	end = strchrnul(arg, ',');
 	n = (size_t)(end - arg);
 	if (!n)
-		return seterr(err, EINVAL, "-d '%s': empty path; use -d PATH[,ro][,direct][,engine=E]",
+		return seterr(err, EINVAL,
+			      "-d '%s': empty path; use -d PATH[,ro][,direct][,engine=E][,queue-size=N]",
 			      arg);
 	if (n >= sizeof(o->path))
 		return seterr(err, ENAMETOOLONG, "-d: path longer than %zu bytes",
@@ -75,6 +97,8 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 			o->ro = true;
 		} else if (word_is(p, n, "direct")) {
 			o->direct = true;
+		} else if (word_is(p, n, "fixed-buffers")) {
+			o->fixed_buffers = true;
 		} else if (n >= 7 && !memcmp(p, "engine=", 7)) {
 			unsigned int e;
 
@@ -86,6 +110,12 @@ int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err)
 					      "-d %s: unknown engine '%.*s'; valid engines: auto, io_uring, aio, sync",
 					      arg, (int)(n - 7), p + 7);
 			o->engine = (enum disk_engine)e;
+		} else if (n >= 11 && !memcmp(p, "queue-size=", 11)) {
+			if (parse_queue_size(p + 11, n - 11, &o->queue_size))
+				return seterr(err, EINVAL,
+					      "-d %s: queue-size '%.*s' is not a power of two from %u to %u",
+					      arg, (int)(n - 11), p + 11, DISK_QUEUE_SIZE_MIN,
+					      DISK_QUEUE_SIZE_MAX);
 		} else {
 			return seterr(err, EINVAL, "-d %s: unknown option '%.*s'; %s", arg, (int)n,
 				      p, DISK_OPTS_HELP);
@@ -116,10 +146,31 @@ static void dio_alignment(int fd, u32 *offset_align, u32 *mem_align)
 	}
 }
 
+/* Which filesystem a regular file is on: memory-backed ones run the sync engine inline. */
+static void disk_fs_type(struct disk *d)
+{
+	struct statfs sfs;
+
+	d->fs_name = "a disk filesystem";
+	if (fstatfs(d->fd, &sfs))
+		return;
+	switch ((unsigned long)sfs.f_type) {
+	case TMPFS_MAGIC:
+		d->fs_name = "tmpfs";
+		d->memfs = true;
+		break;
+	case RAMFS_MAGIC:
+		d->fs_name = "ramfs";
+		d->memfs = true;
+		break;
+	}
+}
+
 /* Fills d->size, blksz, mem_align and blockdev from the open fd. */
 static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 {
 	u32 dio_off, dio_mem;
+	unsigned int pbs;
 	struct stat st;
 	int lbs;
 
@@ -142,7 +193,10 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 		d->blksz = (u32)MAX(lbs, 512);
 		if (d->direct && dio_off > d->blksz)
 			d->blksz = dio_off;
+		if (ioctl(d->fd, BLKPBSZGET, &pbs) == 0)
+			d->pbsz = pbs;
 	} else if (S_ISREG(st.st_mode)) {
+		disk_fs_type(d);
 		d->size = (u64)st.st_size;
 		d->blksz = 512;
 		/*
@@ -153,6 +207,7 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 			dio_off = st.st_blksize > 0 && st.st_blksize < 4096 ? (u32)st.st_blksize : 4096;
 		if (d->direct)
 			d->blksz = MAX(d->blksz, dio_off);
+		d->pbsz = st.st_blksize > 0 ? (u32)MIN(st.st_blksize, (blksize_t)4096) : 0;
 	} else {
 		return seterr(err, EINVAL, "disk %s: not a regular file or a block device", path);
 	}
@@ -160,6 +215,9 @@ static int disk_probe(struct disk *d, const char *path, struct lkvm_err *err)
 	if (!is_pow2(d->blksz) || d->blksz > 64 * SZ_KiB)
 		return seterr(err, EINVAL, "disk %s: unsupported logical block size %u", path,
 			      d->blksz);
+	/* Anything odd (not a power of two, below a logical block, huge): the logical block. */
+	if (!is_pow2(d->pbsz) || d->pbsz < d->blksz || d->pbsz > 64 * SZ_KiB)
+		d->pbsz = d->blksz;
 	d->mem_align = 1;
 	if (d->direct)
 		d->mem_align = is_pow2(dio_mem) && dio_mem <= d->blksz ? dio_mem : d->blksz;
@@ -249,28 +307,59 @@ static int try_engine(struct disk *d, const struct disk_engine_ops *ops, const c
 }
 
 /*
- * AUTO: io_uring wherever the kernel lets us have a ring; Linux AIO only
- * for O_DIRECT, since buffered io_submit() does the I/O before returning
- * and would stall the I/O thread; else the thread pool.
+ * AUTO, by what the disk is.  A file on tmpfs/ramfs: the sync engine,
+ * inline -- each request is a memory copy, cheaper done at once on the
+ * queue's thread than handed to any engine and waited for.  A block
+ * device or a file on a disk: io_uring wherever the kernel lets us have a
+ * ring, for requests in flight while the device works; Linux AIO only for
+ * O_DIRECT, since buffered io_submit() does the I/O before returning and
+ * would stall the I/O thread; else the thread pool.
  */
 static int start_engine(struct disk *d, enum disk_engine engine, const char *path,
 			struct lkvm_err *err)
 {
+	const char *what = d->blockdev ? "a block device" : "an image file";
+	int r;
+
 	switch (engine) {
 	case DISK_ENGINE_IO_URING:
-		return try_engine(d, &disk_io_uring_ops, path, err);
+		r = try_engine(d, &disk_io_uring_ops, path, err);
+		break;
 	case DISK_ENGINE_AIO:
-		return try_engine(d, &disk_aio_ops, path, err);
+		r = try_engine(d, &disk_aio_ops, path, err);
+		break;
 	case DISK_ENGINE_SYNC:
-		return try_engine(d, &disk_sync_ops, path, err);
+		r = try_engine(d, &disk_sync_ops, path, err);
+		break;
 	case DISK_ENGINE_AUTO:
-		if (!try_engine(d, &disk_io_uring_ops, path, NULL))
+		if (d->memfs && !try_engine(d, &disk_sync_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why),
+				 "auto: the image is on %s (memory): I/O inline on the queue's thread",
+				 d->fs_name);
 			return 0;
-		if (d->direct && !try_engine(d, &disk_aio_ops, path, NULL))
+		}
+		if (!try_engine(d, &disk_io_uring_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why), "auto: %s%s%s: asynchronous, in flight at once",
+				 what, d->blockdev ? "" : " on ", d->blockdev ? "" : d->fs_name);
 			return 0;
-		return try_engine(d, &disk_sync_ops, path, err);
+		}
+		if (d->direct && !try_engine(d, &disk_aio_ops, path, NULL)) {
+			snprintf(d->why, sizeof(d->why), "auto: %s, direct, and no io_uring here", what);
+			return 0;
+		}
+		r = try_engine(d, &disk_sync_ops, path, err);
+		if (!r)
+			snprintf(d->why, sizeof(d->why),
+				 "auto: %s, no io_uring here%s: a thread pool", what,
+				 d->direct ? " nor Linux AIO" : " and buffered");
+		return r;
+	default:
+		return seterr(err, EINVAL, "disk %s: unknown engine %d", path, (int)engine);
 	}
-	return seterr(err, EINVAL, "disk %s: unknown engine %d", path, (int)engine);
+	if (!r)
+		snprintf(d->why, sizeof(d->why), "engine=%s%s", d->ops->name,
+			 d->inline_io ? ", inline: the image is in memory" : "");
+	return r;
 }
 
 int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk **out,
@@ -305,6 +394,8 @@ int disk__open(const struct disk_opts *o, unsigned int queue_depth, struct disk 
 	if (ret)
 		goto fail;
 
+	d->pool_batch_tail = &d->pool_batch;
+	d->local_tail = &d->local;
 	d->slots = calloc(queue_depth, sizeof(*d->slots));
 	/* An array of pointers: a pointer's size is meant. */
 	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
@@ -346,6 +437,47 @@ fail:
 	free(d->slots);
 	free(d);
 	return ret;
+}
+
+void disk__plug(struct disk *d)
+{
+	d->plugged = true;
+}
+
+/* Makes the completion eventfd readable (once until the next reap reads it). */
+static void disk_wake(struct disk *d)
+{
+	u64 one = 1;
+
+	if (d->woken)
+		return;
+	d->woken = true;
+	d->stats.syscalls++;
+	if (write(d->efd, &one, sizeof(one)) < 0) {
+		/* The counter is full: it is readable anyway. */
+	}
+}
+
+void disk_slot_local(struct disk *d, struct disk_slot *s)
+{
+	s->next = NULL;
+	*d->local_tail = s;
+	d->local_tail = &s->next;
+	if (!d->plugged && !d->reaping)
+		disk_wake(d);
+}
+
+void disk__unplug(struct disk *d)
+{
+	if (!d->plugged)
+		return;
+	d->plugged = false;
+	if (d->ops->commit)
+		d->ops->commit(d);
+	disk_pool_commit(d);
+	/* Finished inline and not taken with disk__reap_local(): the reap is the eventfd's. */
+	if (d->local && !d->reaping)
+		disk_wake(d);
 }
 
 void disk__close(struct disk *d)
@@ -422,6 +554,7 @@ int disk__submit(struct disk *d, struct disk_req *r)
 	s->done = 0;
 	s->result = 0;
 	d->inflight++;
+	d->stats.requests++;
 
 	/* Zero-length transfers are no-ops the kernel might still refuse. */
 	if ((len || r->op == DISK_OP_FLUSH) && (d->native_ops & BIT(r->op)) &&
@@ -440,6 +573,7 @@ static void slot_finish(struct disk *d, struct disk_slot *s, int result)
 		d->stats.flush_errors += result < 0;
 	}
 	r->result = result;
+	d->stats.completions++;
 	d->reaped[d->nreaped++] = r;
 	s->req = NULL;
 	s->next = d->free;
@@ -478,29 +612,65 @@ int disk__completion_fd(const struct disk *d)
 	return d->efd;
 }
 
+/*
+ * Hands d->reaped, and what finished inline, to @done -- again while the
+ * callbacks' own submissions finish inline -- and returns how many.
+ */
+static unsigned int reap_finished(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+				  void *ctx)
+{
+	unsigned int i, cnt, n = 0;
+
+	d->reaping = true;
+	do {
+		struct disk_slot *s = d->local, *next;
+
+		d->local = NULL;
+		d->local_tail = &d->local;
+		for (; s; s = next) {
+			next = s->next;
+			slot_finish(d, s, s->result);
+		}
+		cnt = d->nreaped;
+		for (i = 0; i < cnt; i++)
+			if (done)
+				done(d->reaped[i], ctx);
+		d->nreaped = 0;
+		n += cnt;
+	} while (d->local);
+	d->reaping = false;
+	d->stats.reaps += n > 0;
+	return n;
+}
+
 unsigned int disk__reap(struct disk *d, void (*done)(struct disk_req *r, void *ctx), void *ctx)
 {
 	struct disk_slot *s, *next;
-	unsigned int i, n;
 	u64 count;
 
+	d->reaping = true;	/* what the unplug finishes inline is reaped here */
+	disk__unplug(d);
 	/* Consume the wakeup first, so a completion racing with us re-arms it. */
+	d->stats.syscalls++;
 	if (read(d->efd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: no new wakeup, but a previous pass may have left work. */
 	}
+	d->woken = false;
 	if (d->ops->harvest)
 		d->ops->harvest(d);
 	for (s = disk_pool_take_done(d); s; s = next) {
 		next = s->next;
 		slot_finish(d, s, s->result);
 	}
+	return reap_finished(d, done, ctx);
+}
 
-	n = d->nreaped;
-	for (i = 0; i < n; i++)
-		if (done)
-			done(d->reaped[i], ctx);
-	d->nreaped = 0;
-	return n;
+unsigned int disk__reap_local(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+			      void *ctx)
+{
+	if (!d->local)
+		return 0;
+	return reap_finished(d, done, ctx);
 }
 
 int disk__drain_until(struct disk *d, u64 deadline_ns,
@@ -512,6 +682,7 @@ int disk__drain_until(struct disk *d, u64 deadline_ns,
 		u64 now;
 
 		disk__reap(d, done, ctx);
+		disk__unplug(d);	/* what done() submitted */
 		if (!d->inflight)
 			return 0;
 		now = now_ns();
@@ -529,6 +700,7 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 
 	for (;;) {
 		n += disk__reap(d, done, ctx);
+		disk__unplug(d);	/* what done() submitted */
 		if (!d->inflight)
 			return n;
 		/* Bounded: an io_uring submission may be waiting for a retry. */
@@ -548,6 +720,7 @@ int disk__flush(struct disk *d)
 	if (d->ro)
 		return 0;
 	d->stats.flushes++;
+	d->stats.syscalls++;
 	if (fdatasync(d->fd)) {
 		r = -errno;
 		d->stats.flush_errors++;
@@ -558,11 +731,40 @@ int disk__flush(struct disk *d)
 void disk__stats(const struct disk *d, struct disk_stats *st)
 {
 	*st = d->stats;
+	st->syscalls += disk_pool_syscalls(d);
+}
+
+int disk__register_mem(struct disk *d, const struct iovec *mem, unsigned int n)
+{
+	int r;
+
+	if (!d->ops->register_mem)
+		return -EOPNOTSUPP;
+	if (d->mem_registered || d->inflight || !n)
+		return -EINVAL;
+	r = d->ops->register_mem(d, mem, n);
+	d->mem_registered = !r;
+	return r;
+}
+
+bool disk__mem_registered(const struct disk *d)
+{
+	return d->mem_registered;
 }
 
 const char *disk__engine_name(const struct disk *d)
 {
 	return d->ops->name;
+}
+
+const char *disk__engine_why(const struct disk *d)
+{
+	return d->why;
+}
+
+bool disk__inline(const struct disk *d)
+{
+	return d->inline_io;
 }
 
 u64 disk__size(const struct disk *d)
@@ -573,6 +775,11 @@ u64 disk__size(const struct disk *d)
 u32 disk__block_size(const struct disk *d)
 {
 	return d->blksz;
+}
+
+u32 disk__phys_block_size(const struct disk *d)
+{
+	return d->pbsz;
 }
 
 u32 disk__mem_align(const struct disk *d)

@@ -6,7 +6,9 @@
  * FLUSH the kernel's AIO refuses, the rest of a short transfer, a write-
  * zeroes the filesystem cannot fallocate).  Workers take slots from a
  * locked FIFO, run them to the end, queue them on a done list and bump
- * the disk's completion eventfd; disk__reap() collects them.
+ * the disk's completion eventfd; disk__reap() collects them.  On a
+ * memory-backed file (tmpfs, ramfs) the sync engine skips the pool and
+ * runs each request inside disk__submit(), on the caller's thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +34,16 @@ struct disk_pool {
 	struct disk_slot *head, **tail;	/* queued work, FIFO */
 	struct disk_slot *done, **done_tail;
 	bool stop;
+	u64 syscalls;			/* the workers' (atomic: disk__stats() reads it) */
 	unsigned int nthreads;
 	pthread_t threads[];
 };
+
+/* One more system call made for a request (any thread). */
+static void count_call(struct disk *d)
+{
+	__atomic_fetch_add(&d->pool->syscalls, 1, __ATOMIC_RELAXED);
+}
 
 /*
  * Writes into @out the part of @iov (@cnt entries) after its first @skip
@@ -82,6 +91,7 @@ static int sync_rw(struct disk *d, struct disk_slot *s)
 			iov = tail;
 		}
 		pos = (off_t)(r->offset + s->done);
+		count_call(d);
 		if (r->op == DISK_OP_READ)
 			n = preadv(d->fd, iov, cnt, pos);
 		else
@@ -106,6 +116,7 @@ static int sync_discard(struct disk *d, u64 off, u64 len)
 {
 	if (!len)
 		return 0;
+	count_call(d);
 	if (d->blockdev) {
 		u64 range[2] = { off, len };
 
@@ -126,7 +137,10 @@ static int write_zeroes(struct disk *d, u64 off, u64 len)
 		return -ENOMEM;
 	memset(buf, 0, ZERO_CHUNK);
 	while (len) {
-		ssize_t n = pwrite(d->fd, buf, MIN(len, ZERO_CHUNK), (off_t)off);
+		ssize_t n;
+
+		count_call(d);
+		n = pwrite(d->fd, buf, MIN(len, ZERO_CHUNK), (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -158,10 +172,12 @@ static int sync_write_zeroes(struct disk *d, u64 off, u64 len)
 {
 	if (!len)
 		return 0;
+	count_call(d);
 	if (!fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
 		return 0;
 	if (!unsupported(errno))
 		return -errno;
+	count_call(d);
 	if (!d->blockdev &&
 	    !fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len))
 		return 0;
@@ -170,7 +186,7 @@ static int sync_write_zeroes(struct disk *d, u64 off, u64 len)
 	return write_zeroes(d, off, len);
 }
 
-static int sync_run(struct disk *d, struct disk_slot *s)
+int disk_sync_run(struct disk *d, struct disk_slot *s)
 {
 	const struct disk_req *r = s->req;
 
@@ -179,6 +195,7 @@ static int sync_run(struct disk *d, struct disk_slot *s)
 	case DISK_OP_WRITE:
 		return sync_rw(d, s);
 	case DISK_OP_FLUSH:
+		count_call(d);
 		return fdatasync(d->fd) ? -errno : 0;
 	case DISK_OP_DISCARD:
 		return sync_discard(d, r->offset, s->len);
@@ -214,14 +231,16 @@ static void *pool_worker(void *arg)
 			p->tail = &p->head;
 		pthread_mutex_unlock(&p->lock);
 
-		s->result = sync_run(d, s);
+		s->result = disk_sync_run(d, s);
 
 		pthread_mutex_lock(&p->lock);
 		s->next = NULL;
-		*p->done_tail = s;
+		/* Atomic: disk_pool_take_done() peeks at an empty list without the lock. */
+		__atomic_store_n(p->done_tail, s, __ATOMIC_RELEASE);
 		p->done_tail = &s->next;
 		pthread_mutex_unlock(&p->lock);
 		/* Can only fail if the counter would overflow: it is readable then. */
+		count_call(d);
 		if (write(d->efd, &one, sizeof(one)) < 0) {
 			/* nothing to add */
 		}
@@ -294,12 +313,47 @@ void disk_pool_queue(struct disk *d, struct disk_slot *s)
 {
 	struct disk_pool *p = d->pool;
 
-	pthread_mutex_lock(&p->lock);
+	d->stats.pool_handoffs++;
 	s->next = NULL;
+	if (d->plugged) {
+		if (!d->pool_batch)
+			d->pool_batch_tail = &d->pool_batch;
+		*d->pool_batch_tail = s;
+		d->pool_batch_tail = &s->next;
+		return;
+	}
+	d->stats.engine_submits++;
+	pthread_mutex_lock(&p->lock);
 	*p->tail = s;
 	p->tail = &s->next;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void disk_pool_commit(struct disk *d)
+{
+	struct disk_pool *p = d->pool;
+	bool many;
+
+	if (!d->pool_batch)
+		return;
+	many = d->pool_batch->next != NULL;
+	d->stats.engine_submits++;
+	pthread_mutex_lock(&p->lock);
+	*p->tail = d->pool_batch;
+	p->tail = d->pool_batch_tail;
+	if (many)
+		pthread_cond_broadcast(&p->cond);
+	else
+		pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	d->pool_batch = NULL;
+	d->pool_batch_tail = &d->pool_batch;
+}
+
+u64 disk_pool_syscalls(const struct disk *d)
+{
+	return d->pool ? __atomic_load_n(&d->pool->syscalls, __ATOMIC_RELAXED) : 0;
 }
 
 struct disk_slot *disk_pool_take_done(struct disk *d)
@@ -307,18 +361,38 @@ struct disk_slot *disk_pool_take_done(struct disk *d)
 	struct disk_pool *p = d->pool;
 	struct disk_slot *list;
 
+	/* Nothing done (the io_uring and aio engines, mostly): no lock round-trip. */
+	if (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
+		return NULL;
 	pthread_mutex_lock(&p->lock);
 	list = p->done;
-	p->done = NULL;
+	__atomic_store_n(&p->done, NULL, __ATOMIC_RELAXED);
 	p->done_tail = &p->done;
 	pthread_mutex_unlock(&p->lock);
 	return list;
+}
+
+/*
+ * On a memory-backed file a request is a memcpy in the kernel, cheaper
+ * than handing it to a worker and being woken for its completion: run it
+ * right here, on the queue's own thread (whose sandbox allows the calls).
+ */
+static int sync_inline_submit(struct disk *d, struct disk_slot *s)
+{
+	s->result = disk_sync_run(d, s);
+	disk_slot_local(d, s);
+	return 0;
 }
 
 static int sync_init(struct disk *d, struct lkvm_err *err)
 {
 	(void)err;
 	d->native_ops = 0;	/* everything goes to the pool */
+	if (d->memfs) {
+		d->native_ops = BIT(DISK_OP_READ) | BIT(DISK_OP_WRITE) | BIT(DISK_OP_FLUSH) |
+				BIT(DISK_OP_DISCARD) | BIT(DISK_OP_WRITE_ZEROES);
+		d->inline_io = true;
+	}
 	return 0;
 }
 
@@ -331,4 +405,5 @@ const struct disk_engine_ops disk_sync_ops = {
 	.name	= "sync",
 	.init	= sync_init,
 	.stop	= sync_exit,
+	.submit	= sync_inline_submit,	/* only with native_ops: memory-backed files */
 };

@@ -3,7 +3,11 @@
  * virtio-blk (virtio 1.2 §5.2) over the disk layer (lkvm/disk.h): one
  * request queue, requests IN, OUT, FLUSH, GET_ID, DISCARD and
  * WRITE_ZEROES.  Requests go to the disk asynchronously and complete from
- * the disk's completion fd, all on the device's I/O thread.
+ * the disk's completion fd, all on the device's I/O thread: every chain a
+ * notification finds goes to the disk as one batch (disk__plug()), and
+ * the completions of one pass are answered with one interrupt decision
+ * per queue.  An inline engine (the sync engine on tmpfs) has finished a
+ * batch by the time it is submitted: it is answered in the same pass.
  *
  * Every request comes from the guest: its header is copied out once, its
  * range checked against the capacity, and a malformed one completes with
@@ -21,39 +25,50 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/virtio_blk.h>	/* virtio 1.2 §5.2: features, request types, status */
 
+#include "lkvm/gmem.h"
 #include "lkvm/kvm.h"
 #include "lkvm/virtio-dev.h"
 
 #define SECTOR				512ULL
-#define BLK_QUEUE_MAX			256
 #define BLK_HDR_SIZE			16
 #define BLK_SEG_SIZE			16
-/* Data segments per request: header and status take two more descriptors. */
-#define BLK_SEG_MAX			(BLK_QUEUE_MAX / 2 - 2)
 #define BLK_MAX_RANGE_SECTORS		(1U << 22)	/* 2 GiB per discard/write-zeroes */
 #define BLK_RESET_WAIT_MS		100	/* a reset's wait for in-flight I/O on its vCPU */
 
 /*
- * Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; the
- * fields of features we do not offer read as zero.
+ * Request geometry.  A guest's 1 MiB request is, at worst, 256 separate
+ * 4 KiB pages plus a header and a status descriptor: 258 descriptors in
+ * one chain, which virtio 1.2 §2.7.5.3.1 bounds by the Queue Size (with
+ * an indirect table too).  So the default queue is 512 and seg_max is
+ * the queue size less those two: one guest request is one device request,
+ * never split by the guest for lack of segments.  A chain must also fit
+ * VQ_MAX_IOV host buffers, where a buffer that straddles two RAM regions
+ * takes two: BLK_IOV_SPARE of them are kept for that.  size_max bounds a
+ * segment, so that a request (seg_max * size_max bytes at most, whatever
+ * max_sectors_kb the guest sets) stays below the disk layer's INT_MAX.
+ * Topology says the physical block; it claims no optimal I/O size, which
+ * a guest's mkfs would take for a RAID stripe.
  */
-#define CFG_CAPACITY			0
-#define CFG_SEG_MAX			12
-#define CFG_BLK_SIZE			20
-#define CFG_NUM_QUEUES			34
-#define CFG_MAX_DISCARD_SECTORS		36
-#define CFG_MAX_DISCARD_SEG		40
-#define CFG_DISCARD_ALIGN		44
-#define CFG_MAX_WZ_SECTORS		48
-#define CFG_MAX_WZ_SEG			52
-#define CFG_WZ_MAY_UNMAP		56
-#define CFG_SIZE			60
+#define BLK_QUEUE_DEFAULT		512
+#define BLK_IOV_SPARE			8
+#define BLK_SIZE_MAX			SZ_MiB
+/*
+ * Registering guest RAM as fixed buffers pins it, which faults all of it
+ * in at start: fine for the small guests that do I/O at memory speed
+ * (CI), not for a big one on a host that counts on overcommit.
+ */
+#define BLK_PIN_RAM_MAX			(2 * SZ_GiB)
+
+/* Config space (virtio 1.2 §5.2.4), up to write_zeroes_may_unmap; unoffered fields read 0. */
+#define CFG(field)			offsetof(struct virtio_blk_config, field)
+#define CFG_SIZE			CFG(max_secure_erase_sectors)
 
 struct blk_req {
 	struct blk *blk;
@@ -71,16 +86,24 @@ struct blk {
 	unsigned int index;
 	u64 capacity;		/* sectors */
 	u8 config[CFG_SIZE];
+	unsigned int queue_size;	/* QueueNumMax, for every queue */
 	struct blk_req *free;
 	u32 done_queues;	/* queues with completions pushed since the last interrupt check */
 	bool draining;		/* a reset left requests in flight: they are dropped when back */
 	u32 deferred_queues;	/* notified while draining: looked at once it is over */
+	struct virtio_blk_stats st;	/* .disk filled in by virtio_blk__stats() */
 	struct log_ratelimit rl;
 };
 
 static struct blk *to_blk(struct virtio_dev *d)
 {
 	return virtio_container_of(d, struct blk, vdev);
+}
+
+static void put_le16(u8 *p, u16 v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
 }
 
 static void put_le32(u8 *p, u32 v)
@@ -113,6 +136,15 @@ static void req_put(struct blk *b, struct blk_req *r)
 {
 	r->next_free = b->free;
 	b->free = r;
+}
+
+/* virtio_dev__notify_if_needed(), counted. */
+static void blk_notify(struct blk *b, unsigned int q)
+{
+	if (virtqueue__should_notify(&b->vdev.vq[q])) {
+		b->st.irqs++;
+		b->vdev.signal_used(&b->vdev, q);
+	}
 }
 
 /* Returns @r to the driver with @status; the request is over. */
@@ -279,7 +311,8 @@ static int parse_req(struct blk *b, struct blk_req *r)
 	return VIRTIO_BLK_S_UNSUPP;
 }
 
-static void handle_chain(struct blk *b, struct blk_req *r)
+/* Answers or submits one popped chain; true if it went to the disk. */
+static bool handle_chain(struct blk *b, struct blk_req *r)
 {
 	struct vq_chain *c = &r->chain;
 	struct iovec *last;
@@ -292,7 +325,7 @@ static void handle_chain(struct blk *b, struct blk_req *r)
 				     "virtio-blk %u: request without a status byte", b->index);
 		virtqueue__push(&b->vdev.vq[r->q], c->head, 0);
 		req_put(b, r);
-		return;
+		return false;
 	}
 	last = &c->iov[c->nr_out + c->nr_in - 1];
 	r->status = (u8 *)last->iov_base + last->iov_len - 1;
@@ -302,24 +335,42 @@ static void handle_chain(struct blk *b, struct blk_req *r)
 	st = parse_req(b, r);
 	if (st >= 0) {
 		req_complete(b, r, (u8)st);
-		return;
+		return false;
 	}
-	if (disk__submit(b->disk, &r->dr) < 0)
+	if (disk__submit(b->disk, &r->dr) < 0) {
 		req_complete(b, r, r->dr.result == -EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP :
 			     VIRTIO_BLK_S_IOERR);
+		return false;
+	}
+	return true;
+}
+
+static void blk_done(struct disk_req *dr, void *ctx);
+
+/* One interrupt decision per queue that got completions: the batch's. */
+static void blk_notify_done(struct blk *b)
+{
+	for (unsigned int q = 0; b->done_queues; q++) {
+		if (b->done_queues & (1U << q))
+			blk_notify(b, q);
+		b->done_queues &= ~(1U << q);
+	}
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *b = to_blk(d);
 	struct virtqueue *vq = &d->vq[q];
-	bool rearmed = false;
+	bool rearmed = false, submitted = false;
 
 	/* The old driver's requests are still out: the new one's wait. */
 	if (b->draining) {
 		b->deferred_queues |= 1U << q;
 		return;
 	}
+	b->st.kicks++;
+	/* Every chain available now, then one submission for them all. */
+	disk__plug(b->disk);
 
 	for (;;) {
 		struct blk_req *r = req_get(b);
@@ -335,6 +386,9 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 		if (n <= 0) {
 			req_put(b, r);
 			if (n < 0) {
+				/* What was popped before the bad entry still goes to the disk. */
+				disk__reap_local(b->disk, blk_done, b);
+				disk__unplug(b->disk);
 				d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
 				return;
 			}
@@ -347,10 +401,15 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 			break;
 		}
 		r->q = q;
-		handle_chain(b, r);
+		b->st.chains++;
+		submitted |= handle_chain(b, r);
 	}
-	b->done_queues &= ~(1U << q);
-	virtio_dev__notify_if_needed(d, q);
+	/* An inline engine (tmpfs) has already done them: answer now, no wake-up. */
+	disk__reap_local(b->disk, blk_done, b);
+	disk__unplug(b->disk);
+	b->st.batches += submitted;
+	b->done_queues |= 1U << q;
+	blk_notify_done(b);
 }
 
 static void blk_done(struct disk_req *dr, void *ctx)
@@ -367,6 +426,8 @@ static void blk_done(struct disk_req *dr, void *ctx)
 	if (dr->op == DISK_OP_WRITE && dr->result >= 0 &&
 	    !(b->vdev.acked & BIT(VIRTIO_BLK_F_FLUSH))) {
 		dr->op = DISK_OP_FLUSH;
+		/* The flushes of one reap go as one batch (blk_event() unplugs). */
+		disk__plug(b->disk);
 		if (!disk__submit(b->disk, dr))
 			return;
 	}
@@ -413,11 +474,9 @@ static void blk_event(struct virtio_dev *d)
 		return;
 	}
 	disk__reap(b->disk, blk_done, b);
-	for (unsigned int q = 0; b->done_queues; q++) {
-		if (b->done_queues & (1U << q))
-			virtio_dev__notify_if_needed(d, q);
-		b->done_queues &= ~(1U << q);
-	}
+	disk__reap_local(b->disk, blk_done, b);
+	disk__unplug(b->disk);
+	blk_notify_done(b);
 }
 
 /*
@@ -434,11 +493,7 @@ static void blk_quiesce(struct virtio_dev *d)
 		drain_done(b);
 	}
 	disk__drain(b->disk, blk_done, b);
-	for (unsigned int q = 0; b->done_queues; q++) {
-		if (b->done_queues & (1U << q))
-			virtio_dev__notify_if_needed(d, q);
-		b->done_queues &= ~(1U << q);
-	}
+	blk_notify_done(b);
 }
 
 static void blk_reset(struct virtio_dev *d)
@@ -493,6 +548,31 @@ static void flush_at_exit(struct blk *b)
 		 (double)(now_ns() - t0) / 1e6);
 }
 
+void virtio_blk__stats(struct virtio_dev *d, struct virtio_blk_stats *st)
+{
+	struct blk *b = to_blk(d);
+
+	*st = b->st;
+	disk__stats(b->disk, &st->disk);
+}
+
+/* The counters, one line at info: where the time per request went. */
+static void log_stats(struct blk *b)
+{
+	struct virtio_blk_stats st;
+
+	virtio_blk__stats(&b->vdev, &st);
+	pr_info(b->vdev.kvm, "virtio-blk %u: counters: kicks=%llu chains=%llu batches=%llu irqs=%llu "
+		"requests=%llu completions=%llu reaps=%llu engine_submits=%llu pool_handoffs=%llu "
+		"syscalls=%llu fixed_bufs=%llu flushes=%llu", b->index, (unsigned long long)st.kicks,
+		(unsigned long long)st.chains, (unsigned long long)st.batches,
+		(unsigned long long)st.irqs, (unsigned long long)st.disk.requests,
+		(unsigned long long)st.disk.completions, (unsigned long long)st.disk.reaps,
+		(unsigned long long)st.disk.engine_submits,
+		(unsigned long long)st.disk.pool_handoffs, (unsigned long long)st.disk.syscalls,
+		(unsigned long long)st.disk.fixed_buf_reqs, (unsigned long long)st.disk.flushes);
+}
+
 static void blk_free(struct virtio_dev *d)
 {
 	struct blk *b = to_blk(d);
@@ -501,6 +581,7 @@ static void blk_free(struct virtio_dev *d)
 		/* Unbounded: the writes still out must be done before the flush. */
 		disk__drain(b->disk, blk_drop, b);
 		flush_at_exit(b);
+		log_stats(b);
 	}
 	disk__close(b->disk);
 	while (b->free) {
@@ -516,7 +597,7 @@ static const struct virtio_dev_ops blk_ops = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
 	.nr_queues = 1,		/* or one per vCPU: virtio_blk__new() */
-	.queue_max = BLK_QUEUE_MAX,
+	.queue_max = BLK_QUEUE_DEFAULT,	/* or -d ...,queue-size=N: vdev.queue_max */
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
@@ -526,6 +607,71 @@ static const struct virtio_dev_ops blk_ops = {
 	.quiesce = blk_quiesce,
 	.free = blk_free,
 };
+
+/* Data segments per request on queues of @qs: all but header and status, within VQ_MAX_IOV. */
+static u32 blk_seg_max(unsigned int qs)
+{
+	return MIN(qs, VQ_MAX_IOV - BLK_IOV_SPARE) - 2;
+}
+
+/*
+ * The config space's request geometry (virtio 1.2 §5.2.4): what the queue
+ * size lets a chain hold and the disk layer can do in one request.
+ */
+static void blk_geometry(struct blk *b)
+{
+	u32 bs = disk__block_size(b->disk), pbs = disk__phys_block_size(b->disk);
+	u8 *c = b->config;
+
+	put_le64(c + CFG(capacity), b->capacity);
+	put_le32(c + CFG(size_max), BLK_SIZE_MAX);
+	put_le32(c + CFG(seg_max), blk_seg_max(b->queue_size));
+	put_le32(c + CFG(blk_size), bs);
+	/* Topology: physical blocks of 2^exp logical ones, aligned at 0. */
+	c[CFG(physical_block_exp)] = (u8)(__builtin_ctz(pbs) - __builtin_ctz(bs));
+	c[CFG(alignment_offset)] = 0;
+	put_le16(c + CFG(min_io_size), (u16)(pbs / bs));
+	put_le32(c + CFG(opt_io_size), 0);
+	put_le32(c + CFG(max_discard_sectors), BLK_MAX_RANGE_SECTORS);
+	put_le32(c + CFG(max_discard_seg), 1);
+	put_le32(c + CFG(discard_sector_alignment), bs / (u32)SECTOR);
+	put_le32(c + CFG(max_write_zeroes_sectors), BLK_MAX_RANGE_SECTORS);
+	put_le32(c + CFG(max_write_zeroes_seg), 1);
+	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
+	c[CFG(write_zeroes_may_unmap)] = 1;
+}
+
+/*
+ * -d ...,fixed-buffers: guest RAM as the engine's fixed buffers
+ * (io_uring), so a one-segment request skips the kernel's per-request
+ * page pinning.  Opt-in: the pin faults all of guest RAM in at start
+ * (3-5 s for 256 MiB in the emulated host), and in the issue-16
+ * benchmark two io_uring cells hung with it, cause not found.  Not with
+ * a balloon: it gives pages back to the host (MADV_DONTNEED), and the
+ * pins would keep the old pages, not the ones the guest then uses; not
+ * above BLK_PIN_RAM_MAX of RAM.
+ */
+static void blk_register_ram(struct blk *b, struct kvm *kvm)
+{
+	struct iovec mem[LKVM_MAX_MEM_REGIONS];
+	struct gmem_range g;
+	unsigned int n = 0;
+	u64 total = 0;
+	int r;
+
+	if (kvm->cfg && kvm->cfg->balloon)
+		return;
+	for (unsigned int it = 0; n < ARRAY_SIZE(mem) && gmem__next(kvm, &it, &g);) {
+		mem[n++] = (struct iovec){ .iov_base = g.host, .iov_len = g.size };
+		total += g.size;
+	}
+	if (!n || total > BLK_PIN_RAM_MAX)
+		return;
+	r = disk__register_mem(b->disk, mem, n);
+	if (r && r != -EOPNOTSUPP)
+		pr_debug(kvm, "virtio-blk %u: guest RAM not registered with the engine: %s",
+			 b->index, strerror(-r));
+}
 
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err)
@@ -538,8 +684,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	if (!b)
 		return seterr(err, ENOMEM, "disk %s: out of memory", o->path);
 	nr_queues = MAX(1U, MIN(nr_queues, (unsigned int)VIRTIO_MAX_QUEUES));
+	b->queue_size = o->queue_size ? o->queue_size : BLK_QUEUE_DEFAULT;
 	/* Every queue can have all its requests in flight at once. */
-	r = disk__open(o, BLK_QUEUE_MAX * nr_queues, &b->disk, err);
+	r = disk__open(o, b->queue_size * nr_queues, &b->disk, err);
 	if (r) {
 		free(b);
 		return r;
@@ -550,7 +697,9 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	b->vdev.ops = &blk_ops;
 	b->vdev.kvm = kvm;
 	b->vdev.nr_queues = nr_queues;
-	b->vdev.features = BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+	b->vdev.queue_max = b->queue_size;
+	b->vdev.features = BIT(VIRTIO_BLK_F_SIZE_MAX) | BIT(VIRTIO_BLK_F_SEG_MAX) |
+			   BIT(VIRTIO_BLK_F_BLK_SIZE) | BIT(VIRTIO_BLK_F_TOPOLOGY) |
 			   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |
 			   BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	if (disk__readonly(b->disk))
@@ -558,23 +707,19 @@ int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int ind
 	/* §5.2.3: one request queue per vCPU, so vCPUs never share a ring. */
 	if (nr_queues > 1) {
 		b->vdev.features |= BIT(VIRTIO_BLK_F_MQ);
-		b->config[CFG_NUM_QUEUES] = (u8)nr_queues;
-		b->config[CFG_NUM_QUEUES + 1] = (u8)(nr_queues >> 8);
+		put_le16(b->config + CFG(num_queues), (u16)nr_queues);
 	}
-
-	put_le64(b->config + CFG_CAPACITY, b->capacity);
-	put_le32(b->config + CFG_SEG_MAX, BLK_SEG_MAX);
-	put_le32(b->config + CFG_BLK_SIZE, bs);
-	put_le32(b->config + CFG_MAX_DISCARD_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put_le32(b->config + CFG_MAX_DISCARD_SEG, 1);
-	put_le32(b->config + CFG_DISCARD_ALIGN, bs / (u32)SECTOR);
-	put_le32(b->config + CFG_MAX_WZ_SECTORS, BLK_MAX_RANGE_SECTORS);
-	put_le32(b->config + CFG_MAX_WZ_SEG, 1);
-	/* Zeroes may be a hole (fallocate PUNCH/ZERO_RANGE): reads back as zeroes either way. */
-	b->config[CFG_WZ_MAY_UNMAP] = 1;
-	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s%s",
-		index, o->path, (unsigned long long)b->capacity, bs, disk__engine_name(b->disk),
-		nr_queues, nr_queues > 1 ? "s" : "", disk__readonly(b->disk) ? ", read-only" : "");
+	blk_geometry(b);
+	if (o->fixed_buffers)
+		blk_register_ram(b, kvm);
+	pr_info(kvm, "virtio-blk %u: %s, %llu sectors, block size %u, engine %s, %u queue%s of %u, "
+		"%u segments of %u KiB per request%s", index, o->path,
+		(unsigned long long)b->capacity, bs, disk__engine_name(b->disk), nr_queues,
+		nr_queues > 1 ? "s" : "", b->queue_size, blk_seg_max(b->queue_size),
+		(unsigned int)(BLK_SIZE_MAX / SZ_KiB), disk__readonly(b->disk) ? ", read-only" : "");
+	pr_info(kvm, "virtio-blk %u: engine %s: %s%s", index, disk__engine_name(b->disk),
+		disk__engine_why(b->disk),
+		disk__mem_registered(b->disk) ? "; guest RAM registered as fixed buffers" : "");
 	if (!disk__locked(b->disk))
 		pr_warn(kvm, "virtio-blk %u: %s: not locked (its filesystem has no locks): "
 			"nothing keeps another VM from writing it too", index, o->path);

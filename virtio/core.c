@@ -137,6 +137,8 @@ int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *
 	dev->config_changed = core_config_changed;
 	if (!dev->nr_queues)
 		dev->nr_queues = dev->ops->nr_queues;
+	if (!dev->queue_max)
+		dev->queue_max = dev->ops->queue_max;
 	c->config_vector = VIRTIO_MSI_NO_VECTOR;
 	{
 		pthread_condattr_t ca;
@@ -296,12 +298,12 @@ void virtio_core__write_status(struct virtio_core *c, u32 val)
 
 bool virtio_core__set_queue_num(struct virtio_core *c, struct virtio_queue_cfg *q, u32 val)
 {
-	const struct virtio_dev_ops *ops = c->dev->ops;
+	unsigned int max = c->dev->queue_max;
 
-	if (!val || val > ops->queue_max || (val & (val - 1))) {
+	if (!val || val > max || (val & (val - 1))) {
 		lkvm_log_ratelimited(c->kvm, &c->rl, LOG_WARN,
 				     "%s: queue size %u refused (a power of 2 up to %u)",
-				     c->name, val, ops->queue_max);
+				     c->name, val, max);
 		return false;
 	}
 	q->num = val;

@@ -80,7 +80,7 @@ static u32 read_reg(struct virtio_mmio *vm, u64 off)
 	case VIRTIO_MMIO_DEVICE_ID: return ops->device_id;
 	case VIRTIO_MMIO_VENDOR_ID: return VIRTIO_MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES: return virtio_core__read_features(c, vm->dev_features_sel);
-	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? ops->queue_max : 0;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX: return q ? c->dev->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_NUM: return q ? q->num : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return q ? q->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return vm->isr;

@@ -209,14 +209,12 @@ static void pci_raise(struct virtio_core *c, int q)
 static void pci_reset(struct virtio_core *c)
 {
 	struct virtio_pci *vp = (struct virtio_pci *)c;
-	const struct virtio_dev_ops *ops = c->dev->ops;
-
 	vp->dfselect = vp->gfselect = 0;
 	vp->queue_sel = 0;
 	vp->isr = 0;
 	/* §4.1.4.3.2: queue_size starts as the maximum the device supports. */
 	for (unsigned int i = 0; i < c->dev->nr_queues; i++)
-		c->q[i].num = ops->queue_max;
+		c->q[i].num = c->dev->queue_max;
 }
 
 /* ---- common configuration ------------------------------------------------ */

@@ -3,11 +3,14 @@
  * The disk layer under virtio-blk: a raw image file or a host block device
  * behind one of three I/O engines, chosen per disk:
  *
- *   io_uring   one ring per disk (liburing); the default where the kernel
- *              allows it (not blocked by seccomp or kernel.io_uring_disabled)
+ *   io_uring   one ring per disk (liburing); the default for block devices
+ *              and files on disk filesystems where the kernel allows it (not
+ *              blocked by seccomp or kernel.io_uring_disabled)
  *   aio        Linux AIO (libaio); only asynchronous with O_DIRECT, so AUTO
  *              picks it only for ",direct" disks when io_uring is missing
- *   sync       a small pool of threads doing preadv/pwritev/fdatasync/fallocate
+ *   sync       a small pool of threads doing preadv/pwritev/fdatasync/fallocate;
+ *              on a file in tmpfs/ramfs (the default there) no pool: each
+ *              request runs inside disk__submit(), a memory copy
  *
  * Requests are queued with disk__submit() and finish asynchronously: the
  * disk's completion eventfd becomes readable and disk__reap() hands each
@@ -21,7 +24,8 @@
  * touch unlocked per-disk state (the ring, the request slots) and must not
  * run concurrently for one disk -- call them from one I/O thread, or
  * serialize them.  done() callbacks run on that thread and may call
- * disk__submit() (not disk__reap(), disk__drain() or disk__close()).  The
+ * disk__submit() and disk__plug() (not disk__reap(), disk__drain() or
+ * disk__close()).  The
  * accessors and disk__completion_fd() may be called from any thread.
  * Different disks are independent.  The helper threads block all signals.
  */
@@ -41,25 +45,34 @@ enum disk_engine {
 	DISK_ENGINE_SYNC,
 };
 
+/* "-d PATH,queue-size=N": the bounds of N (virtio-blk's Queue Size). */
+#define DISK_QUEUE_SIZE_MIN	4	/* header, one data segment, status, and a spare */
+#define DISK_QUEUE_SIZE_MAX	1024	/* Linux's UIO_MAXIOV: one chain, one preadv() */
+
 /*
- * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync]" says.  The
- * path is copied in, so the options own no memory and may be copied.
+ * What "-d PATH[,ro][,direct][,engine=auto|io_uring|aio|sync][,queue-size=N]
+ * [,fixed-buffers]" says.  The path is copied in, so the options own no
+ * memory and may be copied.
  */
 struct disk_opts {
 	char path[PATH_MAX];
 	bool ro;		/* open O_RDONLY; writes, discards fail with -EROFS */
 	bool direct;		/* O_DIRECT: bypass the host page cache */
 	enum disk_engine engine;
+	unsigned int queue_size;	/* 0: the device's default; else a power of 2 in MIN..MAX */
+	bool fixed_buffers;	/* offer guest RAM to the engine (disk__register_mem()) */
 };
 
 /*
  * Parses the argument of -d into *@o (fully overwritten: defaults are
- * read-write, buffered, AUTO).  The first comma-separated word is the path
- * (so a path cannot contain a comma); the rest are options, later ones
- * overriding earlier ones.  Returns 0, or -EINVAL for an empty path, an
- * empty, unknown or malformed option or an unknown engine (the message
- * names the word and lists the valid ones), -ENAMETOOLONG for a path of
- * PATH_MAX bytes or more.
+ * read-write, buffered, AUTO, default queue size).  The first
+ * comma-separated word is the path (so a path cannot contain a comma); the
+ * rest are options, later ones overriding earlier ones.  Returns 0, or
+ * -EINVAL for an empty path, an empty, unknown or malformed option, an
+ * unknown engine or a queue size that is not a power of two in
+ * DISK_QUEUE_SIZE_MIN..DISK_QUEUE_SIZE_MAX (the message names the word
+ * and lists the valid ones), -ENAMETOOLONG for a path of PATH_MAX bytes or
+ * more.
  */
 int disk__parse_opts(const char *arg, struct disk_opts *o, struct lkvm_err *err);
 
@@ -96,7 +109,7 @@ struct disk;
 
 /*
  * Opens and sizes the image or device @o->path and starts its engine, with
- * room for @queue_depth (1..4096) requests in flight.  The path must be a
+ * room for @queue_depth (1..16384) requests in flight.  The path must be a
  * regular file or a block device; the messages for a missing file, a
  * directory, a permission problem, a filesystem without O_DIRECT or an
  * engine the host lacks name the path and say what to change.  An
@@ -146,6 +159,20 @@ void disk__close(struct disk *d);
 int disk__submit(struct disk *d, struct disk_req *r);
 
 /*
+ * Batching: between disk__plug() and disk__unplug(), disk__submit()
+ * validates and queues requests but tells the kernel (or the helper
+ * threads) nothing; disk__unplug() hands over everything queued since in
+ * one go -- one io_uring_enter(), one io_submit(), one locked append to
+ * the pool.  Unplugged (the default), each disk__submit() goes at once.
+ * Plugs do not nest.  disk__reap() unplugs first (a plug a done()
+ * callback makes lasts until the caller's disk__unplug()); disk__drain()
+ * and disk__drain_until() also unplug after each pass.  Same thread rules
+ * as disk__submit().
+ */
+void disk__plug(struct disk *d);
+void disk__unplug(struct disk *d);
+
+/*
  * An eventfd (non-blocking) that is readable when disk__reap() may have
  * work; poll it, then call disk__reap(), which consumes it.  Owned by @d.
  */
@@ -173,6 +200,15 @@ unsigned int disk__drain(struct disk *d, void (*done)(struct disk_req *r, void *
 int disk__drain_until(struct disk *d, u64 deadline_ns,
 		      void (*done)(struct disk_req *r, void *ctx), void *ctx);
 
+/*
+ * disk__reap() for the requests that finished inside disk__submit() on
+ * this thread (disk__inline() engines), without a system call: call it
+ * after a batch of submissions and before disk__unplug(), which would
+ * otherwise make the completion fd readable for them.  Returns how many.
+ */
+unsigned int disk__reap_local(struct disk *d, void (*done)(struct disk_req *r, void *ctx),
+			      void *ctx);
+
 /* Requests submitted and not yet reaped. */
 unsigned int disk__inflight(const struct disk *d);
 
@@ -184,17 +220,58 @@ unsigned int disk__inflight(const struct disk *d);
  */
 int disk__flush(struct disk *d);
 
-/* What a disk did, for tests and the exit report. */
+/*
+ * What a disk did, for tests and the exit report: where the time per
+ * request goes (lkvm's own counters, no perf needed).
+ */
 struct disk_stats {
 	u64 flushes;		/* fdatasyncs: FLUSH requests completed, disk__flush() calls */
 	u64 flush_errors;	/* of which failed */
+	u64 requests;		/* accepted by disk__submit() */
+	u64 completions;	/* handed back by disk__reap()/disk__drain() */
+	u64 reaps;		/* disk__reap() passes that handed back at least one */
+	u64 engine_submits;	/* batches handed over: io_uring_enter, io_submit, a pool append */
+	u64 pool_handoffs;	/* requests (or their rest) queued to the helper threads */
+	u64 syscalls;		/* system calls the disk layer made for requests, all its threads */
+	u64 fixed_buf_reqs;	/* READ/WRITEs that went with registered buffers (io_uring) */
 };
 
 /* Copies @d's counters (from the reaping thread, or once it is gone). */
 void disk__stats(const struct disk *d, struct disk_stats *st);
 
+/*
+ * Offers the engine the host memory that request buffers will lie in
+ * (guest RAM): io_uring registers it as fixed buffers (pinned once,
+ * IORING_REGISTER_BUFFERS, in pieces of at most 1 GiB), so that a
+ * single-buffer READ/WRITE inside it skips the per-request page pinning.
+ * The memory must stay mapped, with the same pages, until disk__close():
+ * a caller that gives pages back to the host (a balloon's MADV_DONTNEED)
+ * must not register them.  Call before the first disk__submit().
+ * Returns 0, or -errno with nothing registered (-EOPNOTSUPP: the engine
+ * has no such thing; -ENOMEM: RLIMIT_MEMLOCK, say): the disk works as
+ * before either way.
+ */
+int disk__register_mem(struct disk *d, const struct iovec *mem, unsigned int n);
+
+/* Whether disk__register_mem() succeeded. */
+bool disk__mem_registered(const struct disk *d);
+
 /* "io_uring", "aio" or "sync": the engine that actually runs. */
 const char *disk__engine_name(const struct disk *d);
+
+/*
+ * Why that engine, for the log: "engine=E" when asked for, else what AUTO
+ * saw ("auto: the image is on tmpfs (memory): ...", "auto: a block
+ * device: ...").  Owned by @d.
+ */
+const char *disk__engine_why(const struct disk *d);
+
+/*
+ * The engine does each request inside disk__submit(), on the calling
+ * thread: the sync engine on a file in tmpfs or ramfs, where I/O is a
+ * memory copy.  Its completions wait for disk__reap_local()/disk__reap().
+ */
+bool disk__inline(const struct disk *d);
 
 /* Size in bytes (a partial last sector is the caller's to round off). */
 u64 disk__size(const struct disk *d);
@@ -204,6 +281,13 @@ u64 disk__size(const struct disk *d);
  * O_DIRECT offset alignment for a direct file, else 512.  A power of two.
  */
 u32 disk__block_size(const struct disk *d);
+
+/*
+ * The unit the backing store writes without a read-modify-write, a power
+ * of two >= disk__block_size() and <= 64 KiB: BLKPBSZGET for a block
+ * device, the file's st_blksize (at most a page) for an image.
+ */
+u32 disk__phys_block_size(const struct disk *d);
 
 /* Alignment that buffers need in memory: 1 unless the disk is direct. */
 u32 disk__mem_align(const struct disk *d);

@@ -86,6 +86,7 @@ struct virtio_dev {
 	u64 features;			/* the device's own offered bits (the transport adds its own) */
 	u64 acked;			/* what the driver accepted: valid once FEATURES_OK */
 	unsigned int nr_queues;		/* this instance's queues (0 at creation: ops->nr_queues) */
+	unsigned int queue_max;		/* this instance's QueueNumMax (0 at creation: ops->queue_max) */
 	struct virtqueue vq[VIRTIO_MAX_QUEUES];	/* configured by the transport */
 	/*
 	 * Set by the device's reset when it could not finish its in-flight
@@ -159,6 +160,23 @@ void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
  */
 int virtio_blk__new(struct kvm *kvm, const struct disk_opts *o, unsigned int index,
 		    unsigned int nr_queues, struct virtio_dev **out, struct lkvm_err *err);
+
+/*
+ * What a virtio-blk device did since it was made: the device's side of
+ * each request (notifications, chains, interrupts) and its disk's
+ * (disk_stats).  Logged at info when the device goes; for tests and the
+ * benchmark.
+ */
+struct virtio_blk_stats {
+	u64 kicks;		/* queue notifications served */
+	u64 chains;		/* descriptor chains popped */
+	u64 batches;		/* engine batches: passes that gave the disk at least one request */
+	u64 irqs;		/* used-buffer interrupts raised */
+	struct disk_stats disk;
+};
+
+/* Copies @d's counters (@d a virtio-blk device; with its lock held, or once idle). */
+void virtio_blk__stats(struct virtio_dev *d, struct virtio_blk_stats *st);
 
 /* ---- virtio-rng (virtio/rng.c) ------------------------------------------ */
 

@@ -24,6 +24,9 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <dirent.h>
+#include <linux/magic.h>
 
 #include "lkvm/disk.h"
 #include "slow-mem.h"
@@ -76,10 +79,45 @@ static void make_image_in(const char *dir, const char *name, u64 size, unsigned 
 	free(buf);
 }
 
+/* Where make_image() puts images: TEST_TMPDIR, or a tmpfs (use_tmpfs()). */
+static const char *img_dir;
+static char shm_dir[64];
+
 static void make_image(const char *name, u64 size, unsigned int seed, char *path,
 		       size_t path_len)
 {
-	make_image_in(TEST_TMPDIR, name, size, seed, path, path_len);
+	make_image_in(img_dir ? img_dir : TEST_TMPDIR, name, size, seed, path, path_len);
+}
+
+static void shm_cleanup(void)
+{
+	char p[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	if (!shm_dir[0] || !(dir = opendir(shm_dir)))
+		return;
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", shm_dir, e->d_name);
+			unlink(p);
+		}
+	closedir(dir);
+	rmdir(shm_dir);
+}
+
+/* This case's images go on a tmpfs (/dev/shm), where the sync engine runs inline. */
+static void use_tmpfs(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/dev/shm", &sfs) || (unsigned long)sfs.f_type != TMPFS_MAGIC)
+		TEST_SKIP("no tmpfs at /dev/shm");
+	snprintf(shm_dir, sizeof(shm_dir), "/dev/shm/lkvm-unit-XXXXXX");
+	if (!mkdtemp(shm_dir))
+		TEST_SKIP("mkdtemp in /dev/shm: %s", strerror(errno));
+	atexit(shm_cleanup);
+	img_dir = shm_dir;
 }
 
 /* The whole file, read behind the disk layer's back. */
@@ -230,6 +268,39 @@ static void test_parse_good(void)
 
 	TEST_ASSERT_STR_EQ(disk__engine_str(DISK_ENGINE_IO_URING), "io_uring");
 	TEST_ASSERT_STR_EQ(disk__engine_str((enum disk_engine)42), "?");
+}
+
+/* queue-size=N: a power of two from 4 to 1024; 0 (absent) leaves the device's default. */
+static void test_parse_queue_size(void)
+{
+	static const char *const bad[] = { "0", "1", "2", "3", "6", "1000", "2048", "65536",
+					   "", "-4", "+8", "0x10", "16k", "1024x", " 16",
+					   "99999999999" };
+	struct lkvm_err err = { "" };
+	struct disk_opts o;
+	char arg[64];
+
+	TEST_ASSERT_EQ(disk__parse_opts("x.img", &o, &err), 0);
+	TEST_ASSERT_EQ(o.queue_size, 0);
+	for (unsigned int n = DISK_QUEUE_SIZE_MIN; n <= DISK_QUEUE_SIZE_MAX; n *= 2) {
+		snprintf(arg, sizeof(arg), "x.img,queue-size=%u,ro", n);
+		TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), 0);
+		TEST_ASSERT_EQ(o.queue_size, n);
+		TEST_ASSERT(o.ro, "the options after it still count");
+	}
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,queue-size=64,queue-size=0128", &o, &err), 0);
+	TEST_ASSERT_EQ(o.queue_size, 128);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(arg, sizeof(arg), "x.img,queue-size=%s", bad[i]);
+		TEST_ASSERT_EQ(disk__parse_opts(arg, &o, &err), -EINVAL);
+		TEST_ASSERT_STR_CONTAINS(err.msg, "is not a power of two from 4 to 1024");
+	}
+	TEST_ASSERT(!o.fixed_buffers, "fixed-buffers is opt-in");
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,fixed-buffers,engine=io_uring", &o, &err), 0);
+	TEST_ASSERT(o.fixed_buffers, "fixed-buffers");
+	TEST_ASSERT_EQ(disk__parse_opts("x.img,queue-size", &o, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown option 'queue-size'");
+	TEST_ASSERT_STR_CONTAINS(err.msg, "queue-size=N");
 }
 
 static void test_parse_bad(void)
@@ -634,6 +705,63 @@ static void check_queue_depth(enum disk_engine e)
 	TEST_ASSERT_EQ(disk__submit(d, &extra), 0);	/* room again */
 	wait_for(d, 1, NULL, NULL);
 	TEST_ASSERT_EQ(extra.result, 0);
+	disk__close(d);
+	free(bufs);
+}
+
+/*
+ * Issue 16: between disk__plug() and disk__unplug() nothing reaches the
+ * engine; the unplug hands the whole batch over in one submission (one
+ * io_uring_enter, one io_submit, one pool append), and the requests
+ * complete as they would one by one.
+ */
+static void check_plug(enum disk_engine e)
+{
+	const unsigned int qd = 64;
+	const u64 bs = 4096;
+	static struct disk_req reqs[64];
+	static struct iovec iovs[64];
+	struct disk_stats s0, s1;
+	struct qd_state st;
+	char path[PATH_MAX];
+	struct disk *d;
+	u8 *bufs;
+
+	make_image("plug.img", qd * bs, 12, path, sizeof(path));
+	/* Deeper than the batch: a batch that fills the engine's queue goes early. */
+	d = open_disk(e, path, false, false, 2 * qd);
+	bufs = malloc(qd * bs);
+	TEST_ASSERT(bufs, "malloc");
+	for (int pass = 0; pass < 2; pass++) {
+		enum disk_op op = pass ? DISK_OP_READ : DISK_OP_WRITE;
+
+		if (pass)
+			memset(bufs, 0, qd * bs);
+		disk__stats(d, &s0);
+		disk__plug(d);
+		for (unsigned int i = 0; i < qd; i++) {
+			if (!pass)
+				fill(bufs + i * bs, bs, i * bs, 13 + i);
+			iovs[i] = (struct iovec){ bufs + i * bs, bs };
+			reqs[i] = (struct disk_req){ .op = op, .offset = i * bs, .iov = &iovs[i],
+						     .iovcnt = 1, .opaque = (void *)(uintptr_t)i };
+			TEST_ASSERT_EQ(disk__submit(d, &reqs[i]), 0);
+		}
+		disk__stats(d, &s1);
+		TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, 0);
+		TEST_ASSERT_EQ(s1.requests - s0.requests, qd);
+		disk__unplug(d);
+		disk__stats(d, &s1);
+		/* Inline (tmpfs): done already, nothing to hand over. */
+		TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, disk__inline(d) ? 0 : 1);
+		memset(&st, 0, sizeof(st));
+		TEST_ASSERT_EQ(disk__drain(d, qd_done, &st), qd);
+		for (unsigned int i = 0; i < qd; i++)
+			TEST_ASSERT(st.results[i] == (int)bs, "%s %u: result %d",
+				    pass ? "read" : "write", i, st.results[i]);
+	}
+	for (unsigned int i = 0; i < qd; i++)
+		expect_pat(bufs + i * bs, bs, i * bs, 13 + i);
 	disk__close(d);
 	free(bufs);
 }
@@ -1094,6 +1222,7 @@ static void test_flush_error(void)
 	static void test_##e##_range(void) { check_range(DISK_ENGINE_##E); }	\
 	static void test_##e##_ro(void) { check_ro(DISK_ENGINE_##E); }	\
 	static void test_##e##_queue_depth(void) { check_queue_depth(DISK_ENGINE_##E); } \
+	static void test_##e##_plug(void) { check_plug(DISK_ENGINE_##E); }	\
 	static void test_##e##_close_busy(void) { check_close_busy(DISK_ENGINE_##E); } \
 	static void test_##e##_eof(void) { check_eof(DISK_ENGINE_##E); }	\
 	static void test_##e##_direct(void) { check_direct(DISK_ENGINE_##E); }	\
@@ -1104,12 +1233,164 @@ static void test_flush_error(void)
 	TEST_CASE(test_##e##_discard), TEST_CASE(test_##e##_write_zeroes),	\
 	TEST_CASE(test_##e##_range), TEST_CASE(test_##e##_ro),			\
 	TEST_CASE(test_##e##_queue_depth), TEST_CASE(test_##e##_close_busy),	\
+	TEST_CASE(test_##e##_plug),						\
 	TEST_CASE(test_##e##_eof), TEST_CASE(test_##e##_direct),		\
 	TEST_CASE(test_##e##_blockdev)
 
 ENGINE_CASES(io_uring, IO_URING)
 ENGINE_CASES(aio, AIO)
 ENGINE_CASES(sync, SYNC)
+
+/* ---- registered memory (io_uring fixed buffers) ------------------------ */
+
+/*
+ * Issue 16: with "guest RAM" registered, a one-buffer READ/WRITE inside it
+ * goes as READ/WRITE_FIXED, and one that leaves it, or has two buffers,
+ * as READV/WRITEV; the bytes are right either way.  The other engines
+ * have no such thing and say so.
+ */
+static void test_io_uring_fixed_buffers(void)
+{
+	const u64 ram_size = 256 * KiB;
+	struct disk_stats s0, s1;
+	char path[PATH_MAX];
+	struct iovec mem, two[2];
+	struct disk_req r;
+	struct disk *d;
+	u8 *ram, *outside;
+	int ret;
+
+	make_image("fixed.img", 1024 * KiB, 14, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_IO_URING, path, false, false, 8);
+	ram = aligned_alloc(4096, ram_size);
+	outside = aligned_alloc(4096, 8192);
+	TEST_ASSERT(ram && outside, "aligned_alloc");
+	mem = (struct iovec){ ram, ram_size };
+	ret = disk__register_mem(d, &mem, 1);
+	if (ret)
+		TEST_SKIP("io_uring_register_buffers: %s", strerror(-ret));
+	TEST_ASSERT(disk__mem_registered(d), "registered");
+	TEST_ASSERT_EQ(disk__register_mem(d, &mem, 1), -EINVAL);	/* once */
+
+	disk__stats(d, &s0);
+	TEST_ASSERT_EQ(rw(d, DISK_OP_READ, 8192, ram + 4096, 4096), 4096);
+	expect_pat(ram + 4096, 4096, 8192, 14);
+	/* The last bytes of the region, and a write from it. */
+	fill(ram + ram_size - 4096, 4096, 65536, 15);
+	TEST_ASSERT_EQ(rw(d, DISK_OP_WRITE, 65536, ram + ram_size - 4096, 4096), 4096);
+	disk__stats(d, &s1);
+	TEST_ASSERT_EQ(s1.fixed_buf_reqs - s0.fixed_buf_reqs, 2);
+
+	/* Outside the region, or two buffers: the vectored ops. */
+	TEST_ASSERT_EQ(rw(d, DISK_OP_READ, 65536, outside, 4096), 4096);
+	expect_pat(outside, 4096, 65536, 15);
+	two[0] = (struct iovec){ ram, 4096 };
+	two[1] = (struct iovec){ ram + 8192, 4096 };
+	r = (struct disk_req){ .op = DISK_OP_READ, .offset = 0, .iov = two, .iovcnt = 2 };
+	TEST_ASSERT_EQ(run_req(d, &r), 8192);
+	expect_pat(ram, 4096, 0, 14);
+	expect_pat(ram + 8192, 4096, 4096, 14);
+	disk__stats(d, &s0);
+	TEST_ASSERT_EQ(s0.fixed_buf_reqs - s1.fixed_buf_reqs, 0);
+	disk__close(d);
+	free(ram);
+	free(outside);
+
+	for (enum disk_engine e = DISK_ENGINE_AIO; e <= DISK_ENGINE_SYNC; e++) {
+		u8 buf[4096];
+
+		mem = (struct iovec){ buf, sizeof(buf) };
+		d = open_disk(e, path, false, false, 8);
+		TEST_ASSERT_EQ(disk__register_mem(d, &mem, 1), -EOPNOTSUPP);
+		TEST_ASSERT(!disk__mem_registered(d), "%s: nothing registered", disk__engine_name(d));
+		disk__close(d);
+	}
+}
+
+/* ---- the sync engine inline, on a memory-backed file ------------------- */
+
+/* The engine checks on a tmpfs image: the sync engine runs them inline. */
+#define TMPFS_CASE(c)								\
+	static void test_sync_tmpfs_##c(void)					\
+	{									\
+		use_tmpfs();							\
+		check_##c(DISK_ENGINE_SYNC);					\
+	}
+TMPFS_CASE(rw)
+TMPFS_CASE(flush)
+TMPFS_CASE(discard)
+TMPFS_CASE(write_zeroes)
+TMPFS_CASE(range)
+TMPFS_CASE(ro)
+TMPFS_CASE(queue_depth)
+TMPFS_CASE(plug)
+TMPFS_CASE(close_busy)
+TMPFS_CASE(eof)
+
+/*
+ * Issue 16: on tmpfs, AUTO picks the sync engine and says why; a request
+ * is done inside disk__submit() on this thread: no pool hand-off, no
+ * engine submission; disk__reap_local() hands it back without the
+ * completion fd becoming readable, while an unplugged one left for
+ * disk__reap() makes it readable.  A file elsewhere keeps the pool.
+ */
+static void test_sync_inline(void)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct disk_stats s0, s1;
+	struct qd_state st;
+	struct disk_req r[4];
+	struct iovec iov[4];
+	char path[PATH_MAX];
+	u8 buf[4][4096];
+	struct disk *d;
+
+	make_image("pool.img", 64 * KiB, 3, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_SYNC, path, false, false, 8);
+	TEST_ASSERT(!disk__inline(d), "a file on %s: the pool", TEST_TMPDIR);
+	TEST_ASSERT_STR_EQ(disk__engine_why(d), "engine=sync");
+	disk__close(d);
+
+	use_tmpfs();
+	make_image("inline.img", 64 * KiB, 3, path, sizeof(path));
+	d = open_disk(DISK_ENGINE_AUTO, path, false, false, 8);
+	TEST_ASSERT_STR_EQ(disk__engine_name(d), "sync");
+	TEST_ASSERT(disk__inline(d), "inline on tmpfs");
+	TEST_ASSERT_STR_CONTAINS(disk__engine_why(d), "auto: the image is on tmpfs");
+	pfd.fd = disk__completion_fd(d);
+
+	disk__stats(d, &s0);
+	disk__plug(d);
+	for (unsigned int i = 0; i < 4; i++) {
+		iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+		r[i] = (struct disk_req){ .op = DISK_OP_READ, .offset = 4096ULL * i, .iov = &iov[i],
+					  .iovcnt = 1, .opaque = (void *)(uintptr_t)i };
+		TEST_ASSERT_EQ(disk__submit(d, &r[i]), 0);
+	}
+	TEST_ASSERT_EQ(disk__inflight(d), 4);
+	memset(&st, 0, sizeof(st));
+	TEST_ASSERT_EQ(disk__reap_local(d, qd_done, &st), 4);
+	disk__unplug(d);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 0);	/* nothing left to wake anyone for */
+	TEST_ASSERT_EQ(disk__inflight(d), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		TEST_ASSERT_EQ(st.results[i], 4096);
+		expect_pat(buf[i], 4096, 4096ULL * i, 3);
+	}
+	disk__stats(d, &s1);
+	TEST_ASSERT_EQ(s1.requests - s0.requests, 4);
+	TEST_ASSERT_EQ(s1.engine_submits - s0.engine_submits, 0);
+	TEST_ASSERT_EQ(s1.pool_handoffs - s0.pool_handoffs, 0);
+	TEST_ASSERT_EQ(s1.syscalls - s0.syscalls, 4);	/* the four preadv()s */
+
+	/* Unplugged and not reaped locally: the fd says so, disk__reap() takes it. */
+	TEST_ASSERT_EQ(disk__submit(d, &r[0]), 0);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 1);
+	TEST_ASSERT_EQ(disk__reap(d, NULL, NULL), 1);
+	TEST_ASSERT_EQ(poll(&pfd, 1, 0), 0);
+	TEST_ASSERT_EQ(disk__reap_local(d, NULL, NULL), 0);
+	disk__close(d);
+}
 
 /* ---- AUTO and its fallbacks ------------------------------------------ */
 
@@ -1191,6 +1472,7 @@ static void test_auto_without_io_uring(void)
 
 static const struct test_case tests[] = {
 	TEST_CASE(test_parse_good),
+	TEST_CASE(test_parse_queue_size),
 	TEST_CASE(test_parse_bad),
 	TEST_CASE(test_open_missing),
 	TEST_CASE(test_open_directory),
@@ -1207,6 +1489,18 @@ static const struct test_case tests[] = {
 	ENGINE_TABLE(io_uring),
 	ENGINE_TABLE(aio),
 	ENGINE_TABLE(sync),
+	TEST_CASE(test_io_uring_fixed_buffers),
+	TEST_CASE(test_sync_tmpfs_rw),
+	TEST_CASE(test_sync_tmpfs_flush),
+	TEST_CASE(test_sync_tmpfs_discard),
+	TEST_CASE(test_sync_tmpfs_write_zeroes),
+	TEST_CASE(test_sync_tmpfs_range),
+	TEST_CASE(test_sync_tmpfs_ro),
+	TEST_CASE(test_sync_tmpfs_queue_depth),
+	TEST_CASE(test_sync_tmpfs_plug),
+	TEST_CASE(test_sync_tmpfs_close_busy),
+	TEST_CASE(test_sync_tmpfs_eof),
+	TEST_CASE(test_sync_inline),
 	TEST_CASE(test_auto_engine),
 	TEST_CASE(test_auto_without_io_uring),
 };

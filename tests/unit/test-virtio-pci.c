@@ -376,7 +376,7 @@ static void test_common_config(void)
 
 	fx_init(&f, true);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_NUMQ, 2), 1u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);	/* the maximum, after reset */
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 512u);	/* the maximum, after reset */
 	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_DFSELECT, 1, 4);
 	TEST_ASSERT(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_DF, 4) & 1, "VERSION_1 not offered");
 	/* Without VERSION_1, FEATURES_OK does not stick. */
@@ -405,7 +405,7 @@ static void test_common_config(void)
 	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_STATUS, 0, 1);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_STATUS, 1), 0u);
 	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 0, 2);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 512u);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0u);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_MSIX, 2), (u64)VIRTIO_MSI_NO_VECTOR);
 	fx_fini(&f);
@@ -692,7 +692,7 @@ static void test_blk_multiqueue(void)
 	TEST_ASSERT_EQ(cfg_rd(&f, 0, f.msix_cap + 2, 2) & 0x7ff, 4u);	/* 5 vectors */
 	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 3, 2);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_NOFF, 2), 3u);
-	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 256u);
+	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 512u);
 	bar_wr(&f, f.common + VIRTIO_PCI_COMMON_Q_SELECT, 4, 2);
 	TEST_ASSERT_EQ(bar_rd(&f, f.common + VIRTIO_PCI_COMMON_Q_SIZE, 2), 0u);
 	fx_fini(&f);

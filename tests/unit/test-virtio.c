@@ -423,13 +423,13 @@ static void test_queue_setup_and_reset(void)
 	fx_init(&f);
 	TEST_ASSERT(negotiate(&f, F_VERSION_1), "negotiate");
 	wr(&f, VIRTIO_MMIO_QUEUE_SEL, 0);
-	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM_MAX), 512);	/* virtio-blk's default */
 	/* Bad sizes are refused: not a power of 2, zero, above the maximum. */
 	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 64);
 	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 3);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM), 64);
 	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 0);
-	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 512);
+	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 1024);
 	wr(&f, VIRTIO_MMIO_QUEUE_NUM, 0x80000000);
 	TEST_ASSERT_EQ(rd(&f, VIRTIO_MMIO_QUEUE_NUM), 64);
 	setup_queue(&f, QNUM, DESC, AVAIL, USED);

@@ -17,9 +17,11 @@
 #   - the vCPU threads' time in guest mode (stat field 43, clock ticks);
 #   - lkvm's utime+stime (/proc/PID/stat, dead threads included, ticks);
 #   - L0's busy time over all CPUs (/proc/stat, ticks).
-# One line per phase goes to $ART/results.txt; tests/bench/report makes
-# the table from it.  A transport or option lkvm refuses gives a
-# "refused" line with lkvm's message instead.
+# One line per phase goes to $ART/results.txt, and per cell one line of
+# lkvm's own counters (kicks, chains, interrupts, engine submissions,
+# system calls: the "virtio-blk 0: counters:" line it logs at exit);
+# tests/bench/report makes the tables from them.  A transport or option
+# lkvm refuses gives a "refused" line with lkvm's message instead.
 #
 # Backings: "tmpfs", an image file on a tmpfs mounted in L0 (RAM: the
 # best case, no device below); "vdisk", L0's own virtio-blk disk (QEMU
@@ -27,15 +29,17 @@
 # opened by QEMU with cache=none), used as a block device.
 #
 # Knobs (the environment, from make bench through SYSTEM_EXPORT):
-#   BENCH_ENGINES (io_uring aio sync)  BENCH_TRANSPORTS (mmio pci)
-#   BENCH_BACKINGS (tmpfs vdisk)       BENCH_CACHE (direct; or buffered)
+#   BENCH_ENGINES (auto io_uring aio sync; auto: no engine=, lkvm picks)
+#   BENCH_TRANSPORTS (mmio pci)        BENCH_BACKINGS (tmpfs vdisk)
+#   BENCH_CACHE (direct; or buffered)  BENCH_TMPFS_CACHE (direct buffered)
 #   BENCH_RUNS (1)  BENCH_SECS (3)  BENCH_QD (16)  BENCH_SEQ_QD (4)
 #   BENCH_SEQ_BS (1M)  BENCH_DISK_MIB (256; the vdisk is what l0-disk says)
 
-: "${BENCH_ENGINES:=io_uring aio sync}"
+: "${BENCH_ENGINES:=auto io_uring aio sync}"
 : "${BENCH_TRANSPORTS:=mmio pci}"
 : "${BENCH_BACKINGS:=tmpfs vdisk}"
 : "${BENCH_CACHE:=direct}"
+: "${BENCH_TMPFS_CACHE:=direct buffered}"
 : "${BENCH_RUNS:=1}"
 : "${BENCH_SECS:=3}"
 : "${BENCH_QD:=16}"
@@ -53,7 +57,12 @@ note "bench: engines '$BENCH_ENGINES', transports '$BENCH_TRANSPORTS', backings 
 	echo "config engines=$BENCH_ENGINES"
 	echo "config transports=$BENCH_TRANSPORTS"
 	echo "config backings=$BENCH_BACKINGS"
-	echo "config cache=$BENCH_CACHE"
+	# Every mode some backing uses, for the report's columns.
+	all_cache=$BENCH_CACHE
+	for c in $BENCH_TMPFS_CACHE; do
+		case " $all_cache " in *" $c "*) ;; *) all_cache="$all_cache $c" ;; esac
+	done
+	echo "config cache=$all_cache"
 	echo "config runs=$BENCH_RUNS secs=$BENCH_SECS qd=$BENCH_QD seq_qd=$BENCH_SEQ_QD seq_bs=$BENCH_SEQ_BS"
 	echo "config l0_cpus=$(grep -c '^processor' /proc/cpuinfo) l0_kernel=$(uname -r)"
 } >>"$RESULTS"
@@ -102,16 +111,18 @@ bench_sample() {
 bench_cell() {
 	local run="$1" backing="$2" disk="$3" transport="$4" engine="$5" cache="$6"
 	local name="r$1-$2-$4-$5-$6" tag log fifo pid st line phase="" nph=0 comm dopt
-	local b_all b_vcpu b_guest b_proc b_busy b_total b_cs msg t0
+	local b_all b_vcpu b_guest b_proc b_busy b_total b_cs msg t0 used want
 	tag="run=$run backing=$backing transport=$transport engine=$engine cache=$cache"
 	log=$ART/$name.log
 	fifo=/tmp/bench.fifo
-	dopt="$disk,engine=$engine"
+	dopt=$disk
+	[ "$engine" = auto ] || dopt="$dopt,engine=$engine"
 	[ "$cache" = direct ] && dopt="$dopt,direct"
 	set -- -k /guest/Image -i /guest/l1.cpio -m 256 -c 1 \
 		-p "quiet loglevel=1 lkvm.script=bench lkvm.bench_secs=$BENCH_SECS lkvm.bench_qd=$BENCH_QD lkvm.bench_seq_qd=$BENCH_SEQ_QD lkvm.bench_seq_bs=$BENCH_SEQ_BS" \
 		-d "$dopt" --virtio-transport "$transport" --loglevel info
 	printf '%s\n' "lkvm run $*" >"$ART/$name.cmd"
+	echo "cell $tag" >>"$RESULTS"
 	rm -f "$fifo"
 	mkfifo "$fifo" || { tap_not_ok "$tag: mkfifo $fifo"; return 1; }
 	: >"$log"
@@ -152,6 +163,12 @@ bench_cell() {
 	wait "$pid"
 	st=$?
 	rm -f "$fifo"
+	# lkvm's own counters for the whole cell (boot included), logged at exit.
+	line=$(tr -d '\r' <"$log" | grep -m 1 'virtio-blk 0: counters:')
+	if [ -n "$line" ]; then
+		used=$(tr -d '\r' <"$log" | grep -m 1 'virtio-blk 0: .*engine ' | sed 's/.*engine \([a-z_]*\).*/\1/')
+		echo "counters $tag engine_used=${used:-?} ${line#*counters: }" >>"$RESULTS"
+	fi
 	_now
 	note "bench: $name: lkvm exit $st after $(fmt_cs $((NOW_CS - t0)))s, $nph phases"
 
@@ -164,8 +181,10 @@ bench_cell() {
 			return 0
 		fi
 	fi
+	want=$engine
+	[ "$engine" = auto ] && want=
 	if [ "$nph" = "$BENCH_PHASES" ] && [ "$st" = 0 ] && [ "$comm" = lkvm ] &&
-		grep -q "virtio-blk 0: .*engine $engine" "$log"; then
+		grep -q "virtio-blk 0: .*engine $want" "$log"; then
 		tap_ok "$tag: $nph phases produced numbers"
 		return 0
 	fi
@@ -173,7 +192,7 @@ bench_cell() {
 	tap_not_ok "$tag: $BENCH_PHASES phases produced numbers" \
 		"phases with numbers (guest's and lkvm's CPU time): $nph of $BENCH_PHASES; lkvm exit status $st" \
 		"sampled pid $pid is '${comm:-?}' (must be lkvm)" "command: $(cat "$ART/$name.cmd")"
-	grep -q "virtio-blk 0: .*engine $engine" "$log" || diag "lkvm did not report engine $engine"
+	grep -q "virtio-blk 0: .*engine $want" "$log" || diag "lkvm did not report engine $engine"
 	diag_file "$log" 20
 	return 1
 }
@@ -244,8 +263,10 @@ while [ "$run" -le "$BENCH_RUNS" ]; do
 	for backing in $BENCH_BACKINGS; do
 		bench_backing "$backing" || continue
 		for transport in $BENCH_TRANSPORTS; do
+			caches=$BENCH_CACHE
+			[ "$backing" = tmpfs ] && caches=$BENCH_TMPFS_CACHE
 			for engine in $BENCH_ENGINES; do
-				for cache in $BENCH_CACHE; do
+				for cache in $caches; do
 					bench_cell "$run" "$backing" "$DISK" "$transport" "$engine" "$cache"
 				done
 			done

@@ -54,7 +54,7 @@ vdb_before=$(blk_sum /tmp/vdb.img 2)
 params="quiet lkvm.script=blk"
 run_guest blk-auto 200 -k /guest/Image -i /guest/l1.cpio -p "$params" -m 256 -c 2 \
 	-d /tmp/vda-auto.img -d /tmp/vdb.img,ro --loglevel info
-d="defaults (pci, io_uring, -c 2)"
+d="defaults (pci, auto engine, -c 2)"
 expect_exit "$d: lkvm exits 0 after the guest powers off (-d rw, -d ro)" 0
 expect_saw "$d: guest loaded its modules" 'GUEST: blk modules ok'
 line=$(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'GUEST: blk vda size=')
@@ -69,7 +69,16 @@ expect_contains "$d: guest sees /dev/vdb (,ro): 2 MiB, read-only, the image's by
 	"$line" "size=2097152 ro=1 md5=$vdb_sum write=refused"
 expect_eq "$d: the ,ro image is unchanged" "$(blk_sum /tmp/vdb.img 2)" "$vdb_before"
 blk_kicks "$d"
-expect_saw "$d: default engine is io_uring" 'virtio-blk 0: /tmp/vda-auto.img, 16384 sectors, .*engine io_uring, 2 queues'
+# The default engine follows the backing: a file in memory (tmpfs, ramfs)
+# runs the sync engine inline, a file on a disk io_uring; the log says why.
+case $(stat -f -c %t /tmp 2>/dev/null) in
+1021994 | 01021994) auto_engine=sync auto_why="auto: the image is on tmpfs (memory)" ;;
+858458f6) auto_engine=sync auto_why="auto: the image is on ramfs (memory)" ;;
+*) auto_engine=io_uring auto_why="auto: an image file on " ;;
+esac
+expect_saw "$d: default engine for /tmp is $auto_engine" \
+	"virtio-blk 0: /tmp/vda-auto.img, 16384 sectors, .*engine $auto_engine, 2 queues"
+expect_saw "$d: the log names the default engine and why" "virtio-blk 0: engine $auto_engine: $auto_why"
 expect_eq "$d: after rmmod/insmod virtio_blk (device reset, queues set up again) /dev/vda still reads back" \
 	"$(blk_field reload readback)" "$(blk_field vda readback)"
 rm -f /tmp/vda-auto.img
