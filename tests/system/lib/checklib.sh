@@ -414,6 +414,23 @@ expect_refused() {
 	return 1
 }
 
+# l0_modules MOD...: loads L0's modules (tests/system/run ships them in
+# /lib/modules/), dependencies first, each unless loaded; says what is
+# missing or fails on stderr.  Returns 0 when all are in.
+l0_modules() {
+	local m ok=0
+	for m in "$@"; do
+		if [ ! -f "/lib/modules/$m.ko" ]; then
+			ok=1
+			diag "/lib/modules/$m.ko missing from L0"
+		elif ! grep -q "^$m " /proc/modules && ! insmod "/lib/modules/$m.ko"; then
+			ok=1
+			diag "insmod $m failed"
+		fi
+	done
+	return $ok
+}
+
 # has_payload: /guest/payload.bin exists (GUEST_DIR was given to the harness).
 has_payload() {
 	[ -f "${GUEST_FILES:-/guest}/payload.bin" ]

@@ -12,15 +12,7 @@ HOST_IP=10.0.2.2
 
 # L0's modules, dependencies first (tests/system/run ships them).
 mods_ok=1
-for m in tun tap vhost_iotlb vhost vhost_net; do
-	if [ ! -f "/lib/modules/$m.ko" ]; then
-		mods_ok=0
-		diag "/lib/modules/$m.ko missing from L0"
-	elif ! grep -q "^$m " /proc/modules && ! insmod "/lib/modules/$m.ko"; then
-		mods_ok=0
-		diag "insmod $m failed"
-	fi
-done
+l0_modules tun tap vhost_iotlb vhost vhost_net || mods_ok=0
 if [ $mods_ok = 1 ] && [ -c /dev/net/tun ] && [ -c /dev/vhost-net ]; then
 	tap_ok "L0 has /dev/net/tun and /dev/vhost-net (tun, vhost_net loaded)"
 else

@@ -9,15 +9,7 @@
 # Last, CIDs 0-2 exit 2.  (L2 to L1 is in 60-nested.)
 
 mods_ok=1
-for m in vsock vmw_vsock_virtio_transport_common vhost_iotlb vhost vhost_vsock; do
-	if [ ! -f "/lib/modules/$m.ko" ]; then
-		mods_ok=0
-		diag "/lib/modules/$m.ko missing from L0"
-	elif ! grep -q "^$m " /proc/modules && ! insmod "/lib/modules/$m.ko"; then
-		mods_ok=0
-		diag "insmod $m failed"
-	fi
-done
+l0_modules vsock vmw_vsock_virtio_transport_common vhost_iotlb vhost vhost_vsock || mods_ok=0
 if [ $mods_ok = 1 ] && [ -c /dev/vhost-vsock ]; then
 	tap_ok "L0 has /dev/vhost-vsock (vhost_vsock loaded)"
 else
