@@ -49,7 +49,7 @@ PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c uti
 		   hw/pci.c irq.c \
 		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
 		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c virtio/balloon.c \
-		   virtio/vsock.c util/json.c util/control.c
+		   virtio/vsock.c util/json.c util/control.c util/snapshot.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
 		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
 		   builtin-debug.c builtin-balloon.c builtin-stat.c \
@@ -59,7 +59,7 @@ SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem ram image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock json control
+		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock json control snapshot
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).

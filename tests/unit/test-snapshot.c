@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The snapshot format (util/snapshot.c, docs/snapshot.md): every section's
+ * encode and decode round trip, the header's host facts, and refusals
+ * with a typed reason: a file cut at every length, every byte flipped
+ * (a CRC catches it or a field check does), another version, another
+ * magic, out-of-range fields inside well-formed sections, and the atomic
+ * file write and read.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "lkvm/snapshot.h"
+#include "test.h"
+
+static const struct snap_host host = {
+	.arch = SNAP_ARCH_ARM64, .page_size = 4096, .kvm_api = 12, .ipa_max = 40,
+	.flags = SNAP_HOST_EL2, .created_ns = 1234567890123ULL,
+};
+
+static const u8 zreg[256] = { [0] = 0x11, [1] = 0x22, [255] = 0xff };
+
+/* A file with one section of each kind. */
+static void build_full(struct snap_writer *w)
+{
+	static char *const argv[] = { "run", "-k", "Image", "-p", "console=ttyS0 quiet", "" };
+	u64 x0 = 0x1122334455667788ULL;
+	u32 w32 = 0xcafe;
+	struct snap_reg regs[] = {
+		{ 0x6030000000100000ULL, 8, (const u8 *)&x0 },
+		{ 0x6020000000110000ULL, 4, (const u8 *)&w32 },
+		{ 0x6080000000150000ULL, 256, zreg },
+	};
+	struct snap_vcpu v = { .mp_state = 1, .nr_regs = ARRAY_SIZE(regs), .regs = regs };
+	struct snap_attr at[] = {
+		{ .group = 1, .size = 4, .attr = 0x100, .val = 0xdeadbeef },
+		{ .group = 6, .size = 8, .attr = 0x0100000000c65a, .val = ~0ULL },
+	};
+	struct snap_attrs attrs = { .nr = ARRAY_SIZE(at), .a = at };
+	struct snap_vm vm = {
+		.nr_cpus = 2, .flags = SNAP_VM_NESTED | SNAP_VM_COUNTER, .ipa_bits = 40,
+		.irqchip = 1, .counter = 0xabcdef0123ULL, .paused_ns = 42,
+	};
+	struct snap_memory m = {
+		.page_size = 4096, .nr = 2, .file_size = 3 * SZ_MiB,
+		.r = { { 0x80000000ULL, 2 * SZ_MiB, 0 }, { 0x100000000ULL, SZ_MiB, 2 * SZ_MiB } },
+	};
+	static const u8 state[] = { 1, 2, 3, 4, 5 };
+
+	snapshot__writer_init(w, &host);
+	snapshot__put_config(w, ARRAY_SIZE(argv), argv);
+	snapshot__put_vm(w, &vm);
+	snapshot__put_vcpu(w, 0, &v);
+	v.mp_state = 0;
+	snapshot__put_vcpu(w, 1, &v);
+	snapshot__put_attrs(w, SNAP_KDEV_GIC, &attrs);
+	snapshot__put_memory(w, &m);
+	snapshot__put_device(w, 3, "virtio-blk", 7, state, sizeof(state));
+	TEST_ASSERT_EQ(snapshot__writer_finish(w, NULL), 0);
+}
+
+static void test_snapshot_roundtrip(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct lkvm_err err = { "" };
+	const struct snap_section *s;
+	struct snap_config c;
+	struct snap_vm vm;
+	struct snap_vcpu v;
+	struct snap_attrs a;
+	struct snap_memory m;
+	struct snap_device d;
+	u64 x0;
+
+	build_full(&w);
+	TEST_ASSERT_EQ(w.len % 8, 0);
+	TEST_ASSERT(snapshot__parse(&r, w.buf, w.len, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(r.version, SNAP_VERSION);
+	TEST_ASSERT_EQ(r.nr_sec, 7);
+	TEST_ASSERT_EQ(r.host.arch, SNAP_ARCH_ARM64);
+	TEST_ASSERT_EQ(r.host.page_size, 4096);
+	TEST_ASSERT_EQ(r.host.kvm_api, 12);
+	TEST_ASSERT_EQ(r.host.ipa_max, 40);
+	TEST_ASSERT_EQ(r.host.flags, SNAP_HOST_EL2);
+	TEST_ASSERT_EQ(r.host.created_ns, 1234567890123ULL);
+	TEST_ASSERT_EQ(snapshot__count(&r, SNAP_SEC_VCPU), 2);
+	TEST_ASSERT(!snapshot__find(&r, SNAP_SEC_VCPU, 2), "no third vCPU");
+
+	s = snapshot__find(&r, SNAP_SEC_CONFIG, 0);
+	TEST_ASSERT(s && snapshot__get_config(s, &c, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(c.argc, 6);
+	TEST_ASSERT_STR_EQ(c.argv[0], "run");
+	TEST_ASSERT_STR_EQ(c.argv[4], "console=ttyS0 quiet");
+	TEST_ASSERT_STR_EQ(c.argv[5], "");
+	TEST_ASSERT(c.argv[6] == NULL, "argv ends with NULL");
+	snapshot__config_free(&c);
+
+	s = snapshot__find(&r, SNAP_SEC_VM, 0);
+	TEST_ASSERT(s && snapshot__get_vm(s, &vm, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(vm.nr_cpus, 2);
+	TEST_ASSERT_EQ(vm.flags, SNAP_VM_NESTED | SNAP_VM_COUNTER);
+	TEST_ASSERT_EQ(vm.ipa_bits, 40);
+	TEST_ASSERT_EQ(vm.irqchip, 1);
+	TEST_ASSERT_EQ(vm.counter, 0xabcdef0123ULL);
+	TEST_ASSERT_EQ(vm.paused_ns, 42);
+
+	s = snapshot__find(&r, SNAP_SEC_VCPU, 1);
+	TEST_ASSERT(s && snapshot__get_vcpu(s, &v, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(v.mp_state, 0);
+	TEST_ASSERT_EQ(v.nr_regs, 3);
+	TEST_ASSERT_EQ(v.regs[0].id, 0x6030000000100000ULL);
+	TEST_ASSERT_EQ(v.regs[0].size, 8);
+	memcpy(&x0, v.regs[0].val, 8);
+	TEST_ASSERT_EQ(x0, 0x1122334455667788ULL);
+	TEST_ASSERT_EQ(v.regs[1].size, 4);
+	TEST_ASSERT_EQ(v.regs[2].size, 256);
+	TEST_ASSERT(!memcmp(v.regs[2].val, zreg, 256), "the 2048-bit register");
+	TEST_ASSERT_EQ(((uintptr_t)v.regs[2].val - (uintptr_t)w.buf) % 8, 0);
+	snapshot__vcpu_free(&v);
+	s = snapshot__find(&r, SNAP_SEC_VCPU, 0);
+	TEST_ASSERT(s && snapshot__get_vcpu(s, &v, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(v.mp_state, 1);
+	snapshot__vcpu_free(&v);
+
+	s = snapshot__find(&r, SNAP_SEC_KVM_DEVICE, SNAP_KDEV_GIC);
+	TEST_ASSERT(s && snapshot__get_attrs(s, &a, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(a.nr, 2);
+	TEST_ASSERT_EQ(a.a[0].group, 1);
+	TEST_ASSERT_EQ(a.a[0].size, 4);
+	TEST_ASSERT_EQ(a.a[0].attr, 0x100);
+	TEST_ASSERT_EQ(a.a[0].val, 0xdeadbeef);
+	TEST_ASSERT_EQ(a.a[1].attr, 0x0100000000c65aULL);
+	TEST_ASSERT_EQ(a.a[1].val, ~0ULL);
+	snapshot__attrs_free(&a);
+
+	s = snapshot__find(&r, SNAP_SEC_MEMORY, 0);
+	TEST_ASSERT(s && snapshot__get_memory(s, &m, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(m.nr, 2);
+	TEST_ASSERT_EQ(m.page_size, 4096);
+	TEST_ASSERT_EQ(m.file_size, 3 * SZ_MiB);
+	TEST_ASSERT_EQ(m.r[1].gpa, 0x100000000ULL);
+	TEST_ASSERT_EQ(m.r[1].offset, 2 * SZ_MiB);
+
+	s = snapshot__find(&r, SNAP_SEC_DEVICE, 3);
+	TEST_ASSERT(s && snapshot__get_device(s, &d, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_STR_EQ(d.name, "virtio-blk");
+	TEST_ASSERT_EQ(d.version, 7);
+	TEST_ASSERT_EQ(d.len, 5);
+	TEST_ASSERT_EQ(d.state[4], 5);
+
+	/* A decoder given another section's type refuses it. */
+	TEST_ASSERT_EQ(snapshot__get_vm(snapshot__find(&r, SNAP_SEC_DEVICE, 3), &vm, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "device section where a vm section");
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+}
+
+/* Empty sections, an empty argv and a zero-length device state are fine. */
+static void test_snapshot_empty(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct snap_vcpu v = { 0 };
+	struct snap_attrs a = { 0 };
+	struct snap_config c;
+	struct snap_device d;
+
+	snapshot__writer_init(&w, &host);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(w.len, SNAP_HEADER_SIZE);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, NULL), 0);
+	TEST_ASSERT_EQ(r.nr_sec, 0);
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+
+	snapshot__writer_init(&w, &host);
+	snapshot__put_config(&w, 0, NULL);
+	snapshot__put_vcpu(&w, 0, &v);
+	snapshot__put_attrs(&w, SNAP_KDEV_ITS, &a);
+	snapshot__put_device(&w, 0, "rtc", 1, NULL, 0);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__get_config(snapshot__find(&r, SNAP_SEC_CONFIG, 0), &c, NULL), 0);
+	TEST_ASSERT_EQ(c.argc, 0);
+	TEST_ASSERT(c.argv && !c.argv[0], "an empty argv");
+	snapshot__config_free(&c);
+	TEST_ASSERT_EQ(snapshot__get_vcpu(snapshot__find(&r, SNAP_SEC_VCPU, 0), &v, NULL), 0);
+	TEST_ASSERT_EQ(v.nr_regs, 0);
+	snapshot__vcpu_free(&v);
+	TEST_ASSERT_EQ(snapshot__get_attrs(snapshot__find(&r, SNAP_SEC_KVM_DEVICE, SNAP_KDEV_ITS),
+					   &a, NULL), 0);
+	TEST_ASSERT_EQ(a.nr, 0);
+	snapshot__attrs_free(&a);
+	TEST_ASSERT_EQ(snapshot__get_device(snapshot__find(&r, SNAP_SEC_DEVICE, 0), &d, NULL), 0);
+	TEST_ASSERT_STR_EQ(d.name, "rtc");
+	TEST_ASSERT_EQ(d.len, 0);
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+}
+
+/* Decodes every section of a parsed file; returns how many decoders refused. */
+static unsigned int decode_all(const struct snap_reader *r)
+{
+	unsigned int bad = 0;
+
+	for (unsigned int i = 0; i < r->nr_sec; i++) {
+		const struct snap_section *s = &r->sec[i];
+		struct snap_config c;
+		struct snap_vm vm;
+		struct snap_vcpu v;
+		struct snap_attrs a;
+		struct snap_memory m;
+		struct snap_device d;
+		int rc = 0;
+
+		switch (s->type) {
+		case SNAP_SEC_CONFIG:
+			rc = snapshot__get_config(s, &c, NULL);
+			snapshot__config_free(&c);
+			break;
+		case SNAP_SEC_VM:
+			rc = snapshot__get_vm(s, &vm, NULL);
+			break;
+		case SNAP_SEC_VCPU:
+			rc = snapshot__get_vcpu(s, &v, NULL);
+			snapshot__vcpu_free(&v);
+			break;
+		case SNAP_SEC_KVM_DEVICE:
+			rc = snapshot__get_attrs(s, &a, NULL);
+			snapshot__attrs_free(&a);
+			break;
+		case SNAP_SEC_MEMORY:
+			rc = snapshot__get_memory(s, &m, NULL);
+			break;
+		case SNAP_SEC_DEVICE:
+			rc = snapshot__get_device(s, &d, NULL);
+			break;
+		}
+		bad += rc != 0;
+	}
+	return bad;
+}
+
+/* Every prefix of a good file is refused as truncated (a copy: ASan sees any overread). */
+static void test_snapshot_truncated(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct lkvm_err err;
+
+	build_full(&w);
+	for (size_t len = 0; len < w.len; len++) {
+		u8 *cut = malloc(len ? len : 1);
+
+		memcpy(cut, w.buf, len);
+		TEST_ASSERT_EQ(snapshot__parse(&r, cut, len, &err), -EINVAL);
+		TEST_ASSERT(r.fault == SNAP_FAULT_TRUNCATED, "cut at %zu: fault %s (%s)", len,
+			    snapshot__fault_name(r.fault), err.msg);
+		if (len == 30)
+			TEST_ASSERT_STR_CONTAINS(err.msg, "truncated: 30 bytes");
+		else if (len > SNAP_HEADER_SIZE)
+			TEST_ASSERT_STR_CONTAINS(err.msg, "bytes of the");
+		snapshot__reader_free(&r);
+		free(cut);
+	}
+	snapshot__writer_free(&w);
+}
+
+/* Every single-byte change is caught by the parser or by a section's decoder. */
+static void test_snapshot_corrupt(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+
+	build_full(&w);
+	for (size_t i = 0; i < w.len; i++) {
+		for (unsigned int bit = 0; bit < 8; bit += 3) {
+			u8 *copy = malloc(w.len);
+			int rc;
+
+			memcpy(copy, w.buf, w.len);
+			copy[i] ^= (u8)(1U << bit);
+			/* The parser's CRCs and checks, else a decoder's. */
+			rc = snapshot__parse(&r, copy, w.len, NULL);
+			TEST_ASSERT(rc == -EINVAL ? r.fault != SNAP_OK : decode_all(&r) != 0,
+				    "byte %zu bit %u: accepted (fault %s)", i, bit,
+				    snapshot__fault_name(r.fault));
+			snapshot__reader_free(&r);
+			free(copy);
+		}
+	}
+	snapshot__writer_free(&w);
+}
+
+static void test_snapshot_version_magic(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct lkvm_err err;
+	u32 v2 = 2;
+
+	build_full(&w);
+	memcpy(w.buf + 8, &v2, 4);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_VERSION);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "format version 2; this lkvm reads version 1");
+	snapshot__reader_free(&r);
+	/* The version is checked before the size: a short file of another version says so. */
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, 20, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_VERSION);
+	snapshot__reader_free(&r);
+
+	w.buf[0] = 'X';
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_MAGIC);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "not an lkvm snapshot");
+	snapshot__reader_free(&r);
+	TEST_ASSERT_EQ(snapshot__parse(&r, "ELF", 3, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_MAGIC);
+	snapshot__reader_free(&r);
+	TEST_ASSERT_EQ(snapshot__parse(&r, "LKVM", 4, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_TRUNCATED);
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+
+	TEST_ASSERT_STR_EQ(snapshot__fault_name(SNAP_FAULT_VERSION), "another version");
+	TEST_ASSERT_STR_EQ(snapshot__fault_name(SNAP_NR_FAULTS), "?");
+	for (int f = 0; f < SNAP_NR_FAULTS; f++)
+		TEST_ASSERT(snapshot__fault_name(f) != NULL, "fault %d named", f);
+}
+
+/* Trailing bytes, an unknown section type, a duplicate section: malformed. */
+static void test_snapshot_structure(void)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct lkvm_err err;
+	struct snap_vm vm = { .nr_cpus = 1, .ipa_bits = 40 };
+	u8 *big;
+
+	build_full(&w);
+	big = calloc(1, w.len + 8);
+	memcpy(big, w.buf, w.len);
+	TEST_ASSERT_EQ(snapshot__parse(&r, big, w.len + 8, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_MALFORMED);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "more than the");
+	snapshot__reader_free(&r);
+	free(big);
+	snapshot__writer_free(&w);
+
+	snapshot__writer_init(&w, &host);
+	snapshot__section_begin(&w, 99, 0);
+	snapshot__put_u32(&w, 1);
+	snapshot__section_end(&w);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, &err), -EINVAL);
+	TEST_ASSERT_EQ(r.fault, SNAP_FAULT_MALFORMED);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown type 99");
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+
+	snapshot__writer_init(&w, &host);
+	snapshot__put_vm(&w, &vm);
+	snapshot__put_vm(&w, &vm);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "a second vm section");
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+
+	/* A section left open is the writer's caller's bug: finish says so. */
+	snapshot__writer_init(&w, &host);
+	snapshot__section_begin(&w, SNAP_SEC_VM, 0);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "left open");
+	snapshot__writer_free(&w);
+}
+
+/* Builds a file of one section whose payload is @p, and decodes it. */
+static int decode_one(u32 type, const void *p, size_t len, struct lkvm_err *err)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	int rc;
+
+	snapshot__writer_init(&w, &host);
+	snapshot__section_begin(&w, type, 0);
+	snapshot__put_bytes(&w, p, len);
+	snapshot__section_end(&w);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, NULL), 0);
+	rc = decode_all(&r) ? -EINVAL : 0;
+	if (rc && err) {
+		/* Again, for the message. */
+		const struct snap_section *s = &r.sec[0];
+		struct snap_config c;
+		struct snap_vm vm;
+		struct snap_vcpu v;
+		struct snap_attrs a;
+		struct snap_memory m;
+		struct snap_device d;
+
+		switch (type) {
+		case SNAP_SEC_CONFIG:
+			snapshot__get_config(s, &c, err);
+			snapshot__config_free(&c);
+			break;
+		case SNAP_SEC_VM:
+			snapshot__get_vm(s, &vm, err);
+			break;
+		case SNAP_SEC_VCPU:
+			snapshot__get_vcpu(s, &v, err);
+			snapshot__vcpu_free(&v);
+			break;
+		case SNAP_SEC_KVM_DEVICE:
+			snapshot__get_attrs(s, &a, err);
+			snapshot__attrs_free(&a);
+			break;
+		case SNAP_SEC_MEMORY:
+			snapshot__get_memory(s, &m, err);
+			break;
+		default:
+			snapshot__get_device(s, &d, err);
+			break;
+		}
+	}
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+	return rc;
+}
+
+/* Well-formed files with fields out of range: each decoder refuses, naming the field. */
+static void test_snapshot_bad_fields(void)
+{
+	struct lkvm_err err;
+	u32 vm[8] = { 2, 0, 40, 0, 0, 0, 0, 0 };
+	u32 cfg_nul[4] = { 1, 3, 0x00610061, 0 };
+	u32 cfg_many[2] = { 100000, 0 };
+	u32 cfg_long[2] = { 1, 1000 };
+	u32 vcpu_size[10] = { 0, 1, 0x10, 0, 3, 0 };	/* a 3-byte register */
+	u32 vcpu_many[2] = { 0, 1000 };
+	u32 attr[8] = { 1, 0, 1, 4, 0, 0, 0, 1 };	/* a 4-byte value with its high half set */
+	u64 mem[5] = { 4096 | (1ULL << 32), 8192, 0x80000000ULL, 8192, 4096 };
+	u32 dev[4] = { 40, 0, 0, 0 };
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, sizeof(vm), &err), 0);
+	vm[0] = 0;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, sizeof(vm), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "0 vCPUs");
+	vm[0] = 1;
+	vm[1] = SNAP_VM_E2H0;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, sizeof(vm), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "E2H0 without EL2");
+	vm[1] = 0x80;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, sizeof(vm), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "unknown flags");
+	vm[1] = 0;
+	vm[2] = 64;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, sizeof(vm), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "IPA size 64");
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VM, vm, 12, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "shorter than its fields");
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_CONFIG, cfg_nul, sizeof(cfg_nul), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "NUL byte");
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_CONFIG, cfg_many, sizeof(cfg_many), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "100000 arguments");
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_CONFIG, cfg_long, sizeof(cfg_long), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "runs past the end");
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VCPU, vcpu_size, sizeof(vcpu_size), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "of 3 bytes");
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_VCPU, vcpu_many, sizeof(vcpu_many), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "1000 registers");
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_KVM_DEVICE, attr, sizeof(attr), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "of 4 bytes");
+	attr[0] = 2;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_KVM_DEVICE, attr, sizeof(attr), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "2 attributes");
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_MEMORY, mem, sizeof(mem), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "ends past the file");
+	mem[1] = 16384;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_MEMORY, mem, sizeof(mem), &err), 0);
+	mem[4] = 100;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_MEMORY, mem, sizeof(mem), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "not page aligned");
+	mem[4] = 0;
+	mem[0] = 1000 | (1ULL << 32);
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_MEMORY, mem, sizeof(mem), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "page size 1000");
+
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_DEVICE, dev, sizeof(dev), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "40-byte name");
+	dev[0] = 0;
+	dev[2] = 1;
+	dev[3] = 4;
+	TEST_ASSERT_EQ(decode_one(SNAP_SEC_DEVICE, dev, sizeof(dev), &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "run past the end");
+}
+
+static void test_snapshot_files(void)
+{
+	struct snap_writer w;
+	struct lkvm_err err;
+	char path[512], dir[512];
+	struct stat st;
+	size_t len;
+	u8 *buf;
+
+	build_full(&w);
+	snprintf(path, sizeof(path), "%s/state", TEST_TMPDIR);
+	TEST_ASSERT(snapshot__write_file(path, w.buf, w.len, &err) == 0, "%s", err.msg);
+	TEST_ASSERT(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode 0600");
+	snprintf(dir, sizeof(dir), "%s/state.tmp", TEST_TMPDIR);
+	TEST_ASSERT(access(dir, F_OK) < 0, "no temporary left");
+	TEST_ASSERT(snapshot__read_file(path, &buf, &len, &err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(len, w.len);
+	TEST_ASSERT(!memcmp(buf, w.buf, len), "same bytes");
+	free(buf);
+
+	TEST_ASSERT_EQ(snapshot__read_file(TEST_TMPDIR, &buf, &len, &err), -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "not a regular file");
+	snprintf(path, sizeof(path), "%s/nope/state", TEST_TMPDIR);
+	TEST_ASSERT_EQ(snapshot__read_file(path, &buf, &len, &err), -ENOENT);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "nope/state");
+	TEST_ASSERT_EQ(snapshot__write_file(path, w.buf, w.len, &err), -ENOENT);
+	snapshot__writer_free(&w);
+}
+
+static const struct test_case tests[] = {
+	TEST_CASE(test_snapshot_roundtrip),
+	TEST_CASE(test_snapshot_empty),
+	TEST_CASE(test_snapshot_truncated),
+	TEST_CASE(test_snapshot_corrupt),
+	TEST_CASE(test_snapshot_version_magic),
+	TEST_CASE(test_snapshot_structure),
+	TEST_CASE(test_snapshot_bad_fields),
+	TEST_CASE(test_snapshot_files),
+};
+
+TEST_MAIN(tests)
