@@ -44,7 +44,7 @@ HOST_LIBS	:= -lfdt -lz -luring -laio -lseccomp -lpthread
 PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
 		   util/outbuf.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
-		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
+		   arm/idreg.c arm/snapstate.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
 		   hw/pci.c irq.c \
 		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
@@ -53,7 +53,7 @@ PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c uti
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
 		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
 		   builtin-debug.c builtin-balloon.c builtin-stat.c \
-		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
+		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c arm/snapshot.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)

@@ -5,11 +5,17 @@
  * with a typed reason: a file cut at every length, every byte flipped
  * (a CRC catches it or a field check does), another version, another
  * magic, out-of-range fields inside well-formed sections, and the atomic
- * file write and read.
+ * file write and read.  Then the arm64 state on top of it (arm/snapstate.c):
+ * a vCPU's registers saved from and restored into a fake vCPU (the
+ * register set compared both ways, read-only registers, SVE's vector
+ * lengths), and the vGICv3/vITS attribute lists and their order.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <linux/kvm.h>
+
+#include "arm/snapshot.h"
 #include "lkvm/snapshot.h"
 #include "test.h"
 
@@ -530,6 +536,231 @@ static void test_snapshot_files(void)
 	snapshot__writer_free(&w);
 }
 
+/* ---- arm64: a fake vCPU's registers ---------------------------------------- */
+
+#define FAKE_REGS	8
+
+struct fake_vcpu {
+	unsigned int n;
+	u64 id[FAKE_REGS];
+	u8 val[FAKE_REGS][256];
+	bool ro[FAKE_REGS];
+	unsigned int sets;
+};
+
+#define SYSREG(op0, op1, crn, crm, op2)	ARM64_SYS_REG(op0, op1, crn, crm, op2)
+#define CORE_X0		(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | 0)
+#define SVE_Z0		KVM_REG_ARM64_SVE_ZREG(0, 0)
+#define GIC_SYSREG_TEST(op0, op1, crn, crm, op2)					\
+	((u64)(op0) << 14 | (u64)(op1) << 11 | (u64)(crn) << 7 | (u64)(crm) << 3 | (u64)(op2))
+
+static int fake_list(void *ctx, u64 *ids, u64 *n)
+{
+	struct fake_vcpu *f = ctx;
+
+	if (!ids || *n < f->n) {
+		*n = f->n;
+		return -E2BIG;
+	}
+	memcpy(ids, f->id, f->n * sizeof(u64));
+	*n = f->n;
+	return 0;
+}
+
+static int fake_find(struct fake_vcpu *f, u64 id)
+{
+	for (unsigned int i = 0; i < f->n; i++)
+		if (f->id[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static int fake_get(void *ctx, u64 id, void *val)
+{
+	struct fake_vcpu *f = ctx;
+	int i = fake_find(f, id);
+
+	if (i < 0)
+		return -ENOENT;
+	memcpy(val, f->val[i], arm_snap__reg_size(id));
+	return 0;
+}
+
+static int fake_set(void *ctx, u64 id, const void *val)
+{
+	struct fake_vcpu *f = ctx;
+	int i = fake_find(f, id);
+
+	if (i < 0)
+		return -ENOENT;
+	if (f->ro[i] || id == KVM_REG_ARM64_SVE_VLS)
+		return -EINVAL;
+	memcpy(f->val[i], val, arm_snap__reg_size(id));
+	f->sets++;
+	return 0;
+}
+
+static void fake_init(struct fake_vcpu *f, u8 fill)
+{
+	static const u64 ids[] = {
+		CORE_X0, SYSREG(3, 0, 1, 0, 0) /* SCTLR_EL1 */, SYSREG(3, 4, 1, 1, 0) /* HCR_EL2 */,
+		SYSREG(3, 0, 0, 0, 5) /* MPIDR_EL1, read-only here */, KVM_REG_ARM_TIMER_CNT,
+		KVM_REG_ARM64_SVE_VLS, SVE_Z0,
+	};
+
+	memset(f, 0, sizeof(*f));
+	f->n = ARRAY_SIZE(ids);
+	memcpy(f->id, ids, sizeof(ids));
+	for (unsigned int i = 0; i < f->n; i++)
+		memset(f->val[i], fill + (int)i, sizeof(f->val[i]));
+	f->ro[3] = true;
+	memset(f->val[3], 0x42, 8);	/* the same MPIDR on both */
+	memset(f->val[5], 0x7, 64);	/* the same vector lengths */
+}
+
+static void vcpu_roundtrip(struct fake_vcpu *src, struct fake_vcpu *dst, struct lkvm_err *err,
+			   int expect)
+{
+	struct vcpu_regio io = { .ctx = src, .reg_list = fake_list, .get = fake_get,
+				 .set = fake_set };
+	struct snap_writer w;
+	struct snap_reader r;
+	struct snap_vcpu v;
+
+	snapshot__writer_init(&w, &host);
+	TEST_ASSERT_EQ(arm_snap__save_vcpu(&io, 1, KVM_MP_STATE_STOPPED, &w, err), 0);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__parse(&r, w.buf, w.len, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__get_vcpu(snapshot__find(&r, SNAP_SEC_VCPU, 1), &v, err), 0);
+	TEST_ASSERT_EQ(v.mp_state, KVM_MP_STATE_STOPPED);
+	TEST_ASSERT_EQ(v.nr_regs, src->n);
+	TEST_ASSERT_EQ(v.regs[6].size, 256);
+	io.ctx = dst;
+	TEST_ASSERT_EQ(arm_snap__restore_vcpu(&io, 1, &v, err), expect);
+	snapshot__vcpu_free(&v);
+	snapshot__reader_free(&r);
+	snapshot__writer_free(&w);
+}
+
+static void test_arm_vcpu_regs(void)
+{
+	struct fake_vcpu a, b;
+	struct lkvm_err err = { "" };
+
+	fake_init(&a, 0x10);
+	fake_init(&b, 0x80);
+	vcpu_roundtrip(&a, &b, &err, 0);
+	for (unsigned int i = 0; i < a.n; i++)
+		TEST_ASSERT(!memcmp(a.val[i], b.val[i], arm_snap__reg_size(a.id[i])),
+			    "register %u restored", i);
+	TEST_ASSERT_EQ(b.sets, a.n - 2);	/* neither MPIDR (read-only) nor the VLS */
+
+	/* A read-only register holding another value, other vector lengths: refused, named. */
+	fake_init(&b, 0x80);
+	memset(b.val[3], 0x43, 8);
+	vcpu_roundtrip(&a, &b, &err, -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "vCPU 1: KVM_SET_ONE_REG S3_0_C0_C0_5");
+	fake_init(&b, 0x80);
+	b.val[5][0] = 0x3;
+	vcpu_roundtrip(&a, &b, &err, -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "SVE vector lengths differ");
+
+	/* Another register set, either way. */
+	fake_init(&b, 0x80);
+	b.id[b.n++] = SYSREG(3, 4, 2, 1, 0);	/* VTTBR_EL2 */
+	vcpu_roundtrip(&a, &b, &err, -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "register S3_4_C2_C1_0, which the snapshot lacks");
+	fake_init(&b, 0x80);
+	b.n--;
+	vcpu_roundtrip(&a, &b, &err, -EINVAL);
+	TEST_ASSERT_STR_CONTAINS(err.msg, "the snapshot has register");
+	TEST_ASSERT_EQ(b.sets, 0);	/* nothing written before the sets were compared */
+}
+
+static void test_arm_reg_names(void)
+{
+	char buf[40];
+
+	TEST_ASSERT_EQ(arm_snap__reg_size(CORE_X0), 8);
+	TEST_ASSERT_EQ(arm_snap__reg_size(SVE_Z0), 256);
+	TEST_ASSERT_EQ(arm_snap__reg_size(KVM_REG_ARM64_SVE_VLS), 64);
+	TEST_ASSERT_EQ(arm_snap__reg_size(KVM_REG_ARM64 | (9ULL << KVM_REG_SIZE_SHIFT)), 0);
+	TEST_ASSERT_STR_EQ(arm_snap__reg_name(SYSREG(3, 4, 1, 1, 0), buf, sizeof(buf)),
+			   "S3_4_C1_C1_0");
+	TEST_ASSERT_STR_EQ(arm_snap__reg_name(KVM_REG_ARM64_SVE_VLS, buf, sizeof(buf)), "sve-vls");
+	TEST_ASSERT_STR_EQ(arm_snap__reg_name(CORE_X0 + 2, buf, sizeof(buf)), "core+0x8");
+}
+
+/* ---- arm64: the vGICv3 and vITS attribute lists --------------------------- */
+
+static int attr_index(const struct snap_attr *a, unsigned int n, u32 group, u64 attr)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (a[i].group == group && a[i].attr == attr)
+			return (int)i;
+	return -1;
+}
+
+static void test_arm_gic_attrs(void)
+{
+	static const u64 mpidr[2] = { 0x0, 0x100000203ULL };
+	struct gic_layout g = { .nr_cpus = 2, .mpidr = mpidr, .nr_irqs = 256 };
+	const u32 dist = KVM_DEV_ARM_VGIC_GRP_DIST_REGS, rd = KVM_DEV_ARM_VGIC_GRP_REDIST_REGS;
+	const u32 cpu = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, lvl = KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO;
+	unsigned int n = arm_snap__gic_attrs(&g, NULL, 0), nn, ctlr_at;
+	u64 key1 = 0x01000203ULL << 32;
+	struct snap_attr *a = calloc(n + 64, sizeof(*a)), its[16];
+
+	TEST_ASSERT_EQ(arm_snap__gic_mpidr(mpidr[1]), 0x01000203ULL);
+	TEST_ASSERT_EQ(arm_snap__gic_attrs(&g, a, n), n);
+	TEST_ASSERT_EQ(arm_snap__gic_attrs(&g, a, 5), 5);	/* bounded by max */
+	arm_snap__gic_attrs(&g, a, n);
+	TEST_ASSERT(a[0].group == dist && a[0].attr == 0, "GICD_CTLR first");
+	/* SPIs 32-255: IROUTER32 at 0x6100, two halves; 224 SPIs of routing. */
+	TEST_ASSERT(attr_index(a, n, dist, 0x6100) >= 0 && attr_index(a, n, dist, 0x6104) >= 0,
+		    "IROUTER32 in two halves");
+	TEST_ASSERT(attr_index(a, n, dist, 0x6000) < 0, "no IROUTER for private interrupts");
+	TEST_ASSERT(attr_index(a, n, dist, 0x80) < 0 && attr_index(a, n, dist, 0x84) >= 0,
+		    "IGROUPR from SPI 32");
+	TEST_ASSERT(attr_index(a, n, dist, 0x7fc + 0x6000) >= 0, "IROUTER255's high half");
+	TEST_ASSERT(attr_index(a, n, dist, 0x6800) < 0, "nothing past INTID 255");
+	/* Line levels before the pending latches. */
+	TEST_ASSERT(attr_index(a, n, lvl, 32) < attr_index(a, n, dist, 0x204), "SPI levels first");
+	/* Redistributor of vCPU 1: LPI tables before GICR_CTLR, the PPI levels before pending. */
+	TEST_ASSERT(attr_index(a, n, rd, key1 | 0x70) >= 0, "PROPBASER");
+	TEST_ASSERT(attr_index(a, n, rd, key1 | 0x70) < attr_index(a, n, rd, key1 | 0x0),
+		    "PROPBASER before GICR_CTLR");
+	TEST_ASSERT(attr_index(a, n, lvl, key1) < attr_index(a, n, rd, key1 | 0x10200),
+		    "PPI levels before GICR_ISPENDR0");
+	/* CPU interface: ICC_SRE_EL1, then ICC_CTLR_EL1, first; no ICH without EL2. */
+	TEST_ASSERT(attr_index(a, n, cpu, key1 | GIC_SYSREG_TEST(3, 0, 12, 12, 5)) + 1 ==
+		    attr_index(a, n, cpu, key1 | GIC_SYSREG_TEST(3, 0, 12, 12, 4)), "SRE, CTLR");
+	TEST_ASSERT(attr_index(a, n, cpu, key1 | GIC_SYSREG_TEST(3, 4, 12, 11, 0)) < 0, "no ICH");
+
+	g.nested = true;
+	nn = arm_snap__gic_attrs(&g, NULL, 0);
+	TEST_ASSERT_EQ(nn, n + 2 * (10 + 16));
+	arm_snap__gic_attrs(&g, a, nn);
+	TEST_ASSERT(attr_index(a, nn, cpu, key1 | GIC_SYSREG_TEST(3, 4, 12, 11, 0)) >= 0,
+		    "ICH_HCR_EL2");
+	TEST_ASSERT(attr_index(a, nn, cpu, key1 | GIC_SYSREG_TEST(3, 4, 12, 13, 7)) >= 0,
+		    "ICH_LR15_EL2");
+	for (unsigned int i = 0; i < nn; i++)
+		TEST_ASSERT(a[i].size == (a[i].group == cpu ? 8U : 4U), "attribute %u's size", i);
+	free(a);
+
+	n = arm_snap__its_attrs(its, ARRAY_SIZE(its), &ctlr_at);
+	TEST_ASSERT_EQ(n, 13);
+	TEST_ASSERT_EQ(its[0].attr, 0x80);	/* GITS_CBASER first */
+	TEST_ASSERT_EQ(ctlr_at, n - 1);
+	TEST_ASSERT_EQ(its[ctlr_at].attr, 0);	/* GITS_CTLR last */
+	for (unsigned int i = 0; i < n; i++)
+		TEST_ASSERT(its[i].group == KVM_DEV_ARM_VGIC_GRP_ITS_REGS && its[i].size == 8,
+			    "ITS register %u", i);
+	TEST_ASSERT_EQ(arm_snap__guest_counter(1000, 300), 700);
+	TEST_ASSERT_EQ(arm_snap__offset_for(5000, 700), 4300);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_snapshot_roundtrip),
 	TEST_CASE(test_snapshot_empty),
@@ -539,6 +770,9 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_snapshot_structure),
 	TEST_CASE(test_snapshot_bad_fields),
 	TEST_CASE(test_snapshot_files),
+	TEST_CASE(test_arm_vcpu_regs),
+	TEST_CASE(test_arm_reg_names),
+	TEST_CASE(test_arm_gic_attrs),
 };
 
 TEST_MAIN(tests)
