@@ -905,3 +905,106 @@ int snapshot__read_file(const char *path, u8 **buf, size_t *len, struct lkvm_err
 	*len = got;
 	return 0;
 }
+
+/* ---- guest RAM ------------------------------------------------------------ */
+
+#define PM_PRESENT	BIT(63)		/* Documentation/admin-guide/mm/pagemap.rst */
+#define PM_SWAPPED	BIT(62)
+#define PM_BATCH	512U
+
+static bool all_zero(const u8 *p, size_t len)
+{
+	const u64 *q = (const u64 *)(const void *)p;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+/* Whether [off, off + len) of @fd has data (not only a hole), with a one-extent cache. */
+static bool backing_data(int fd, u64 off, u64 len, u64 *ext_lo, u64 *ext_hi)
+{
+	off_t d, h;
+
+	if (off >= *ext_lo && off < *ext_hi)
+		return true;
+	d = lseek(fd, (off_t)off, SEEK_DATA);
+	if (d < 0)
+		return errno != ENXIO;	/* ENXIO: only holes after @off; other errors: assume data */
+	h = lseek(fd, d, SEEK_HOLE);
+	*ext_lo = (u64)d;
+	*ext_hi = h < 0 ? UINT64_MAX : (u64)h;
+	return (u64)d < off + len;
+}
+
+static int pwrite_all(int fd, const u8 *p, size_t len, u64 off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (u64)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int snapshot__write_ram(int fd, u64 file_off, const void *host, u64 size, u32 page_size,
+			int backing_fd, u64 backing_off, u64 *written, struct lkvm_err *err)
+{
+	const u8 *base = host;
+	u64 pages = size / page_size, ext_lo = 0, ext_hi = 0, run = 0, run_start = 0;
+	u64 pm[PM_BATCH];
+	int pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), r = 0;
+
+	*written = 0;
+	for (u64 i = 0; i < pages && !r; i += PM_BATCH) {
+		u64 n = MIN(PM_BATCH, pages - i);
+		bool have_pm = false;
+
+		if (pm_fd >= 0) {
+			off_t at = (off_t)(((uintptr_t)base / page_size + i) * sizeof(u64));
+			ssize_t got = pread(pm_fd, pm, n * sizeof(u64), at);
+
+			have_pm = got == (ssize_t)(n * sizeof(u64));
+		}
+		for (u64 j = 0; j < n; j++) {
+			u64 pg = i + j;
+			const u8 *p = base + pg * page_size;
+			bool used = !have_pm || (pm[j] & (PM_PRESENT | PM_SWAPPED)) ||
+				    (backing_fd >= 0 &&
+				     backing_data(backing_fd, backing_off + pg * page_size, page_size,
+						  &ext_lo, &ext_hi));
+
+			if (used && !all_zero(p, page_size)) {
+				if (!run)
+					run_start = pg;
+				run++;
+				continue;
+			}
+			if (run) {
+				r = pwrite_all(fd, base + run_start * page_size,
+					       (size_t)(run * page_size), file_off + run_start * page_size);
+				*written += run * page_size;
+				run = 0;
+				if (r)
+					break;
+			}
+		}
+	}
+	if (!r && run) {
+		r = pwrite_all(fd, base + run_start * page_size, (size_t)(run * page_size),
+			       file_off + run_start * page_size);
+		*written += run * page_size;
+	}
+	if (pm_fd >= 0)
+		close(pm_fd);
+	if (r)
+		return seterr(err, -r, "writing guest RAM: %s", strerror(-r));
+	return 0;
+}

@@ -300,4 +300,17 @@ int snapshot__write_file(const char *path, const void *buf, size_t len, struct l
  */
 int snapshot__read_file(const char *path, u8 **buf, size_t *len, struct lkvm_err *err);
 
+/*
+ * Writes one RAM region, @size bytes at @host, to @fd at @file_off (page
+ * aligned), sparse: only pages that hold something -- faulted in or
+ * swapped out (/proc/self/pagemap), or, for RAM mapped from an earlier
+ * snapshot (@backing_fd >= 0, the region at @backing_off in it), in that
+ * file's data (SEEK_DATA) -- and are not all zeroes; the rest stay holes
+ * (the caller sizes the file with ftruncate).  Without a readable
+ * pagemap every page is read.  *@written: bytes written.  Returns 0, or
+ * -errno with @err.  The VM must be paused.
+ */
+int snapshot__write_ram(int fd, u64 file_off, const void *host, u64 size, u32 page_size,
+			int backing_fd, u64 backing_off, u64 *written, struct lkvm_err *err);
+
 #endif /* LKVM_SNAPSHOT_H */

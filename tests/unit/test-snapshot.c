@@ -16,6 +16,7 @@
 #include <linux/kvm.h>
 
 #include "arm/snapshot.h"
+#include "lkvm/ram.h"
 #include "lkvm/snapshot.h"
 #include "test.h"
 
@@ -761,6 +762,94 @@ static void test_arm_gic_attrs(void)
 	TEST_ASSERT_EQ(arm_snap__offset_for(5000, 700), 4300);
 }
 
+/* ---- guest RAM: sparse out, copy-on-write back -------------------------- */
+
+#define RAM_SIZE	(4 * SZ_MiB)
+
+static u64 data_bytes(int fd, u64 size)
+{
+	u64 total = 0;
+	off_t off = 0;
+
+	for (;;) {
+		off_t d = lseek(fd, off, SEEK_DATA), h;
+
+		if (d < 0)
+			break;
+		h = lseek(fd, d, SEEK_HOLE);
+		total += (u64)(h - d);
+		off = h;
+		if ((u64)off >= size)
+			break;
+	}
+	return total;
+}
+
+static void test_snapshot_ram(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct lkvm_err err = { "" };
+	char path[512], path2[512];
+	u8 *ram, *back, *again;
+	u64 written;
+	int fd, fd2;
+
+	ram = ram__map_anon(RAM_SIZE);
+	TEST_ASSERT(ram != MAP_FAILED, "mmap");
+	ram[3 * page] = 0xaa;
+	ram[10 * page + 17] = 0xbb;
+	ram[11 * page + page - 1] = 0xcc;	/* a run of two pages */
+	ram[20 * page] = 0;			/* faulted in, but zero: a hole too */
+	ram[RAM_SIZE - 1] = 0xdd;
+	snprintf(path, sizeof(path), "%s/memory", TEST_TMPDIR);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	TEST_ASSERT(fd >= 0, "open %s", path);
+	TEST_ASSERT(snapshot__write_ram(fd, (u64)page, ram, RAM_SIZE, (u32)page, -1, 0, &written,
+					&err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(written, 4ULL * (u64)page);
+	TEST_ASSERT_EQ(ftruncate(fd, (off_t)(page + RAM_SIZE)), 0);
+	{
+		struct stat st;
+
+		TEST_ASSERT_EQ(fstat(fd, &st), 0);
+		if ((u64)st.st_blocks * 512 >= RAM_SIZE)
+			TEST_SKIP("the temporary directory keeps no holes");
+	}
+	TEST_ASSERT_EQ(data_bytes(fd, (u64)page + RAM_SIZE), 4ULL * (u64)page);
+
+	/* Back copy-on-write: the same bytes, and the guest's writes stay out of the file. */
+	back = ram__map_file(fd, (u64)page, RAM_SIZE);
+	TEST_ASSERT(back != MAP_FAILED, "ram__map_file: %s", strerror(errno));
+	TEST_ASSERT_EQ((uintptr_t)back % (2 * SZ_MiB), 0);
+	TEST_ASSERT(!memcmp(back, ram, RAM_SIZE), "the same RAM");
+	back[3 * page] = 0x11;
+	back[30 * page] = 0x22;		/* a page the snapshot did not have */
+	{
+		u8 b = 0;
+
+		TEST_ASSERT_EQ(pread(fd, &b, 1, page + 3 * page), 1);
+		TEST_ASSERT_EQ(b, 0xaa);
+	}
+
+	/* A snapshot of the restored RAM: the old file's pages the guest never touched, too. */
+	snprintf(path2, sizeof(path2), "%s/memory2", TEST_TMPDIR);
+	fd2 = open(path2, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	TEST_ASSERT(fd2 >= 0, "open %s", path2);
+	TEST_ASSERT(snapshot__write_ram(fd2, 0, back, RAM_SIZE, (u32)page, fd, (u64)page, &written,
+					&err) == 0, "%s", err.msg);
+	TEST_ASSERT_EQ(written, 5ULL * (u64)page);
+	TEST_ASSERT_EQ(ftruncate(fd2, RAM_SIZE), 0);
+	again = ram__map_file(fd2, 0, RAM_SIZE);
+	TEST_ASSERT(again != MAP_FAILED, "ram__map_file");
+	TEST_ASSERT(!memcmp(again, back, RAM_SIZE), "the restored guest's RAM, as it was");
+	TEST_ASSERT_EQ(again[10 * page + 17], 0xbb);
+	ram__unmap(again, RAM_SIZE);
+	ram__unmap(back, RAM_SIZE);
+	ram__unmap(ram, RAM_SIZE);
+	close(fd2);
+	close(fd);
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_snapshot_roundtrip),
 	TEST_CASE(test_snapshot_empty),
@@ -770,6 +859,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_snapshot_structure),
 	TEST_CASE(test_snapshot_bad_fields),
 	TEST_CASE(test_snapshot_files),
+	TEST_CASE(test_snapshot_ram),
 	TEST_CASE(test_arm_vcpu_regs),
 	TEST_CASE(test_arm_reg_names),
 	TEST_CASE(test_arm_gic_attrs),
