@@ -52,7 +52,7 @@ PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c uti
 		   virtio/vsock.c util/json.c util/control.c util/snapshot.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
 		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
-		   builtin-debug.c builtin-balloon.c builtin-stat.c \
+		   builtin-debug.c builtin-balloon.c builtin-stat.c builtin-snapshot.c snapshot.c \
 		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c arm/snapshot.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 

@@ -313,4 +313,39 @@ int snapshot__read_file(const char *path, u8 **buf, size_t *len, struct lkvm_err
 int snapshot__write_ram(int fd, u64 file_off, const void *host, u64 size, u32 page_size,
 			int backing_fd, u64 backing_off, u64 *written, struct lkvm_err *err);
 
+/* ---- the VM's side (snapshot.c) ----------------------------------------- */
+
+struct kvm;
+struct mem_plan;
+
+/* What a snapshot took, for the answer to "lkvm snapshot". */
+struct snap_stats {
+	u64 state_bytes;	/* the state file */
+	u64 ram_bytes;		/* guest RAM */
+	u64 ram_written;	/* of which written (the rest: holes) */
+	u64 paused_ns;		/* the guest's pause for it */
+};
+
+/*
+ * "lkvm snapshot": pauses @kvm (if running), refuses (-ENOTSUP, naming
+ * it) a device without a save op, lets the arch put its in-RAM state in
+ * RAM, writes @dir/memory (sparse) and @dir/state (docs/snapshot.md), each
+ * atomically, then resumes the guest unless @stop or it was paused before
+ * (with @stop, asks the VM to stop: lkvm exits 0).  @dir is made if
+ * missing.  From the main loop's thread.  Returns 0 with *@st, or -errno
+ * with @err; the guest runs on after a failure.
+ */
+int kvm__snapshot(struct kvm *kvm, const char *dir, bool stop, struct snap_stats *st,
+		  struct lkvm_err *err);
+
+/*
+ * --restore, while the VM is built from the snapshot's config
+ * (kvm->restore set): the memory file checked against the memory plan
+ * and opened (kvm->mem_fd, kvm->mem_file_off), before RAM is mapped...
+ */
+int kvm_snapshot__ram(struct kvm *kvm, const struct mem_plan *plan, struct lkvm_err *err);
+
+/* ... and every saved state over the new VM: the arch's, then each device's. */
+int kvm_snapshot__restore(struct kvm *kvm, struct lkvm_err *err);
+
 #endif /* LKVM_SNAPSHOT_H */
