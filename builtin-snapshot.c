@@ -62,7 +62,7 @@ int cmd_snapshot(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:hn:s", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hn:s", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);

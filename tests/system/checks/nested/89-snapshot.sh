@@ -1,0 +1,184 @@
+# check-timeout: 600
+# Snapshot and restore of a plain guest (issue 14; README, "Snapshot and
+# restore"): a 2-vCPU Linux guest printing its clock twice a second
+# (guest/scripts/tick) is saved mid-run by "lkvm snapshot --stop" (its
+# lkvm exits 0); "lkvm run --restore" in a new lkvm goes on ticking from
+# where it was -- no second boot, and its clock has not jumped across
+# the seconds it spent saved; that guest is saved and restored once more
+# (a restored guest's own snapshot).  The memory file is sparse.  Refused
+# with a reason: a truncated state file and one of another format version
+# (exit 2), a guest with a virtio device (by name; it runs on).
+
+export HOME=/
+rm -rf /.lkvm
+SNAPS=/tmp/snap89
+mkdir -p $SNAPS
+mount -t tmpfs -o size=1g tmpfs $SNAPS
+SAVED=3		# seconds between a snapshot and its restore
+
+# _stamp_ready READY-FIFO: copies stdin to stdout; the first "GUEST: tick"
+# line (or the end of the input) writes one line to READY-FIFO.
+_stamp_ready() {
+	local line ready=
+	while IFS= read -r line || [ -n "$line" ]; do
+		printf '%s\n' "$line"
+		if [ -z "$ready" ]; then
+			case $line in *"GUEST: tick "*) ready=1; echo ready >"$1" & ;; esac
+		fi
+	done
+	[ -n "$ready" ] || echo gone >"$1"
+}
+
+# start_bg NAME LKVM_ARGS...: "lkvm ARGS" in the background, its console in
+# $ART/NAME.log, its exit status in $ART/NAME.status once it has ended;
+# BG_JOB is the pipeline to wait for.
+start_bg() {
+	local name=$1
+	shift
+	rm -f "$ART/$name.ready" "$ART/$name.status"
+	mkfifo "$ART/$name.ready"
+	printf '%s\n' "lkvm $*" >"$ART/$name.cmd"
+	{
+		setsid lkvm "$@" </dev/null 2>&1 &
+		echo $! >"$ART/$name.pid"
+		wait $!
+		echo $? >"$ART/$name.status"
+	} | _stamp_ready "$ART/$name.ready" >"$ART/$name.log" &
+	BG_JOB=$!
+}
+
+wait_ready() {
+	local st
+	timeout 200 head -n 1 "$ART/$1.ready" >"$ART/$1.ready-said"
+	read -r st <"$ART/$1.ready-said"
+	[ "$st" = ready ]
+}
+
+# tick_cs LOG first|last: that "GUEST: tick" of LOG, in centiseconds of the guest's uptime.
+tick_cs() {
+	local t
+	if [ "$2" = first ]; then
+		t=$(grep -m 1 'GUEST: tick [0-9]' "$1" | sed 's/.*GUEST: tick //; s/\r//')
+	else
+		t=$(grep 'GUEST: tick [0-9]' "$1" | tail -n 1 | sed 's/.*GUEST: tick //; s/\r//')
+	fi
+	t=${t%% *}
+	case $t in *.[0-9][0-9]) ;; *) echo ""; return ;; esac
+	t="${t%.*}${t#*.}"
+	t=${t#"${t%%[!0]*}"}
+	echo "${t:-0}"
+}
+
+status_of() {
+	local st=none
+	[ -s "$ART/$1.status" ] && read -r st <"$ART/$1.status"
+	echo "$st"
+}
+
+# snapshot_stop NAME DIR JOB: "lkvm snapshot -n NAME DIR --stop", its guest's lkvm
+# ended (stopped by "lkvm stop" if the snapshot failed).
+snapshot_stop() {
+	lkvm snapshot -n "$1" "$2" --stop >"$ART/$(basename "$2").out" 2>&1
+	SNAP_STATUS=$?
+	[ "$SNAP_STATUS" = 0 ] || lkvm stop -n "$1" >/dev/null 2>&1
+	wait "$3"
+	cat "$ART/$(basename "$2").out"
+}
+
+# ready_or_give_up NAME DESC: a point for NAME's guest ticking; if it does not,
+# stop what runs and end the check here.
+ready_or_give_up() {
+	if wait_ready "$1"; then
+		tap_ok "$2"
+		return 0
+	fi
+	tap_not_ok "$2" "$(tail -n 20 "$ART/$1.log")"
+	give_up
+}
+
+# give_up: the guest did not come up; stop what runs and end the check here.
+give_up() {
+	lkvm stop --all >/dev/null 2>&1
+	wait
+	umount $SNAPS
+	exit 0
+}
+
+guest=/guest/Image
+start_bg snap-a run --name snap-a -k $guest -i /guest/l1.cpio -p "quiet lkvm.script=tick" \
+	-m 256 -c 2 --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-a "the guest (snap-a, 2 vCPUs) boots and ticks"
+sleep 3
+
+# ---- save, and stop ---------------------------------------------------------
+snapshot_stop snap-a $SNAPS/one $job
+expect_eq "lkvm snapshot -n snap-a DIR --stop exits 0" "$SNAP_STATUS" 0
+expect_eq "... and the saved guest's lkvm exits 0" "$(status_of snap-a)" 0
+t1=$(tick_cs "$ART/snap-a.log" last)
+ls -l $SNAPS/one >"$ART/one.ls" 2>&1
+cp $SNAPS/one/state "$ART/one.state" 2>/dev/null
+set -- $(du -k $SNAPS/one/memory)
+mem_kib=${1:-0}
+set -- $(ls -l $SNAPS/one/memory)
+mem_size=${5:-0}
+note "snapshot one: memory file $mem_size bytes, $mem_kib KiB on disk; state $(wc -c <$SNAPS/one/state) bytes"
+expect_eq "the memory file is the guest's RAM size" "$mem_size" $((256 * 1024 * 1024))
+expect_range "... written sparse: fewer KiB on disk than RAM" "$mem_kib" 1 $((256 * 1024 - 1))
+sleep $SAVED
+
+# ---- restore: it goes on ticking, its clock not jumped ----------------------
+start_bg snap-b run --restore $SNAPS/one --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-b "lkvm run --restore: the guest ticks again"
+t2=$(tick_cs "$ART/snap-b.log" first)
+note "last tick before the snapshot: ${t1}cs of guest uptime; first after the restore: ${t2}cs"
+expect_range "the guest's clock goes on from the snapshot (within 1.5 s), not the ${SAVED} s it was saved" \
+	"${t2:-x}" "${t1:-0}" $((${t1:-0} + 150))
+grep -q -e 'GUEST: ticking' -e 'Booting Linux' "$ART/snap-b.log"
+tap_result $((! $?)) "no second boot: the restored guest never printed 'GUEST: ticking'" \
+	"$(head -n 20 "$ART/snap-b.log")"
+grep -q 'first KVM_RUN' "$ART/snap-b.log" && note "restore: $(grep -m 1 'first KVM_RUN' "$ART/snap-b.log")"
+sleep 3
+
+# ---- the restored guest saved and restored again ------------------------------
+snapshot_stop snap-a $SNAPS/two $job
+expect_eq "the restored guest (still named snap-a) is saved again: exit 0" "$SNAP_STATUS" 0
+expect_eq "... and its lkvm exits 0" "$(status_of snap-b)" 0
+t3=$(tick_cs "$ART/snap-b.log" last)
+start_bg snap-c run --restore $SNAPS/two --name snap-c
+job=$BG_JOB
+ready_or_give_up snap-c "the second snapshot restores and ticks (as snap-c)"
+t4=$(tick_cs "$ART/snap-c.log" first)
+expect_range "... its clock going on from the second snapshot" "${t4:-x}" "${t3:-0}" $((${t3:-0} + 150))
+lkvm stop -n snap-c >"$ART/stop-c.out" 2>&1
+expect_eq "lkvm stop -n snap-c exits 0" $? 0
+wait $job
+expect_eq "... and the restored guest's lkvm exits 0" "$(status_of snap-c)" 0
+
+# ---- refusals -----------------------------------------------------------------
+mkdir -p $SNAPS/cut $SNAPS/v2
+head -c 100 $SNAPS/one/state >$SNAPS/cut/state
+expect_refused "a truncated state file: exit 2, 'truncated'" 2 "truncated" \
+	restore-cut 60 --restore $SNAPS/cut
+cp $SNAPS/one/state $SNAPS/v2/state
+printf '\002' | dd of=$SNAPS/v2/state bs=1 seek=8 conv=notrunc 2>/dev/null
+expect_refused "a state file of another format version: exit 2, named" 2 \
+	"format version 2; this lkvm reads version 1" restore-v2 60 --restore $SNAPS/v2
+expect_refused "an option that would change the restored guest: exit 2" 2 \
+	"keeps its snapshot's configuration" restore-opt 60 --restore $SNAPS/one -m 256
+
+start_bg snap-rng run --name snap-rng -k $guest -i /guest/l1.cpio -p "quiet lkvm.script=tick" \
+	-m 256 -c 1 --rng
+job=$BG_JOB
+wait_ready snap-rng
+out=$(lkvm snapshot -n snap-rng $SNAPS/rng 2>&1)
+st=$?
+printf '%s\n' "$out" >"$ART/rng.out"
+expect_eq "a guest with a virtio-rng: lkvm snapshot exits 1" "$st" 1
+expect_contains "... naming the device it cannot save" "$out" \
+	"virtio-rng device, which lkvm cannot snapshot yet"
+lkvm stop -n snap-rng >"$ART/stop-rng.out" 2>&1
+expect_eq "... and the guest ran on: lkvm stop -n snap-rng exits 0" $? 0
+wait $job
+umount $SNAPS
