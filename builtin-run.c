@@ -116,7 +116,7 @@ static int restore_open(struct restore *rs, int argc, char **argv)
 		r = seterr(&err, EINVAL, "incomplete: no recorded command line");
 	if (!r)
 		r = snapshot__get_config(snapshot__find(&rs->rd, SNAP_SEC_CONFIG, 0), &rs->cfg, &err);
-	if (!r && (rs->cfg.argc < 1 || strcmp(rs->cfg.argv[0], "run")))
+	if (!r && (rs->cfg.argc < 1 || strcmp(rs->cfg.argv[0], "run") != 0))
 		r = seterr(&err, EINVAL, "the recorded command line is not an 'lkvm run' one");
 	if (r) {
 		die_msg("--restore %s: %s", rs->dir, err.msg);

@@ -240,7 +240,7 @@ int kvm_snapshot__restore(struct kvm *kvm, struct lkvm_err *err)
 		r = snapshot__get_device(s, &sd, err);
 		if (r)
 			return r;
-		if (strcmp(sd.name, d->name))
+		if (strcmp(sd.name, d->name) != 0)
 			return seterr(err, EINVAL, "device %u is a %s in the snapshot, a %s here", i,
 				      sd.name, d->name);
 		if (!d->ops->restore)

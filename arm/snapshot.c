@@ -144,7 +144,7 @@ static int save_gic(struct kvm *kvm, struct snap_writer *w, struct lkvm_err *err
 	u64 *mpidr;
 	int r;
 
-	mpidr = calloc(kvm->nr_cpus, sizeof(*mpidr));
+	mpidr = calloc(kvm->nr_cpus ? kvm->nr_cpus : 1, sizeof(*mpidr));
 	if (!mpidr)
 		return seterr(err, ENOMEM, "out of memory");
 	for (unsigned int i = 0; i < kvm->nr_cpus; i++)

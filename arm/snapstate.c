@@ -60,19 +60,26 @@ static int reg_list(const struct vcpu_regio *io, u64 **ids, u64 *n, struct lkvm_
 
 	*ids = NULL;
 	*n = 0;
-	if (r && r != -E2BIG)
-		return seterr(err, -r, "KVM_GET_REG_LIST: %s", strerror(-r));
-	if (want > SNAP_MAX_REGS)
-		return seterr(err, E2BIG, "KVM_GET_REG_LIST: %llu registers, more than a snapshot "
-			      "holds (%u)", (unsigned long long)want, SNAP_MAX_REGS);
+	if (r && r != -E2BIG) {
+		seterr(err, -r, "KVM_GET_REG_LIST: %s", strerror(-r));
+		return r;
+	}
+	if (want > SNAP_MAX_REGS) {
+		seterr(err, E2BIG, "KVM_GET_REG_LIST: %llu registers, more than a snapshot holds "
+		       "(%u)", (unsigned long long)want, SNAP_MAX_REGS);
+		return -E2BIG;
+	}
 	*ids = calloc(want ? want : 1, sizeof(**ids));
-	if (!*ids)
-		return seterr(err, ENOMEM, "out of memory");
+	if (!*ids) {
+		seterr(err, ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
 	r = io->reg_list(io->ctx, *ids, &want);
 	if (r) {
 		free(*ids);
 		*ids = NULL;
-		return seterr(err, -r, "KVM_GET_REG_LIST: %s", strerror(-r));
+		seterr(err, -r, "KVM_GET_REG_LIST: %s", strerror(-r));
+		return r;
 	}
 	*n = want;
 	return 0;

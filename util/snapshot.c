@@ -293,7 +293,7 @@ int snapshot__parse(struct snap_reader *r, const void *buf, size_t len, struct l
 	memset(r, 0, sizeof(*r));
 	if (!len)
 		return refuse(r, SNAP_FAULT_TRUNCATED, err, "truncated: an empty file");
-	if (memcmp(b + H_MAGIC, SNAP_MAGIC, MIN(len, 8)))
+	if (memcmp(b + H_MAGIC, SNAP_MAGIC, MIN(len, 8)) != 0)
 		return refuse(r, SNAP_FAULT_MAGIC, err, "not an lkvm snapshot (no \"%s\" at its "
 			      "start)", SNAP_MAGIC);
 	if (len < H_VERSION + 4)
