@@ -1,11 +1,12 @@
-# check-timeout: 600
+# check-timeout: 900
 # Snapshot and restore of a plain guest (issue 14; README, "Snapshot and
 # restore"): a 2-vCPU Linux guest printing its clock twice a second
 # (guest/scripts/tick) is saved mid-run by "lkvm snapshot --stop" (its
 # lkvm exits 0); "lkvm run --restore" in a new lkvm goes on ticking from
 # where it was -- no second boot, and its clock has not jumped across
 # the seconds it spent saved; that guest is saved and restored once more
-# (a restored guest's own snapshot).  The memory file is sparse.  Refused
+# (a restored guest's own snapshot).  The same for a --nested L1 (EL2
+# state, its KVM initialised at boot).  The memory file is sparse.  Refused
 # with a reason: a truncated state file and one of another format version
 # (exit 2), a guest with a virtio device (by name; it runs on).
 
@@ -180,5 +181,26 @@ expect_contains "... naming the device it cannot save" "$out" \
 	"virtio-rng device, which lkvm cannot snapshot yet"
 lkvm stop -n snap-rng >"$ART/stop-rng.out" 2>&1
 expect_eq "... and the guest ran on: lkvm stop -n snap-rng exits 0" $? 0
+wait $job
+
+# ---- a --nested L1 (VHE), its KVM initialised at boot: saved, restored ------
+start_bg snap-l1 run --name snap-l1 -k $guest -i /guest/l1.cpio \
+	-p "quiet kvm-arm.mode=nested lkvm.script=tick" -m 256 -c 2 --nested --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-l1 "a --nested L1 boots and ticks"
+sleep 3
+snapshot_stop snap-l1 $SNAPS/l1 $job
+expect_eq "lkvm snapshot of the --nested L1 exits 0" "$SNAP_STATUS" 0
+t5=$(tick_cs "$ART/snap-l1.log" last)
+start_bg snap-l1b run --restore $SNAPS/l1 --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-l1b "the restored --nested L1 ticks again"
+t6=$(tick_cs "$ART/snap-l1b.log" first)
+expect_range "... its clock going on from the snapshot" "${t6:-x}" "${t5:-0}" $((${t5:-0} + 150))
+lkvm debug -n snap-l1 --json >"$ART/l1-debug.json" 2>&1
+expect_contains "lkvm debug of the restored L1 shows its EL2 registers" \
+	"$(cat "$ART/l1-debug.json")" '"el2":{"hcr_el2":'
+lkvm stop -n snap-l1 >"$ART/stop-l1.out" 2>&1
+expect_eq "lkvm stop of the restored L1 exits 0" $? 0
 wait $job
 umount $SNAPS
