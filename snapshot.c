@@ -81,17 +81,24 @@ static int write_memory(struct kvm *kvm, const char *dir, const struct snap_memo
 	return r;
 }
 
+/*
+ * Last made first: a bus comes before the devices on it, and a device's
+ * own refusal ("virtio-rng on virtio-pci") says more than its bus's.
+ */
 static int save_devices(struct kvm *kvm, struct snap_writer *w, struct lkvm_err *err)
 {
-	for (unsigned int i = 0; i < kvm->nr_devices; i++) {
+	for (unsigned int i = kvm->nr_devices; i--;) {
 		struct lkvm_device *d = kvm->devices[i];
 		struct snap_writer blob = { 0 };
-		int r = d->ops->save(d, &blob);
+		struct lkvm_err derr = { "" };
+		int r = d->ops->save(d, &blob, &derr);
 
 		if (!r && blob.nomem)
 			r = -ENOMEM;
 		if (r) {
 			snapshot__writer_free(&blob);
+			if (derr.msg[0])
+				return seterr(err, -r, "%s", derr.msg);
 			return seterr(err, -r, "%s: saving its state: %s", d->name, strerror(-r));
 		}
 		snapshot__put_device(w, i, d->name, d->ops->state_version, blob.buf, blob.len);
@@ -140,18 +147,19 @@ int kvm__snapshot(struct kvm *kvm, const char *dir, bool stop, struct snap_stats
 	r = kvm__pause(kvm, err);
 	if (r)
 		return r;
-	r = arch__snapshot_prepare(kvm, err);
-	memory_layout(kvm, &m);
-	if (!r)
-		r = write_memory(kvm, dir, &m, st, err);
+	/* The devices first: one that can't be saved refuses before any file is written. */
 	host_facts(kvm, &h);
 	snapshot__writer_init(&w, &h);
 	snapshot__put_config(&w, (unsigned int)kvm->run_argc, kvm->run_argv);
+	r = save_devices(kvm, &w, err);
+	if (!r)
+		r = arch__snapshot_prepare(kvm, err);
+	memory_layout(kvm, &m);
+	if (!r)
+		r = write_memory(kvm, dir, &m, st, err);
 	if (!r)
 		r = arch__snapshot_save(kvm, &w, err);
 	snapshot__put_memory(&w, &m);
-	if (!r)
-		r = save_devices(kvm, &w, err);
 	if (!r)
 		r = snapshot__writer_finish(&w, err);
 	if (!r)

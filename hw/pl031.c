@@ -166,8 +166,9 @@ static void rtc_debug(struct lkvm_device *d, struct json *j)
  * LR, CR.  A real-time clock: restored, it tells the wall time the guest
  * set it to plus the real time since, not the time it was saved.
  */
-static int rtc_save(struct lkvm_device *d, struct snap_writer *w)
+static int rtc_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
 {
+	(void)err;
 	struct pl031 *rtc = lkvm_container_of(d, struct rtc_device, dev)->rtc;
 
 	pthread_mutex_lock(&rtc->lock);

@@ -344,8 +344,9 @@ static void uart_debug(struct lkvm_device *d, struct json *j)
  * irq_level (one byte each, in a u64 and a u32), the receive FIFO's count
  * and its bytes in order.
  */
-static int uart_save(struct lkvm_device *d, struct snap_writer *w)
+static int uart_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
 {
+	(void)err;
 	struct serial8250 *u = lkvm_container_of(d, struct uart_device, dev)->u;
 
 	pthread_mutex_lock(&u->lock);

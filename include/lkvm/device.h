@@ -88,12 +88,13 @@ struct lkvm_device_ops {
 	 * "lkvm snapshot" refuses, naming it).  The VM is paused.  @save
 	 * appends the device's state to @w with the snapshot__put_* calls
 	 * (no section: the caller wraps it, with @state_version) and returns
-	 * 0 or -errno.  @restore, on a device made from the same config and
+	 * 0, or -errno with @err (-ENOTSUP: this instance can't be saved,
+	 * saying why).  @restore, on a device made from the same config and
 	 * not started, reads back what @save wrote for @version through @c;
 	 * -EINVAL with @err for a version or a state it does not know.
 	 */
 	u32 state_version;
-	int (*save)(struct lkvm_device *d, struct snap_writer *w);
+	int (*save)(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err);
 	int (*restore)(struct lkvm_device *d, u32 version, struct snap_cursor *c,
 		       struct lkvm_err *err);
 };

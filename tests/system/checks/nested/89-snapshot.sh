@@ -178,7 +178,7 @@ st=$?
 printf '%s\n' "$out" >"$ART/rng.out"
 expect_eq "a guest with a virtio-rng: lkvm snapshot exits 1" "$st" 1
 expect_contains "... naming the device it cannot save" "$out" \
-	"virtio-rng device, which lkvm cannot snapshot yet"
+	"virtio-rng device on the virtio-pci transport, which lkvm cannot snapshot yet"
 lkvm stop -n snap-rng >"$ART/stop-rng.out" 2>&1
 expect_eq "... and the guest ran on: lkvm stop -n snap-rng exits 0" $? 0
 wait $job
