@@ -5,7 +5,10 @@
 # lkvm exits 0); "lkvm run --restore" in a new lkvm goes on ticking from
 # where it was -- no second boot, and its clock has not jumped across
 # the seconds it spent saved; that guest is saved and restored once more
-# (a restored guest's own snapshot).  The same for a --nested L1 (EL2
+# (a restored guest's own snapshot).  A guest counting onto a virtio-blk
+# disk over virtio-mmio (guest/scripts/snapcount) is saved with --stop:
+# the disk holds the last count it printed, and restored it counts on
+# from there.  The same for a --nested L1 (EL2
 # state, its KVM initialised at boot).  The memory file is sparse.  Refused
 # with a reason: a truncated state file and one of another format version
 # (exit 2), a guest with a virtio device (by name; it runs on).
@@ -16,6 +19,7 @@ SNAPS=/tmp/snap89
 mkdir -p $SNAPS
 mount -t tmpfs -o size=1g tmpfs $SNAPS
 SAVED=3		# seconds between a snapshot and its restore
+READY="GUEST: tick "	# the console line that says a guest runs (start_bg)
 
 # _stamp_ready READY-FIFO: copies stdin to stdout; the first "GUEST: tick"
 # line (or the end of the input) writes one line to READY-FIFO.
@@ -24,7 +28,7 @@ _stamp_ready() {
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '%s\n' "$line"
 		if [ -z "$ready" ]; then
-			case $line in *"GUEST: tick "*) ready=1; echo ready >"$1" & ;; esac
+			case $line in *"$READY"*) ready=1; echo ready >"$1" & ;; esac
 		fi
 	done
 	[ -n "$ready" ] || echo gone >"$1"
@@ -156,6 +160,54 @@ lkvm stop -n snap-c >"$ART/stop-c.out" 2>&1
 expect_eq "lkvm stop -n snap-c exits 0" $? 0
 wait $job
 expect_eq "... and the restored guest's lkvm exits 0" "$(status_of snap-c)" 0
+
+# ---- a disk on virtio-mmio: the counter goes on, the disk holds what was flushed
+# guest/scripts/snapcount writes each count to the disk, flushed, before printing it.
+count_of() {	# LOG first|last: that "GUEST: count N" of LOG
+	local l
+	if [ "$2" = first ]; then
+		l=$(grep -m 1 'GUEST: count [0-9]' "$1")
+	else
+		l=$(grep 'GUEST: count [0-9]' "$1" | tail -n 1)
+	fi
+	l=${l##*GUEST: count }
+	echo "${l%% *}"
+}
+disk_count() {
+	dd if="$1" bs=512 count=1 2>/dev/null | head -n 1 | tr -cd '0-9'
+}
+READY="GUEST: count "
+disk=$SNAPS/disk.img
+dd if=/dev/zero of=$disk bs=1M count=8 2>/dev/null
+start_bg snap-d run --name snap-d -k $guest -i /guest/l1.cpio -p "quiet lkvm.script=snapcount" \
+	-m 256 -c 1 --virtio-transport mmio -d $disk --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-d "a guest with a virtio-blk disk on virtio-mmio counts"
+sleep 3
+snapshot_stop snap-d $SNAPS/disk $job
+expect_eq "lkvm snapshot of the guest with a disk exits 0" "$SNAP_STATUS" 0
+n1=$(count_of "$ART/snap-d.log" last)
+d1=$(disk_count $disk)
+note "last count on the console before the snapshot: $n1; on the disk: $d1"
+expect_range "the disk holds the last count the guest printed (it was flushed)" "${d1:-x}" \
+	"${n1:-0}" $((${n1:-0} + 1))
+start_bg snap-e run --restore $SNAPS/disk --loglevel info
+job=$BG_JOB
+ready_or_give_up snap-e "the restored guest counts again"
+n2=$(count_of "$ART/snap-e.log" first)
+expect_range "... from where it was: the count after $n1" "${n2:-x}" $((${n1:-0} + 1)) \
+	$((${n1:-0} + 2))
+grep -q -e 'GUEST: count 1 ' -e 'Booting Linux' "$ART/snap-e.log"
+tap_result $((! $?)) "... without booting again" "$(head -n 20 "$ART/snap-e.log")"
+sleep 2
+lkvm stop -n snap-d >"$ART/stop-e.out" 2>&1
+expect_eq "lkvm stop of the restored guest exits 0" $? 0
+wait $job
+n3=$(count_of "$ART/snap-e.log" last)
+d3=$(disk_count $disk)
+expect_range "the restored guest's writes reach the disk (last count $n3)" "${d3:-x}" \
+	"${n3:-0}" $((${n3:-0} + 1))
+READY="GUEST: tick "
 
 # ---- refusals -----------------------------------------------------------------
 mkdir -p $SNAPS/cut $SNAPS/v2
