@@ -922,20 +922,31 @@ static bool all_zero(const u8 *p, size_t len)
 	return true;
 }
 
-/* Whether [off, off + len) of @fd has data (not only a hole), with a one-extent cache. */
-static bool backing_data(int fd, u64 off, u64 len, u64 *ext_lo, u64 *ext_hi)
+/*
+ * Whether [off, off + len) of @fd has data (not only a hole).  One lseek
+ * pair answers a whole hole and the data extent after it: *@ext caches
+ * [hole start, data start, data end) of the last answer, so a walk in
+ * order costs two calls per extent, not per page.
+ */
+static bool backing_data(int fd, u64 off, u64 len, u64 ext[3])
 {
 	off_t d, h;
 
-	if (off >= *ext_lo && off < *ext_hi)
-		return true;
+	if (off >= ext[0] && off < ext[2])
+		return off + len > ext[1];
 	d = lseek(fd, (off_t)off, SEEK_DATA);
-	if (d < 0)
-		return errno != ENXIO;	/* ENXIO: only holes after @off; other errors: assume data */
+	if (d < 0) {
+		if (errno != ENXIO)
+			return true;	/* can't tell: read it */
+		ext[0] = off;		/* only holes from @off on */
+		ext[1] = ext[2] = UINT64_MAX;
+		return false;
+	}
 	h = lseek(fd, d, SEEK_HOLE);
-	*ext_lo = (u64)d;
-	*ext_hi = h < 0 ? UINT64_MAX : (u64)h;
-	return (u64)d < off + len;
+	ext[0] = off;
+	ext[1] = (u64)d;
+	ext[2] = h < 0 ? UINT64_MAX : (u64)h;
+	return off + len > ext[1];
 }
 
 static int pwrite_all(int fd, const u8 *p, size_t len, u64 off)
@@ -958,7 +969,7 @@ int snapshot__write_ram(int fd, u64 file_off, const void *host, u64 size, u32 pa
 			int backing_fd, u64 backing_off, u64 *written, struct lkvm_err *err)
 {
 	const u8 *base = host;
-	u64 pages = size / page_size, ext_lo = 0, ext_hi = 0, run = 0, run_start = 0;
+	u64 pages = size / page_size, ext[3] = { 1, 1, 0 }, run = 0, run_start = 0;
 	u64 pm[PM_BATCH];
 	int pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), r = 0;
 
@@ -979,7 +990,7 @@ int snapshot__write_ram(int fd, u64 file_off, const void *host, u64 size, u32 pa
 			bool used = !have_pm || (pm[j] & (PM_PRESENT | PM_SWAPPED)) ||
 				    (backing_fd >= 0 &&
 				     backing_data(backing_fd, backing_off + pg * page_size, page_size,
-						  &ext_lo, &ext_hi));
+						  ext));
 
 			if (used && !all_zero(p, page_size)) {
 				if (!run)
