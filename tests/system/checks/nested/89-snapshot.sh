@@ -1,4 +1,4 @@
-# check-timeout: 900
+# check-timeout: 1200
 # Snapshot and restore of a plain guest (issue 14; README, "Snapshot and
 # restore"): a 2-vCPU Linux guest printing its clock twice a second
 # (guest/scripts/tick) is saved mid-run by "lkvm snapshot --stop" (its
@@ -9,7 +9,8 @@
 # disk over virtio-mmio (guest/scripts/snapcount) is saved with --stop:
 # the disk holds the last count it printed, and restored it counts on
 # from there.  The same for a --nested L1 (EL2
-# state, its KVM initialised at boot).  The memory file is sparse.  Refused
+# state, its KVM initialised at boot).  (Opt-in, not passing yet: an L1
+# saved once its KVM is up boots an L2 Linux after the restore.)  The memory file is sparse.  Refused
 # with a reason: a truncated state file and one of another format version
 # (exit 2), a guest with a virtio device (by name; it runs on).
 
@@ -17,7 +18,7 @@ export HOME=/
 rm -rf /.lkvm
 SNAPS=/tmp/snap89
 mkdir -p $SNAPS
-mount -t tmpfs -o size=1g tmpfs $SNAPS
+mount -t tmpfs -o size=2g tmpfs $SNAPS
 SAVED=3		# seconds between a snapshot and its restore
 READY="GUEST: tick "	# the console line that says a guest runs (start_bg)
 
@@ -255,4 +256,39 @@ expect_contains "lkvm debug of the restored L1 shows its EL2 registers" \
 lkvm stop -n snap-l1 >"$ART/stop-l1.out" 2>&1
 expect_eq "lkvm stop of the restored L1 exits 0" $? 0
 wait $job
+
+# ---- the restored L1 boots an L2 Linux (guest/scripts/snapnested) -------------
+# Its L2 images come from a tar on a virtio-mmio disk; it is saved once its KVM is
+# up and the images are read, and only the restored L1 gets to run its L2.
+# Opt-in (SYSTEM_EXPORT=SNAP89_L2 SNAP89_L2=1): it does not pass yet.  Seen in the
+# emulated host: the restored L1 ticks on and starts its L2's lkvm, whose L2 Linux
+# printed nothing in 480 s (60-nested's L2 Linux takes ~100 s), and the killed
+# lkvm took another 470 s to go.
+if [ "${SNAP89_L2:-0}" = 1 ]; then
+	mkdir -p $SNAPS/l2
+	cp /guest/Image.gz $SNAPS/l2/Image.gz
+	cp /guest/l1.cpio $SNAPS/l2/l2.cpio
+	tar -cf $SNAPS/l2.tar -C $SNAPS/l2 Image.gz l2.cpio
+	rm -rf $SNAPS/l2
+	READY="GUEST: l1-ready"
+	start_bg snap-n1 run --name snap-n1 -k $guest -i /guest/l1n.cpio \
+		-p "quiet kvm-arm.mode=nested lkvm.script=snapnested" -m 768 -c 2 --nested \
+		--virtio-transport mmio -d $SNAPS/l2.tar,ro --loglevel info
+	job=$BG_JOB
+	ready_or_give_up snap-n1 "an L1 with its KVM initialised and its L2 images read"
+	snapshot_stop snap-n1 $SNAPS/n1 $job
+	expect_eq "lkvm snapshot of that L1 exits 0" "$SNAP_STATUS" 0
+	grep -q 'GUEST: l2' "$ART/snap-n1.log"
+	tap_result $((! $?)) "... before it ran any L2" "$(tail -n 5 "$ART/snap-n1.log")"
+	run_guest snap-n2 500 --restore $SNAPS/n1
+	expect_exit "the restored L1 runs its L2 and powers off: lkvm exits 0" 0
+	expect_saw "... its L2 Linux reaches init" 'GUEST: l2: GUEST: init '
+	expect_saw "... runs its script" 'GUEST: l2: GUEST: hello'
+	expect_saw "... and its L2's lkvm exits 0 inside the restored L1" 'GUEST: l2-linux-exit=0'
+	grep -q 'GUEST: l1-ready' "$GUEST_LOG"
+	tap_result $((! $?)) "... the restored L1 did not boot again" "$(head -n 20 "$GUEST_LOG")"
+	READY="GUEST: tick "
+else
+	note "the restored L1's L2 Linux: not run (opt-in: SNAP89_L2=1; it does not pass yet)"
+fi
 umount $SNAPS
