@@ -261,9 +261,12 @@ wait $job
 # Its L2 images come from a tar on a virtio-mmio disk; it is saved once its KVM is
 # up and the images are read, and only the restored L1 gets to run its L2.
 # Opt-in (SYSTEM_EXPORT=SNAP89_L2 SNAP89_L2=1): it does not pass yet.  Seen in the
-# emulated host: the restored L1 ticks on and starts its L2's lkvm, whose L2 Linux
-# printed nothing in 480 s (60-nested's L2 Linux takes ~100 s), and the killed
-# lkvm took another 470 s to go.
+# emulated host, with the L1 at the default (32-bit) IPA size: the restored L1
+# ticks on and starts its L2's lkvm, whose L2 Linux printed nothing in 480 s
+# (60-nested's L2 Linux takes ~100 s), and the killed lkvm took another 470 s to
+# go.  No run without a snapshot was made to compare, so the snapshot is not yet
+# shown to be the cause; 60-nested gives its L1 --ipa-bits 40, as this does now
+# (not yet run so).
 if [ "${SNAP89_L2:-0}" = 1 ]; then
 	mkdir -p $SNAPS/l2
 	cp /guest/Image.gz $SNAPS/l2/Image.gz
@@ -272,7 +275,7 @@ if [ "${SNAP89_L2:-0}" = 1 ]; then
 	rm -rf $SNAPS/l2
 	READY="GUEST: l1-ready"
 	start_bg snap-n1 run --name snap-n1 -k $guest -i /guest/l1n.cpio \
-		-p "quiet kvm-arm.mode=nested lkvm.script=snapnested" -m 768 -c 2 --nested \
+		-p "quiet kvm-arm.mode=nested lkvm.script=snapnested" -m 768 -c 2 --nested --ipa-bits 40 \
 		--virtio-transport mmio -d $SNAPS/l2.tar,ro --loglevel info
 	job=$BG_JOB
 	ready_or_give_up snap-n1 "an L1 with its KVM initialised and its L2 images read"
