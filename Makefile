@@ -44,22 +44,22 @@ HOST_LIBS	:= -lfdt -lz -luring -laio -lseccomp -lpthread
 PURE_SRCS	:= config.c arm/config.c gmem.c ram.c mmio.c devices.c util/util.c util/log.c util/file.c util/fdt.c util/sandbox.c \
 		   util/outbuf.c \
 		   hw/serial8250.c hw/pl031.c arm/kernel.c arm/load.c arm/fdt.c arm/irq.c arm/memory.c \
-		   arm/idreg.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
+		   arm/idreg.c arm/snapstate.c virtio/virtqueue.c disk/core.c disk/sync.c disk/io_uring.c \
 		   disk/aio.c virtio/core.c virtio/mmio.c virtio/pci.c virtio/blk.c virtio/rng.c \
 		   hw/pci.c irq.c \
 		   virtio/console.c virtio/net.c virtio/vhost.c net/opts.c net/tap.c \
 		   virtio/9p-proto.c virtio/9p-fs.c virtio/9p.c virtio/balloon.c \
-		   virtio/vsock.c util/json.c util/control.c
+		   virtio/vsock.c util/json.c util/control.c util/snapshot.c
 VMM_SRCS	:= main.c builtin-run.c builtin-check.c builtin-cpu.c kvm.c kvm-cpu.c control.c \
 		   builtin-control.c builtin-list.c builtin-stop.c builtin-pause.c builtin-resume.c \
-		   builtin-debug.c builtin-balloon.c builtin-stat.c \
-		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c
+		   builtin-debug.c builtin-balloon.c builtin-stat.c builtin-snapshot.c snapshot.c \
+		   arm/kvm.c arm/gic.c arm/cpu.c arm/boot.c arm/check.c arm/cpufeat.c arm/snapshot.c
 SRCS		:= $(PURE_SRCS) $(VMM_SRCS)
 
 OBJS		:= $(SRCS:%.c=$(BUILD)/$(ARCH)/%.o)
 HOST_OBJS	:= $(PURE_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_TESTS	:= config gmem ram image load fdt devices serial memory idreg virtqueue disk virtio virtio-dev \
-		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock json control
+		   virtio-pci net vhost iothread fuzz-found 9p balloon vsock json control snapshot
 UNIT_SRCS	:= $(UNIT_TESTS:%=tests/unit/test-%.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/host/tests/%) $(BUILD)/host/tests/test-blkbench
 # Unit tests that are scripts (TAP, run by prove like the binaries).

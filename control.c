@@ -18,6 +18,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/kvm-cpu.h"
 #include "lkvm/log.h"
+#include "lkvm/snapshot.h"
 #include "lkvm/version.h"
 #include "lkvm/virtio-dev.h"	/* the balloon's side (virtio_balloon__*), its statistics' names */
 
@@ -245,6 +246,34 @@ static void do_stat(struct kvm *kvm, struct control_reply *rep)
 	json__obj_end(j);
 }
 
+static void do_snapshot(struct kvm *kvm, const struct control_req *req,
+			struct control_reply *rep)
+{
+	struct lkvm_err err = { "" };
+	struct snap_stats st;
+	struct json *j = &rep->body;
+	int r = kvm__snapshot(kvm, req->path, req->stop, &st, &err);
+
+	if (r) {
+		fail(rep, r == -ECANCELED ? CONTROL_E_STATE : CONTROL_E_FAILED, "%s", err.msg);
+		return;
+	}
+	pr_info(kvm, "snapshot %s: %llu MiB of RAM, %llu MiB written, state %llu bytes, guest "
+		"paused %.3f ms%s", req->path, (unsigned long long)(st.ram_bytes / SZ_MiB),
+		(unsigned long long)(st.ram_written / SZ_MiB), (unsigned long long)st.state_bytes,
+		(double)st.paused_ns / 1e6, req->stop ? "; stopping" : "");
+	json__obj_begin(j, NULL);
+	json__str(j, "dir", req->path);
+	json__u64(j, "state_bytes", st.state_bytes);
+	json__u64(j, "ram_mib", st.ram_bytes / SZ_MiB);
+	json__fixed(j, "ram_written_mib", (double)st.ram_written / (double)SZ_MiB, 1);
+	json__fixed(j, "paused_ms", (double)st.paused_ns / 1e6, 3);
+	json__bool(j, "stopped", req->stop);
+	json__obj_end(j);
+	/* --stop: the client learns the guest is gone when this connection closes. */
+	rep->hold = req->stop;
+}
+
 static void handle(void *ctx, const struct control_req *req, struct control_reply *rep)
 {
 	struct kvm *kvm = ctx;
@@ -261,6 +290,7 @@ static void handle(void *ctx, const struct control_req *req, struct control_repl
 	case CONTROL_CMD_DEBUG: do_debug(kvm, rep); break;
 	case CONTROL_CMD_BALLOON: do_balloon(kvm, req, rep); break;
 	case CONTROL_CMD_STAT: do_stat(kvm, rep); break;
+	case CONTROL_CMD_SNAPSHOT: do_snapshot(kvm, req, rep); break;
 	default: fail(rep, CONTROL_E_COMMAND, "unknown command"); break;
 	}
 }

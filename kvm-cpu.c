@@ -138,6 +138,7 @@ static void *vcpu_thread(void *arg)
 	struct kvm_cpu *vcpu = arg;
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_run *run = vcpu->run;
+	bool incomplete = false;	/* an MMIO exit that KVM_RUN has not completed yet */
 	char msg[128];
 	sigset_t set;
 
@@ -166,6 +167,19 @@ static void *vcpu_thread(void *arg)
 		if (stopping(kvm))
 			break;
 		if (pause_wanted(kvm)) {
+			/*
+			 * api.rst (KVM_RUN, "immediate_exit"; KVM_EXIT_MMIO): an MMIO
+			 * access is finished, and the registers consistent (a load's
+			 * destination, the PC), only when KVM_RUN is entered again.
+			 * Enter it with immediate_exit set, which finishes it and runs
+			 * no instruction, so that a parked vCPU's registers are its
+			 * state ("lkvm debug", "lkvm snapshot").
+			 */
+			if (incomplete) {
+				__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+				(void)ioctl(vcpu->fd, KVM_RUN, 0);
+				incomplete = false;
+			}
 			park(vcpu);
 			continue;
 		}
@@ -185,6 +199,7 @@ static void *vcpu_thread(void *arg)
 			pr_info(kvm, "first KVM_RUN %.1f ms after lkvm started (ms: %s)",
 				(double)(kvm->first_run_ns - kvm->start_ns) / 1e6, steps);
 		}
+		incomplete = false;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -196,6 +211,7 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_MMIO:
 			kvm_cpu__handle_mmio(kvm, run->mmio.phys_addr, run->mmio.data,
 					     run->mmio.len, run->mmio.is_write);
+			incomplete = true;
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
 			system_event(vcpu);

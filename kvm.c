@@ -39,6 +39,7 @@
 #include "lkvm/irq.h"
 #include "lkvm/outbuf.h"
 #include "lkvm/ram.h"
+#include "lkvm/snapshot.h"
 
 #define CONSOLE_ESCAPE	0x01	/* Ctrl-A, then 'x' quits */
 /* At exit, console output waits this long for a reader that takes nothing, and no longer in all. */
@@ -53,6 +54,7 @@ void kvm__init(struct kvm *kvm, const struct lkvm_config *cfg)
 	kvm->sys_fd = -1;
 	kvm->vm_fd = -1;
 	kvm->stop_fd = -1;
+	kvm->mem_fd = -1;
 	kvm->console_in = STDIN_FILENO;
 	kvm->console_out = STDOUT_FILENO;
 	for (unsigned int i = 0; i < LKVM_MAX_NICS; i++)
@@ -139,7 +141,14 @@ static int create_ram(struct kvm *kvm, const struct mem_plan *plan, u64 huge_pag
 		struct kvm_userspace_memory_region region;
 		void *host;
 
-		if (hugetlbfs) {
+		if (kvm->mem_fd >= 0) {
+			/* --restore: the snapshot's memory, copy-on-write (kvm_snapshot__ram). */
+			host = ram__map_file(kvm->mem_fd, kvm->mem_file_off[i], b->size);
+			if (host == MAP_FAILED)
+				return seterr(err, errno, "mmap of the snapshot's memory file (RAM "
+					      "%#llx+%#llx): %s", (unsigned long long)b->addr,
+					      (unsigned long long)b->size, strerror(errno));
+		} else if (hugetlbfs) {
 			int r = ram__map_hugetlbfs(hugetlbfs, b->size, huge_page, &host, err);
 
 			if (r)
@@ -211,6 +220,9 @@ int kvm__check_host(struct kvm *kvm, struct lkvm_err *err)
 	if (r)
 		return r;
 	r = arch__check_host(kvm, err);
+	/* --restore: what the snapshot needs of this host, its facts and its vm section. */
+	if (!r && kvm->restore)
+		r = arch__snapshot_check(kvm, kvm->restore, err);
 	if (r)
 		return r;
 	max_cpus = kvm__check_cap(kvm, KVM_CAP_MAX_VCPUS);
@@ -266,6 +278,8 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 
 	/* The same plan kvm__check_host() accepted: the config is read-only. */
 	r = arch__plan_memory(cfg, kvm->host_ipa_max, &plan, err);
+	if (!r && kvm->restore)
+		r = kvm_snapshot__ram(kvm, &plan, err);
 	if (r)
 		return r;
 	r = create_ram(kvm, &plan, kvm->huge_page, err);
@@ -293,6 +307,9 @@ int kvm__create_vm(struct kvm *kvm, struct lkvm_err *err)
 	}
 	kvm__mark(kvm, "vCPUs");
 	r = arch__finalize_vm(kvm, err);
+	/* --restore: the saved state over the new VM, before any device or vCPU runs. */
+	if (!r && kvm->restore)
+		r = kvm_snapshot__restore(kvm, err);
 	/* irqfds need the initialised interrupt controller and its default routing. */
 	if (!r)
 		r = devices__start(kvm, err);
@@ -624,6 +641,9 @@ int kvm__close(struct kvm *kvm)
 	for (unsigned int it = 0; gmem__next(kvm, &it, &range);)
 		ram__unmap(range.host, range.size);
 	kvm->nr_mem = 0;
+	if (kvm->mem_fd >= 0)
+		close(kvm->mem_fd);
+	kvm->mem_fd = -1;
 	mmio__free(&kvm->mmio);
 	if (kvm->stop_fd >= 0)
 		close(kvm->stop_fd);

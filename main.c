@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "debug", cmd_debug, "a guest's vCPU registers (EL2 too) and device state" },
 	{ "balloon", cmd_balloon, "inflate or deflate a guest's balloon (--balloon)" },
 	{ "stat", cmd_stat, "a guest's memory statistics (--memory)" },
+	{ "snapshot", cmd_snapshot, "save a running guest to a directory (run --restore it)" },
 	{ "version", cmd_version, "print the version" },
 	{ "help", cmd_help, "list commands, or describe one (help COMMAND)" },
 };

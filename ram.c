@@ -199,6 +199,26 @@ void *ram__map_anon(u64 size)
 	return host;
 }
 
+void *ram__map_file(int fd, u64 offset, u64 size)
+{
+	/* The aligned reservation, then the file over it. */
+	u8 *host = ram__map_anon(size);
+	void *file;
+
+	if (host == MAP_FAILED)
+		return MAP_FAILED;
+	file = mmap(host, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+		    (off_t)offset);
+	if (file == MAP_FAILED) {
+		int e = errno;
+
+		munmap(host, size);
+		errno = e;
+		return MAP_FAILED;
+	}
+	return file;	/* MAP_FIXED: host itself */
+}
+
 int ram__map_hugetlbfs(const char *path, u64 size, u64 page_size, void **host,
 		       struct lkvm_err *err)
 {

@@ -206,8 +206,11 @@ int arch__finalize_vm(struct kvm *kvm, struct lkvm_err *err)
 		r = arm_cpu__finalize(&kvm->cpus[i], err);
 	if (!r)
 		r = arm_cpufeat__apply(kvm, err);
-	/* "lkvm cpu" builds a VM only to look at its vCPUs: nothing to boot. */
-	if (!kvm->cfg->kernel && !kvm->cfg->firmware)
+	/*
+	 * "lkvm cpu" builds a VM only to look at its vCPUs: nothing to boot;
+	 * --restore has its RAM and registers from the snapshot.
+	 */
+	if ((!kvm->cfg->kernel && !kvm->cfg->firmware) || kvm->restore)
 		return r;
 	if (!r)
 		r = arm_boot__load(kvm, err);

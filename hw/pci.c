@@ -230,10 +230,20 @@ static void bridge_free(struct lkvm_device *d)
 	pci__free(bus);
 }
 
+/* Snapshot: the config space of the devices behind it is not saved yet. */
+static int bridge_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
+{
+	(void)d;
+	(void)w;
+	return seterr(err, ENOTSUP, "the guest's devices are on the virtio-pci transport, which "
+		      "lkvm cannot snapshot yet (virtio-mmio can: --virtio-transport mmio)");
+}
+
 static const struct lkvm_device_ops bridge_ops = {
 	.fdt_chosen = bridge_fdt_chosen,
 	.fdt = bridge_fdt,
 	.free = bridge_free,
+	.save = bridge_save,
 };
 
 int pci__create(struct kvm *kvm, struct lkvm_err *err)

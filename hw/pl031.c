@@ -16,6 +16,7 @@
 #include "lkvm/hw.h"
 #include "lkvm/json.h"
 #include "lkvm/kvm.h"
+#include "lkvm/snapshot.h"
 
 enum {
 	RTC_DR = 0x00,
@@ -160,10 +161,50 @@ static void rtc_debug(struct lkvm_device *d, struct json *j)
 	pthread_mutex_unlock(&rtc->lock);
 }
 
+/*
+ * Snapshot, state version 1: the offset from the host's clock (s64), MR,
+ * LR, CR.  A real-time clock: restored, it tells the wall time the guest
+ * set it to plus the real time since, not the time it was saved.
+ */
+static int rtc_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
+{
+	(void)err;
+	struct pl031 *rtc = lkvm_container_of(d, struct rtc_device, dev)->rtc;
+
+	pthread_mutex_lock(&rtc->lock);
+	snapshot__put_u64(w, (u64)rtc->offset);
+	snapshot__put_u32(w, rtc->mr);
+	snapshot__put_u32(w, rtc->lr);
+	snapshot__put_u32(w, rtc->cr);
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
+static int rtc_restore(struct lkvm_device *d, u32 version, struct snap_cursor *c,
+		       struct lkvm_err *err)
+{
+	struct pl031 *rtc = lkvm_container_of(d, struct rtc_device, dev)->rtc;
+	s64 offset = (s64)snapshot__get_u64(c);
+	u32 mr = snapshot__get_u32(c), lr = snapshot__get_u32(c), cr = snapshot__get_u32(c);
+
+	if (version != 1 || c->bad || c->n)
+		return seterr(err, EINVAL, "rtc: state version %u not understood", version);
+	pthread_mutex_lock(&rtc->lock);
+	rtc->offset = offset;
+	rtc->mr = mr;
+	rtc->lr = lr;
+	rtc->cr = cr;
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
 static const struct lkvm_device_ops rtc_ops = {
 	.fdt = rtc_fdt,
 	.free = rtc_free,
 	.debug = rtc_debug,
+	.state_version = 1,
+	.save = rtc_save,
+	.restore = rtc_restore,
 };
 
 static unsigned int rtc_count(const struct lkvm_config *cfg)

@@ -23,6 +23,7 @@
 #include "lkvm/json.h"
 #include "lkvm/kvm.h"
 #include "lkvm/outbuf.h"
+#include "lkvm/snapshot.h"
 
 #define RX_FIFO_SIZE	1024
 
@@ -338,11 +339,69 @@ static void uart_debug(struct lkvm_device *d, struct json *j)
 	pthread_mutex_unlock(&u->lock);
 }
 
+/*
+ * Snapshot, state version 1: ier lcr mcr scr dll dlm fcr thri_pending
+ * irq_level (one byte each, in a u64 and a u32), the receive FIFO's count
+ * and its bytes in order.
+ */
+static int uart_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
+{
+	(void)err;
+	struct serial8250 *u = lkvm_container_of(d, struct uart_device, dev)->u;
+
+	pthread_mutex_lock(&u->lock);
+	snapshot__put_u64(w, (u64)u->ier | (u64)u->lcr << 8 | (u64)u->mcr << 16 |
+			  (u64)u->scr << 24 | (u64)u->dll << 32 | (u64)u->dlm << 40 |
+			  (u64)u->fcr << 48 | (u64)u->thri_pending << 56);
+	snapshot__put_u32(w, (u32)u->irq_level);
+	snapshot__put_u32(w, (u32)u->rx_count);
+	for (size_t i = 0; i < u->rx_count; i++) {
+		u8 c = u->rx[(u->rx_head + i) % RX_FIFO_SIZE];
+
+		snapshot__put_bytes(w, &c, 1);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static int uart_restore(struct lkvm_device *d, u32 version, struct snap_cursor *c,
+			struct lkvm_err *err)
+{
+	struct serial8250 *u = lkvm_container_of(d, struct uart_device, dev)->u;
+	u64 regs = snapshot__get_u64(c);
+	u32 level = snapshot__get_u32(c), n = snapshot__get_u32(c);
+	const u8 *rx = n <= RX_FIFO_SIZE ? snapshot__get_bytes(c, n) : NULL;
+
+	if (version != 1 || c->bad || !rx || c->n || level > 1 || (regs >> 56) > 1)
+		return seterr(err, EINVAL, "uart: state version %u of %zu bytes not understood",
+			      version, c->n);
+	pthread_mutex_lock(&u->lock);
+	u->ier = (u8)regs;
+	u->lcr = (u8)(regs >> 8);
+	u->mcr = (u8)(regs >> 16);
+	u->scr = (u8)(regs >> 24);
+	u->dll = (u8)(regs >> 32);
+	u->dlm = (u8)(regs >> 40);
+	u->fcr = (u8)(regs >> 48);
+	u->thri_pending = regs >> 56;
+	memcpy(u->rx, rx, n);
+	u->rx_head = 0;
+	u->rx_count = n;
+	/* The line as it was (the GIC's copy of it is restored too), then as the state says. */
+	u->irq_level = (int)level;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 static const struct lkvm_device_ops uart_ops = {
 	.fdt_chosen = uart_fdt_chosen,
 	.fdt = uart_fdt,
 	.free = uart_free,
 	.debug = uart_debug,
+	.state_version = 1,
+	.save = uart_save,
+	.restore = uart_restore,
 };
 
 static unsigned int uart_count(const struct lkvm_config *cfg)

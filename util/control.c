@@ -52,6 +52,7 @@ static const struct {
 	[CONTROL_CMD_DEBUG] = { "debug", 0 },
 	[CONTROL_CMD_BALLOON] = { "balloon", 2 },
 	[CONTROL_CMD_STAT] = { "stat", 1 },
+	[CONTROL_CMD_SNAPSHOT] = { "snapshot", 2 },
 };
 
 const char *control__status_name(enum control_status st)
@@ -317,6 +318,19 @@ enum control_status control__parse_request(const char *line, size_t len,
 				*why = "stat: the only statistics are 'memory'";
 				return CONTROL_E_ARGS;
 			}
+		} else if (c == CONTROL_CMD_SNAPSHOT) {
+			if (wl[2] > CONTROL_MAX_PATH || w[2][0] != '/') {
+				*why = "snapshot: the directory is an absolute path of at most 200 bytes";
+				return CONTROL_E_ARGS;
+			}
+			memcpy(req->path, w[2], wl[2]);
+			req->path[wl[2]] = '\0';
+			if (word_is(w[3], wl[3], "stop")) {
+				req->stop = true;
+			} else if (!word_is(w[3], wl[3], "resume")) {
+				*why = "snapshot: say resume or stop";
+				return CONTROL_E_ARGS;
+			}
 		} else if (c == CONTROL_CMD_BALLOON) {
 			if (word_is(w[2], wl[2], "inflate")) {
 				req->inflate = true;
@@ -352,6 +366,10 @@ int control__format_request(const struct control_req *req, char *buf, size_t len
 			     req->inflate ? "inflate" : "deflate", (unsigned long long)req->mib);
 	else if (req->cmd == CONTROL_CMD_STAT)
 		n = snprintf(buf, len, "LKVM/%d stat memory\n", CONTROL_VERSION);
+	else if (req->cmd == CONTROL_CMD_SNAPSHOT)
+		n = req->path[0] == '/' && !strchr(req->path, ' ') ?
+			snprintf(buf, len, "LKVM/%d snapshot %s %s\n", CONTROL_VERSION, req->path,
+				 req->stop ? "stop" : "resume") : -1;
 	else
 		n = snprintf(buf, len, "LKVM/%d %s\n", CONTROL_VERSION, cmds[req->cmd].name);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;

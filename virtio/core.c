@@ -29,6 +29,7 @@
 #include "lkvm/kvm.h"
 #include "lkvm/pci.h"
 #include "lkvm/sandbox.h"
+#include "lkvm/snapshot.h"
 #include "lkvm/virtio-transport.h"
 
 static const struct lkvm_device_ops core_dev_ops;
@@ -595,6 +596,150 @@ void virtio_transport__free(struct virtio_core *c)
 		c->tops->free(c);
 }
 
+/* ---- snapshot --------------------------------------------------------------
+ * State version 1: u32 status, u32 reset_from, u64 drv_features, u64 acked,
+ * u32 config_gen, u32 config_vector, u32 nr_queues, u32 failed; per queue
+ * u32 num, u32 ready, u64 desc, u64 driver, u64 device, u32 vector, u16
+ * last_avail_idx, u16 avail_idx, u16 used_idx, u16 signalled_used, u32 0;
+ * then the transport's registers, then the device's own state.
+ */
+int virtio_core__save(struct virtio_core *c, struct snap_writer *w, struct lkvm_err *err)
+{
+	struct virtio_dev *d = c->dev;
+	int r;
+
+	if (!c->tops->save)
+		return seterr(err, ENOTSUP, "the guest has a %s device on the virtio-pci transport, "
+			      "which lkvm cannot snapshot yet (virtio-mmio can: --virtio-transport "
+			      "mmio)", d->ops->name);
+	if (!d->ops->save || !d->ops->restore)
+		return seterr(err, ENOTSUP, "the guest has a %s device, which lkvm cannot snapshot "
+			      "yet", d->ops->name);
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		if (c->offloaded[q])
+			return seterr(err, ENOTSUP, "%s: queue %u is served by vhost, which lkvm cannot "
+				      "snapshot yet", c->name, q);
+	pthread_mutex_lock(&c->lock);
+	snapshot__put_u32(w, c->status);
+	snapshot__put_u32(w, c->reset_from);
+	snapshot__put_u64(w, c->drv_features);
+	snapshot__put_u64(w, d->acked);
+	snapshot__put_u32(w, c->config_gen);
+	snapshot__put_u32(w, c->config_vector);
+	snapshot__put_u32(w, d->nr_queues);
+	snapshot__put_u32(w, d->failed);
+	for (unsigned int i = 0; i < d->nr_queues; i++) {
+		const struct virtio_queue_cfg *q = &c->q[i];
+		const struct virtqueue *vq = &d->vq[i];
+
+		snapshot__put_u32(w, q->num);
+		snapshot__put_u32(w, q->ready);
+		snapshot__put_u64(w, q->desc);
+		snapshot__put_u64(w, q->driver);
+		snapshot__put_u64(w, q->device);
+		snapshot__put_u32(w, q->vector);
+		snapshot__put_u64(w, (u64)vq->last_avail_idx | (u64)vq->avail_idx << 16 |
+				  (u64)vq->used_idx << 32 | (u64)vq->signalled_used << 48);
+		snapshot__put_u32(w, 0);
+	}
+	r = c->tops->save(c, w);
+	pthread_mutex_unlock(&c->lock);
+	if (!r)
+		r = d->ops->save(d, w, err);
+	else
+		seterr(err, -r, "%s: saving the transport: %s", c->name, strerror(-r));
+	return r;
+}
+
+int virtio_core__restore(struct virtio_core *c, struct snap_cursor *cur, struct lkvm_err *err)
+{
+	struct virtio_dev *d = c->dev;
+	u32 status, reset_from, gen, cvec, nq, failed;
+	u64 drv, acked;
+	int r = 0;
+
+	if (!c->tops->restore || !d->ops->restore)
+		return seterr(err, ENOTSUP, "%s: lkvm cannot restore this device", c->name);
+	pthread_mutex_lock(&c->lock);
+	status = snapshot__get_u32(cur);
+	reset_from = snapshot__get_u32(cur);
+	drv = snapshot__get_u64(cur);
+	acked = snapshot__get_u64(cur);
+	gen = snapshot__get_u32(cur);
+	cvec = snapshot__get_u32(cur);
+	nq = snapshot__get_u32(cur);
+	failed = snapshot__get_u32(cur);
+	if (cur->bad || nq != d->nr_queues || failed > 1 || cvec > 0xffff ||
+	    (drv & ~virtio_core__offered(c))) {
+		r = seterr(err, EINVAL, "%s: the saved state (%u queues, features %#llx) does not "
+			   "fit this device (%u queues, offered %#llx)", c->name, nq,
+			   (unsigned long long)drv, d->nr_queues,
+			   (unsigned long long)virtio_core__offered(c));
+		pthread_mutex_unlock(&c->lock);
+		return r;
+	}
+	c->status = status;
+	c->reset_from = reset_from;
+	c->drv_features = drv;
+	d->acked = acked;
+	c->config_gen = gen;
+	c->config_vector = (u16)cvec;
+	d->failed = failed;
+	for (unsigned int i = 0; i < nq && !r; i++) {
+		struct virtio_queue_cfg *q = &c->q[i];
+		struct virtqueue *vq = &d->vq[i];
+		u32 num = snapshot__get_u32(cur), ready = snapshot__get_u32(cur);
+		u64 desc = snapshot__get_u64(cur), drvr = snapshot__get_u64(cur);
+		u64 dev = snapshot__get_u64(cur);
+		u32 vec = snapshot__get_u32(cur);
+		u64 idx = snapshot__get_u64(cur);
+
+		(void)snapshot__get_u32(cur);
+		if (cur->bad || ready > 1 || vec > 0xffff ||
+		    (num && !virtio_core__set_queue_num(c, q, num))) {
+			r = seterr(err, EINVAL, "%s: queue %u's saved state does not fit", c->name, i);
+			break;
+		}
+		q->desc = desc;
+		q->driver = drvr;
+		q->device = dev;
+		q->vector = (u16)vec;
+		q->ready = false;
+		if (!ready)
+			continue;
+		/* The same rings, in the restored guest RAM: checked again as on QueueReady. */
+		r = virtqueue__init(vq, d->kvm, q->num, q->desc, q->driver, q->device,
+				    drv & BIT(VIRTIO_RING_F_EVENT_IDX),
+				    drv & BIT(VIRTIO_RING_F_INDIRECT_DESC));
+		if (r) {
+			r = seterr(err, EINVAL, "%s: queue %u's saved rings are not in guest RAM",
+				   c->name, i);
+			break;
+		}
+		vq->last_avail_idx = (u16)idx;
+		vq->avail_idx = (u16)(idx >> 16);
+		vq->used_idx = (u16)(idx >> 32);
+		vq->signalled_used = (u16)(idx >> 48);
+		q->ready = true;
+	}
+	if (!r && c->tops->restore(c, cur))
+		r = seterr(err, EINVAL, "%s: the saved transport registers do not fit", c->name);
+	pthread_mutex_unlock(&c->lock);
+	if (!r)
+		r = d->ops->restore(d, cur, err);
+	if (!r && cur->n)
+		r = seterr(err, EINVAL, "%s: %zu bytes of saved state left over", c->name, cur->n);
+	if (r)
+		return r;
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && d->ops->driver_ok)
+		d->ops->driver_ok(d);
+	/* What the guest queued before the snapshot and nobody was told of: a look at each queue. */
+	for (unsigned int i = 0; i < nq; i++)
+		if (c->q[i].ready)
+			virtio_efd_signal(c->kick_fd[i]);
+	return 0;
+}
+
 /* ---- the transport as a VM device ----------------------------------------- */
 
 static struct virtio_core *core_of(struct lkvm_device *d)
@@ -633,12 +778,29 @@ static void core_dev_debug(struct lkvm_device *d, struct json *j)
 	virtio_core__debug(core_of(d), j);
 }
 
+static int core_dev_save(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err)
+{
+	return virtio_core__save(core_of(d), w, err);
+}
+
+static int core_dev_restore(struct lkvm_device *d, u32 version, struct snap_cursor *c,
+			    struct lkvm_err *err)
+{
+	if (version != 1)
+		return seterr(err, EINVAL, "%s: saved state version %u not understood",
+			      core_of(d)->name, version);
+	return virtio_core__restore(core_of(d), c, err);
+}
+
 static const struct lkvm_device_ops core_dev_ops = {
 	.fdt = core_dev_fdt,
 	.start = core_dev_start,
 	.free = core_dev_free,
 	.pause = core_dev_pause,
 	.debug = core_dev_debug,
+	.state_version = 1,
+	.save = core_dev_save,
+	.restore = core_dev_restore,
 };
 
 static int attach_mmio(struct kvm *kvm, struct virtio_dev *dev, struct virtio_core **out,

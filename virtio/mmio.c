@@ -31,6 +31,7 @@
 
 #include "lkvm/fdt.h"
 #include "lkvm/kvm.h"
+#include "lkvm/snapshot.h"
 #include "lkvm/virtio-transport.h"
 
 struct virtio_mmio {
@@ -287,12 +288,41 @@ static void mmio_fdt(struct virtio_core *c, struct fdtw *w)
 	fdtw__end(w);
 }
 
+/* Snapshot: the selectors and InterruptStatus (virtio 1.2 §4.2.2), under core.lock. */
+static int mmio_save(struct virtio_core *c, struct snap_writer *w)
+{
+	struct virtio_mmio *vm = (struct virtio_mmio *)c;
+
+	snapshot__put_u32(w, vm->dev_features_sel);
+	snapshot__put_u32(w, vm->drv_features_sel);
+	snapshot__put_u32(w, vm->queue_sel);
+	snapshot__put_u32(w, vm->isr);
+	return 0;
+}
+
+static int mmio_restore(struct virtio_core *c, struct snap_cursor *cur)
+{
+	struct virtio_mmio *vm = (struct virtio_mmio *)c;
+	u32 dsel = snapshot__get_u32(cur), dvsel = snapshot__get_u32(cur);
+	u32 qsel = snapshot__get_u32(cur), isr = snapshot__get_u32(cur);
+
+	if (cur->bad || isr & ~(u32)(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG))
+		return -EINVAL;
+	vm->dev_features_sel = dsel;
+	vm->drv_features_sel = dvsel;
+	vm->queue_sel = qsel;
+	vm->isr = isr;
+	return 0;
+}
+
 static const struct virtio_transport_ops mmio_tops = {
 	.raise = mmio_raise,
 	.reset = mmio_reset,
 	.start = mmio_start,
 	.free = mmio_free,
 	.fdt = mmio_fdt,
+	.save = mmio_save,
+	.restore = mmio_restore,
 };
 
 struct virtio_core *virtio_mmio__core(struct virtio_mmio *vm)

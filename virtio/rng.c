@@ -122,6 +122,23 @@ static void rng_free(struct virtio_dev *d)
 	free(to_rng(d));
 }
 
+/* Snapshot: the device keeps nothing between requests (virtio 1.2 §5.4). */
+static int rng_save(struct virtio_dev *d, struct snap_writer *w, struct lkvm_err *err)
+{
+	(void)d;
+	(void)w;
+	(void)err;
+	return 0;
+}
+
+static int rng_restore(struct virtio_dev *d, struct snap_cursor *c, struct lkvm_err *err)
+{
+	(void)d;
+	(void)c;
+	(void)err;
+	return 0;
+}
+
 static const struct virtio_dev_ops rng_ops = {
 	.name = "virtio-rng",
 	.device_id = VIRTIO_ID_RNG,
@@ -131,6 +148,8 @@ static const struct virtio_dev_ops rng_ops = {
 	.config_read = rng_config_read,
 	.queue_notify = rng_queue_notify,
 	.free = rng_free,
+	.save = rng_save,
+	.restore = rng_restore,
 };
 
 int virtio_rng__new(struct kvm *kvm, struct virtio_dev **out, struct lkvm_err *err)

@@ -116,6 +116,30 @@ int arch__vm_resume(struct kvm *kvm, struct lkvm_err *err);
 /* Whether a pause stops the guest's clock on this VM (arm64: KVM_CAP_COUNTER_OFFSET). */
 bool arch__pause_holds_clock(const struct kvm *kvm);
 
+/*
+ * Snapshot and restore (docs/snapshot.md), the arch's part: the vCPUs,
+ * the interrupt controller and the guest's counter.
+ *
+ * arch__snapshot_prepare(): the VM is paused; puts what the interrupt
+ * controller keeps in guest RAM there (arm64: the ITS tables, the LPIs'
+ * pending bits), before the RAM is written.  -ENOTSUP + why for a VM
+ * that cannot be saved (a GICv2).  arch__snapshot_save(): still paused,
+ * writes the vm, vcpu and kvm-device sections.
+ *
+ * arch__snapshot_check(): the snapshot's host facts and vm section
+ * against this host and the (recorded) config, before the VM is made.
+ * arch__snapshot_restore(): the VM made from the recorded config, guest
+ * RAM mapped back, no vCPU run yet, devices not started: the counter
+ * offset, every vCPU's registers and MP state, the GIC and ITS.  Each
+ * returns 0 or -errno with @err naming what this host cannot restore.
+ */
+struct snap_writer;
+struct snap_reader;
+int arch__snapshot_prepare(struct kvm *kvm, struct lkvm_err *err);
+int arch__snapshot_save(struct kvm *kvm, struct snap_writer *w, struct lkvm_err *err);
+int arch__snapshot_check(struct kvm *kvm, const struct snap_reader *r, struct lkvm_err *err);
+int arch__snapshot_restore(struct kvm *kvm, const struct snap_reader *r, struct lkvm_err *err);
+
 void arch__close(struct kvm *kvm);
 
 /*

@@ -24,6 +24,7 @@ int cmd_resume(int argc, char **argv);
 int cmd_debug(int argc, char **argv);
 int cmd_balloon(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 /* ---- the control commands' shared parts (builtin-control.c) ---- */
 

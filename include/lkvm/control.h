@@ -25,6 +25,11 @@
  *   debug                 {"vcpus":[registers...],"devices":[state...]}
  *   balloon inflate|deflate MIB   {"target_mib","actual_mib"}
  *   stat memory           {"target_mib","actual_mib","stats":{...}}
+ *   snapshot DIR resume|stop   {"dir","state_bytes","ram_mib","ram_written_mib",
+ *                         "paused_ms","stopped"}: the guest saved into the
+ *                         directory DIR (absolute, no spaces, at most
+ *                         CONTROL_MAX_PATH bytes; docs/snapshot.md), then
+ *                         resumed or stopped (lkvm exits 0)
  *
  * STATUS is one of the names of enum control_status (control__status_name).
  * Limits keep a client from hurting the VM: the request size, at most
@@ -57,6 +62,7 @@ struct kvm;
 #define CONTROL_NAME_MAX		64
 #define CONTROL_MAX_MIB			(1ULL << 30)	/* a balloon amount: 1 PiB */
 #define CONTROL_DIR_NAME		".lkvm"
+#define CONTROL_MAX_PATH		200		/* a snapshot directory */
 
 /* ---- names and paths ----------------------------------------------------- */
 
@@ -91,6 +97,7 @@ enum control_cmd {
 	CONTROL_CMD_DEBUG,
 	CONTROL_CMD_BALLOON,
 	CONTROL_CMD_STAT,
+	CONTROL_CMD_SNAPSHOT,
 	CONTROL_NR_CMDS,
 };
 
@@ -116,6 +123,8 @@ struct control_req {
 	enum control_cmd cmd;
 	bool inflate;		/* balloon: inflate (true) or deflate */
 	u64 mib;		/* balloon: by how much */
+	char path[CONTROL_MAX_PATH + 1];	/* snapshot: the directory */
+	bool stop;		/* snapshot: stop the guest after it */
 };
 
 /*

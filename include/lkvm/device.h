@@ -31,6 +31,8 @@ struct kvm;
 struct fdtw;
 struct json;
 struct lkvm_device;
+struct snap_writer;
+struct snap_cursor;
 
 #define LKVM_NO_IRQ		(~0U)	/* a device or area without an interrupt line */
 
@@ -81,6 +83,20 @@ struct lkvm_device_ops {
 	 * JSON object @j (lkvm/json.h).  The VM is paused.
 	 */
 	void (*debug)(struct lkvm_device *d, struct json *j);
+	/*
+	 * Snapshot (docs/snapshot.md; NULL: the device cannot be saved, and
+	 * "lkvm snapshot" refuses, naming it).  The VM is paused.  @save
+	 * appends the device's state to @w with the snapshot__put_* calls
+	 * (no section: the caller wraps it, with @state_version) and returns
+	 * 0, or -errno with @err (-ENOTSUP: this instance can't be saved,
+	 * saying why).  @restore, on a device made from the same config and
+	 * not started, reads back what @save wrote for @version through @c;
+	 * -EINVAL with @err for a version or a state it does not know.
+	 */
+	u32 state_version;
+	int (*save)(struct lkvm_device *d, struct snap_writer *w, struct lkvm_err *err);
+	int (*restore)(struct lkvm_device *d, u32 version, struct snap_cursor *c,
+		       struct lkvm_err *err);
 };
 
 /* A device as the VM sees it.  Devices embed it and find themselves with container_of. */

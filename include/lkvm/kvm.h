@@ -38,6 +38,7 @@ struct irq_routes;
 struct pci_bus;
 struct outbuf;
 struct virtio_dev;
+struct snap_reader;
 
 /*
  * The UART and the RTC; disks, a virtio-rng, a virtio-console, NICs, 9p
@@ -145,6 +146,18 @@ struct kvm {
 	int console_in;		/* guest console: host fds */
 	int console_out;
 	struct outbuf *console_ob;	/* console_out's ring: the UART and virtio-console write here */
+	/*
+	 * Snapshot and restore (snapshot.c, lkvm/snapshot.h): the "lkvm run"
+	 * command line, recorded in every snapshot; with --restore, the
+	 * snapshot being restored (until the VM is built) and its memory file,
+	 * which guest RAM stays mapped from (-1: anonymous RAM).
+	 */
+	int run_argc;
+	char **run_argv;
+	const struct snap_reader *restore;
+	const char *restore_dir;
+	int mem_fd;
+	u64 mem_file_off[LKVM_MAX_MEM_REGIONS];
 	/* Teardown's flush of the writable disks (devices__free): how many, how many failed. */
 	unsigned int disks_flushed;
 	unsigned int disk_flush_errors;

@@ -67,7 +67,17 @@ void *ram__map_anon(u64 size);
 int ram__map_hugetlbfs(const char *path, u64 size, u64 page_size, void **host,
 		       struct lkvm_err *err);
 
-/* Releases a mapping made by ram__map_anon() or ram__map_hugetlbfs(). */
+/*
+ * @size bytes (a multiple of 2 MiB) of the file @fd from @offset (page
+ * aligned), mapped MAP_PRIVATE at a 2 MiB-aligned address: the guest's
+ * writes are copy-on-write and never reach the file, and nothing is read
+ * until touched, so the cost does not grow with @size (a snapshot's
+ * memory file on restore).  Returns the address or MAP_FAILED (errno
+ * set).  Undo: ram__unmap().
+ */
+void *ram__map_file(int fd, u64 offset, u64 size);
+
+/* Releases a mapping made by ram__map_anon(), ram__map_file() or ram__map_hugetlbfs(). */
 void ram__unmap(void *host, u64 size);
 
 #endif /* LKVM_RAM_H */

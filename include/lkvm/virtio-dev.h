@@ -77,6 +77,16 @@ struct virtio_dev_ops {
 	void (*quiesce)(struct virtio_dev *d);
 	/* Frees the device (after its I/O thread is gone). */
 	void (*free)(struct virtio_dev *d);
+	/*
+	 * Snapshot (docs/snapshot.md; NULL: the device cannot be saved): the
+	 * device's own state beyond what the transport saves (status,
+	 * features, queues and their ring indices), written after the I/O
+	 * thread paused (quiesce done).  @save may also make what the guest
+	 * wrote durable (virtio-blk: the disk flushed).  @restore reads it
+	 * back on a new, not started device.  0 or -errno with @err.
+	 */
+	int (*save)(struct virtio_dev *d, struct snap_writer *w, struct lkvm_err *err);
+	int (*restore)(struct virtio_dev *d, struct snap_cursor *c, struct lkvm_err *err);
 };
 
 /* A device instance.  Devices embed it and find themselves with container_of. */

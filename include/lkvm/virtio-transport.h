@@ -35,6 +35,13 @@ struct virtio_transport_ops {
 	void (*free)(struct virtio_core *c);
 	/* Writes the transport's device-tree node (NULL: its bus writes it). */
 	void (*fdt)(struct virtio_core *c, struct fdtw *w);
+	/*
+	 * Snapshot: the transport's own registers (NULL: this transport cannot
+	 * be saved yet), under c->lock.  0, or -errno (restore: -EINVAL for a
+	 * state it does not understand).
+	 */
+	int (*save)(struct virtio_core *c, struct snap_writer *w);
+	int (*restore)(struct virtio_core *c, struct snap_cursor *cur);
 };
 
 struct virtio_queue_cfg {
@@ -140,6 +147,20 @@ void virtio_core__resume(struct virtio_core *c);
  * queue, its size and the ring indices (ours and the guest's).  Takes c->lock.
  */
 void virtio_core__debug(struct virtio_core *c, struct json *j);
+
+/*
+ * Snapshot (the VM paused, so the I/O thread is parked): the core's state
+ * (status, features, each queue's configuration and ring indices), then
+ * the transport's registers, then the device's own (virtio_dev_ops.save).
+ * -ENOTSUP with @err when the transport or the device can't be saved.
+ * Restore, on a new device made from the same config and not started:
+ * the queues the driver had enabled are set up again on the same rings
+ * (still in guest RAM) and go on from the saved indices; once started,
+ * each is looked at once (a request the guest queued before the snapshot
+ * is served).  -EINVAL with @err for a state that does not fit the device.
+ */
+int virtio_core__save(struct virtio_core *c, struct snap_writer *w, struct lkvm_err *err);
+int virtio_core__restore(struct virtio_core *c, struct snap_cursor *cur, struct lkvm_err *err);
 
 /* Any transport: frees device and transport (NULL: no-op). */
 void virtio_transport__free(struct virtio_core *c);

@@ -16,6 +16,7 @@ these seeds are committed, and "make check" replays them.
 import gzip
 import os
 import struct
+import zlib
 import sys
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
@@ -443,3 +444,65 @@ put("9p", "small-cap", p9_seed(0, 24, P9().version(4096).attach(0).walk(0, 1, "d
                                .lopen(1, 0o200000).read(1, 0, 9000, 40)))
 put("9p", "wire", bytes([1]) + struct.pack("<I", 8192) +
     P9().walk(0, 1, *["a"] * 16).out[2:])
+
+# ---- fuzz-snapshot ----------------------------------------------------------
+# The state file of lkvm/snapshot.h (docs/snapshot.md): byte 0 even, then a
+# whole file; byte 0 odd, then { u8 type, u16 len, payload, u8 id } records
+# the harness seals with the right CRCs.
+
+SNAP_SEC = {"config": 1, "vm": 2, "vcpu": 3, "kvm-device": 4, "memory": 5, "device": 6}
+
+
+def pad8(b):
+    return b + bytes(-len(b) % 8)
+
+
+def snap_file(sections, version=1):
+    body = b""
+    for typ, sid, payload in sections:
+        hdr = struct.pack("<IIQ", typ, sid, len(payload))
+        crc = zlib.crc32(payload, zlib.crc32(hdr))
+        body += hdr + struct.pack("<II", crc, 0) + pad8(payload)
+    hdr = b"LKVMSNAP" + struct.pack("<IIIIIIII", version, 64, 183, 4096, 12, 40, 1,
+                                    len(sections))
+    hdr += struct.pack("<QQ", 64 + len(body), 0)
+    hdr += struct.pack("<I", zlib.crc32(hdr + bytes(8))) + bytes(4)
+    return hdr + body
+
+
+def snap_config(*args):
+    out = struct.pack("<I", len(args))
+    for a in args:
+        out = pad8(out + struct.pack("<I", len(a)) + a.encode())
+    return out
+
+
+def snap_vcpu(mp, regs):
+    out = struct.pack("<II", mp, len(regs))
+    for rid, val in regs:
+        out += pad8(struct.pack("<QII", rid, len(val), 0) + val)
+    return out
+
+
+SNAP_VM = struct.pack("<IIIIQQ", 1, 5, 40, 1, 0x123456789, 0)
+SNAP_REGS = snap_vcpu(0, [(0x6030000000100000, struct.pack("<Q", 0x80000000)),
+                          (0x6080000000150000, bytes(range(256)))])
+SNAP_ATTRS = struct.pack("<II", 2, 0) + struct.pack("<IIQQ", 1, 4, 0x100, 0xffff) + \
+    struct.pack("<IIQQ", 6, 8, 0xc65a, 1)
+SNAP_MEM = struct.pack("<IIQ", 4096, 1, 0x100000) + struct.pack("<QQQ", 0x80000000, 0x100000, 0)
+SNAP_DEV = pad8(struct.pack("<I", 4) + b"uart") + struct.pack("<II", 1, 3) + b"abc"
+SNAP_ALL = [(1, 0, snap_config("run", "-k", "Image", "-m", "64")), (2, 0, SNAP_VM),
+            (3, 0, SNAP_REGS), (4, 0, SNAP_ATTRS), (5, 0, SNAP_MEM), (6, 0, SNAP_DEV)]
+
+
+def snap_records(sections):
+    return bytes([1]) + b"".join(struct.pack("<BH", t, len(p)) + p + bytes([i])
+                                 for t, i, p in sections)
+
+
+put("snapshot", "file-full", bytes([0]) + snap_file(SNAP_ALL))
+put("snapshot", "file-empty", bytes([0]) + snap_file([]))
+put("snapshot", "file-version-2", bytes([0]) + snap_file(SNAP_ALL[:2], version=2))
+put("snapshot", "file-cut", bytes([0]) + snap_file(SNAP_ALL)[:200])
+put("snapshot", "sealed-all", snap_records(SNAP_ALL))
+put("snapshot", "sealed-cut", bytes([3]) + snap_records(SNAP_ALL)[1:])

@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 #include "lkvm/config.h"
 #include "test.h"
@@ -1714,6 +1715,66 @@ static void test_run_bad_inputs(void)
 	TEST_ASSERT_EQ(PARSE(&cfg, &err, "-k", "Image", "-n", "mode=tap,vhost=off"), 0);
 }
 
+/*
+ * "lkvm run --restore DIR": a snapshot that can't be read is exit status 2
+ * before /dev/kvm is opened (missing, truncated, another version, an
+ * option that would change the guest); a good one runs its recorded
+ * command line, with --name overriding, and skips the guest's files.
+ */
+static void test_run_restore(void)
+{
+	static char *const recorded[] = { "run", "-k", "/nonexistent/Image", "-m", "128", "-c", "1",
+					  "--name", "saved" };
+	struct snap_host h = { .arch = SNAP_ARCH_ARM64, .page_size = 4096 };
+	char dir[512], path[600], bad[600];
+	struct snap_writer w;
+	u32 v2 = 2;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/snap", TEST_TMPDIR);
+	TEST_ASSERT_EQ(mkdir(dir, 0700), 0);
+	st = run_args((const char *const[]){ "--restore", dir, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "--restore");
+	TEST_ASSERT_STR_CONTAINS(run_msg, "snap/state");
+	TEST_ASSERT(!run_opened_kvm, "no /dev/kvm for a missing snapshot");
+
+	snapshot__writer_init(&w, &h);
+	snapshot__put_config(&w, ARRAY_SIZE(recorded), recorded);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	TEST_ASSERT_EQ(snapshot__write_file(path, w.buf, w.len - 8, NULL), 0);
+	st = run_args((const char *const[]){ "--restore", dir, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "truncated");
+
+	memcpy(w.buf + 8, &v2, 4);
+	TEST_ASSERT_EQ(snapshot__write_file(path, w.buf, w.len, NULL), 0);
+	snprintf(bad, sizeof(bad), "--restore=%s", dir);
+	st = run_args((const char *const[]){ bad, NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "format version 2; this lkvm reads version 1");
+	v2 = 1;
+	memcpy(w.buf + 8, &v2, 4);
+	snapshot__writer_free(&w);
+
+	snapshot__writer_init(&w, &h);
+	snapshot__put_config(&w, ARRAY_SIZE(recorded), recorded);
+	TEST_ASSERT_EQ(snapshot__writer_finish(&w, NULL), 0);
+	TEST_ASSERT_EQ(snapshot__write_file(path, w.buf, w.len, NULL), 0);
+	snapshot__writer_free(&w);
+	st = run_args((const char *const[]){ "--restore", dir, "-m", "256", NULL });
+	TEST_ASSERT_EQ(st, 2);
+	TEST_ASSERT_STR_CONTAINS(run_msg, "-m: a restored guest keeps its snapshot's configuration");
+	TEST_ASSERT(!run_opened_kvm, "no /dev/kvm for a refused override");
+
+	/* A good one, on a host that can: no guest files looked at (the kernel is gone). */
+	host.has_kvm = true;
+	st = run_args((const char *const[]){ "--restore", dir, "--name", "again", NULL });
+	TEST_ASSERT(st == 0, "exit %d (%s)", st, run_msg);
+	TEST_ASSERT_STR_EQ(host.calls, "open host create run close");
+}
+
 static const struct test_case tests[] = {
 	TEST_CASE(test_defaults),
 	TEST_CASE(test_mem_bare_number_is_mib),
@@ -1766,6 +1827,7 @@ static const struct test_case tests[] = {
 	TEST_CASE(test_run_name_taken),
 	TEST_CASE(test_run_kvm_unit_tests_shape),
 	TEST_CASE(test_run_bad_inputs),
+	TEST_CASE(test_run_restore),
 };
 
 TEST_MAIN(tests)

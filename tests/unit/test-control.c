@@ -64,7 +64,8 @@ static void test_parse_good(void)
 static void test_format_roundtrip(void)
 {
 	for (unsigned int c = 0; c < CONTROL_NR_CMDS; c++) {
-		struct control_req in = { .cmd = (enum control_cmd)c, .inflate = true, .mib = 12345 };
+		struct control_req in = { .cmd = (enum control_cmd)c, .inflate = true, .mib = 12345,
+					  .path = "/srv/snap-1", .stop = true };
 		struct control_req out;
 		char line[CONTROL_MAX_REQUEST];
 		const char *why;
@@ -77,6 +78,35 @@ static void test_format_roundtrip(void)
 			TEST_ASSERT_EQ(out.mib, 12345ULL);
 			TEST_ASSERT(out.inflate, "inflate survives");
 		}
+		if (in.cmd == CONTROL_CMD_SNAPSHOT) {
+			TEST_ASSERT_STR_EQ(out.path, "/srv/snap-1");
+			TEST_ASSERT(out.stop, "stop survives");
+		}
+	}
+	{
+		/* snapshot: an absolute directory, then resume or stop. */
+		struct control_req req;
+		char line[CONTROL_MAX_REQUEST];
+		const char *why;
+
+		TEST_ASSERT_EQ(control__parse_request("LKVM/1 snapshot /a/b resume", 27, &req, &why),
+			       CONTROL_OK);
+		TEST_ASSERT(!req.stop && !strcmp(req.path, "/a/b"), "snapshot /a/b resume");
+		TEST_ASSERT_EQ(control__parse_request("LKVM/1 snapshot a/b stop", 24, &req, &why),
+			       CONTROL_E_ARGS);
+		TEST_ASSERT_STR_CONTAINS(why, "absolute path");
+		TEST_ASSERT_EQ(control__parse_request("LKVM/1 snapshot /a/b later", 26, &req, &why),
+			       CONTROL_E_ARGS);
+		TEST_ASSERT_STR_CONTAINS(why, "resume or stop");
+		TEST_ASSERT_EQ(control__parse_request("LKVM/1 snapshot /a/b", 20, &req, &why),
+			       CONTROL_E_ARGS);
+		memset(line, 'x', sizeof(line));
+		memcpy(line, "LKVM/1 snapshot /", 17);
+		memcpy(line + 17 + CONTROL_MAX_PATH, " stop", 5);
+		TEST_ASSERT_EQ(control__parse_request(line, 17 + CONTROL_MAX_PATH + 5, &req, &why),
+			       CONTROL_E_ARGS);
+		req = (struct control_req){ .cmd = CONTROL_CMD_SNAPSHOT, .path = "/a b" };
+		TEST_ASSERT_EQ(control__format_request(&req, line, sizeof(line)), -ENOSPC);
 	}
 	{
 		struct control_req in = { .cmd = CONTROL_CMD_INFO };
