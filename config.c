@@ -364,7 +364,7 @@ static int parse_one(struct lkvm_config *cfg, const struct option *opts, int c, 
 		cfg->balloon = true;
 		if (!arg)
 			return 0;
-		if (strcmp(arg, "no-report"))
+		if (strcmp(arg, "no-report") != 0)
 			return seterr(err, EINVAL,
 				      "--balloon=%s: the only value is no-report (no free page "
 				      "reporting); --balloon alone reports", arg);
