@@ -6,7 +6,8 @@
 # planted symlinks to a file beside it (absolute, relative, through
 # /proc/self/root), the guest tries "..", and a hard link out.  The L0 file
 # must come out untouched and the guest must never see its content.  A
-# second share, ,ro, refuses writes.  Then the figure for the note: a 64 MiB
+# second share, ,ro, refuses writes.  Then the figure for the note: a
+# P9_BENCH_MIB (default 16; issue 13 asks for 64, make check has no time) MiB
 # file on an L0 tmpfs read sequentially over 9p and, as a virtio-blk disk,
 # from the same tmpfs.  Last, malformed --9p values exit 2.
 
@@ -97,10 +98,12 @@ line=$(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'virtio-9p hostshare: [0-9]* request
 expect_contains "Linux's v9fs sent nothing malformed (lkvm's exit log)" "$line" " 0 malformed"
 note "$CHECK: $line"
 
-# The benchmark: one 64 MiB file on a tmpfs, over 9p and as a disk.
+# The benchmark: one file on a tmpfs, over 9p and as a disk.  Linux 7.3's
+# v9fs reads it 4 KiB at a time (~1.6 ms a round trip here): 16 MiB ~7 s.
+mib=${P9_BENCH_MIB:-16}
 mkdir -p /tmp/9pbench
-mount -t tmpfs -o size=80m tmpfs /tmp/9pbench
-dd if=/dev/zero of=/tmp/9pbench/big.img bs=1M count=64 2>/dev/null
+mount -t tmpfs -o size=$((mib + 16))m tmpfs /tmp/9pbench
+dd if=/dev/zero of=/tmp/9pbench/big.img bs=1M count="$mib" 2>/dev/null
 react_guest 9p-bench 200 -k /guest/Image -i /guest/l1.cpio -m 256 -c 1 --loglevel info \
 	--9p /tmp/9pbench,bench -d /tmp/9pbench/big.img,ro \
 	-p "quiet lkvm.script=9p lkvm.9p=bench lkvm.9pbench=big.img"
@@ -111,15 +114,15 @@ if guest_saw 'GUEST: 9p stuck'; then
 		"$(cat "$ART/9p-bench.stacks" 2>/dev/null)"
 fi
 if [ -z "$line" ]; then
-	tap_not_ok "bench: the guest read the 64 MiB file over 9p and virtio-blk" "no 'GUEST: 9p bench' line"
+	tap_not_ok "bench: the guest read the $mib MiB file over 9p and virtio-blk" "no 'GUEST: 9p bench' line"
 else
-	tap_ok "bench: the guest read the 64 MiB file over 9p and virtio-blk"
+	tap_ok "bench: the guest read the $mib MiB file over 9p and virtio-blk"
 	f=" ${line#*bench }"
 	srv=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*virtio-9p bench: \([0-9]*\) requests .*/\1/p')
-	note "$CHECK: sequential read of 64 MiB on an L0 tmpfs, 1 MiB reads, 1 vCPU:" \
-		"9p $(awk -v s="$(_field "$f" 9p)" 'BEGIN { printf "%.1f", 64 / s }') MB/s ($(_field "$f" 9p) s," \
+	note "$CHECK: sequential read of $mib MiB on an L0 tmpfs, 1 MiB reads, 1 vCPU:" \
+		"9p $(awk -v m="$mib" -v s="$(_field "$f" 9p)" 'BEGIN { printf "%.1f", m / s }') MB/s ($(_field "$f" 9p) s," \
 		"${srv:-?} requests: Linux's v9fs reads a page per zero-copy Tread)," \
-		"virtio-blk O_DIRECT $(awk -v s="$(_field "$f" blk)" 'BEGIN { printf "%.1f", 64 / s }') MB/s ($(_field "$f" blk) s)"
+		"virtio-blk O_DIRECT $(awk -v m="$mib" -v s="$(_field "$f" blk)" 'BEGIN { printf "%.1f", m / s }') MB/s ($(_field "$f" blk) s)"
 	note "$CHECK: $(tr -d '\r' <"$GUEST_LOG" | grep -m 1 'virtio-9p bench: ')"
 fi
 umount /tmp/9pbench
