@@ -101,32 +101,9 @@ static void p9_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct v9p *p = to_v9p(d);
 	struct virtqueue *vq = &d->vq[q];
-	bool rearmed = false;
 
-	for (;;) {
-		int n = virtqueue__pop(vq, &p->chain);
-
-		if (n < 0) {
-			d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
-			return;
-		}
-		if (n == 0) {
-			/* §2.7.10: ask for the next kick, then look once more for a racing one. */
-			if (vq->event_idx && !rearmed) {
-				virtqueue__set_avail_event(vq);
-				rearmed = true;
-				continue;
-			}
-			break;
-		}
-		/*
-		 * A chain found after re-arming may be one whose driver read the
-		 * old avail_event and did not kick: avail_event now lags behind,
-		 * so the next time the ring runs dry it must be re-armed again,
-		 * or the driver's next request comes without a kick (Linux's 9p
-		 * client, one request at a time, waits for ever).
-		 */
-		rearmed = false;
+	/* (Linux's 9p client, one request at a time, is why re-arming each time matters.) */
+	while (virtio_dev__pop(d, vq, &p->chain) > 0) {
 		serve(p, &p->chain);
 		/* Each reply as soon as it is there: requests can take a while. */
 		virtio_dev__notify_if_needed(d, q);

@@ -241,27 +241,12 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 	struct balloon *b = to_balloon(d);
 	struct virtqueue *vq = &d->vq[q];
 	enum balloon_role role = role_of(b, q);
-	bool rearmed = false, pushed = false;
+	bool pushed = false;
+	int n;
 
 	if (role == ROLE_NONE)
 		return;
-	for (;;) {
-		int n = virtqueue__pop(vq, &b->chain);
-
-		if (n < 0) {
-			d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
-			return;
-		}
-		if (n == 0) {
-			/* §2.7.10: re-arm, look once more (and again after each chain found). */
-			if (vq->event_idx && !rearmed) {
-				virtqueue__set_avail_event(vq);
-				rearmed = true;
-				continue;
-			}
-			break;
-		}
-		rearmed = false;	/* avail_event lags this chain: re-arm when dry again */
+	while ((n = virtio_dev__pop(d, vq, &b->chain)) > 0) {
 		switch (role) {
 		case ROLE_INFLATE:
 		case ROLE_DEFLATE:
@@ -286,7 +271,7 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 		virtqueue__push(vq, b->chain.head, 0);
 		pushed = true;
 	}
-	if (pushed)
+	if (n == 0 && pushed)
 		virtio_dev__notify_if_needed(d, q);
 }
 

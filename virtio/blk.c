@@ -400,6 +400,12 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int q)
 			}
 			break;
 		}
+		/*
+		 * Its own loop, not virtio_dev__pop(): a broken ring must reap and
+		 * unplug before the device fails.  Re-armed each time it runs dry,
+		 * as there (a chain found after a re-arm leaves avail_event lagging).
+		 */
+		rearmed = false;
 		r->q = q;
 		b->st.chains++;
 		submitted |= handle_chain(b, r);

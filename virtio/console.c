@@ -54,35 +54,14 @@ static struct vcon *to_vcon(struct virtio_dev *d)
 	return virtio_container_of(d, struct vcon, vdev);
 }
 
-/* Pops the next chain of @vq; returns 1, 0 (none, with avail_event re-armed once) or -1. */
-static int next_chain(struct vcon *c, struct virtqueue *vq, bool *rearmed)
-{
-	for (;;) {
-		int n = virtqueue__pop(vq, &c->chain);
-
-		if (n < 0) {
-			c->vdev.fail(&c->vdev, vq->broken_why ? vq->broken_why : "bad ring");
-			return -1;
-		}
-		if (n > 0)
-			return 1;
-		/* §2.7.10: ask for the next kick, then look once more for a racing one. */
-		if (!vq->event_idx || *rearmed)
-			return 0;
-		virtqueue__set_avail_event(vq);
-		*rearmed = true;
-	}
-}
-
 /* §5.3.6.1: the guest's output, in order, to out_fd. */
 static void transmit(struct vcon *c)
 {
 	struct virtio_dev *d = &c->vdev;
 	struct virtqueue *vq = &d->vq[CON_TXQ];
-	bool rearmed = false;
 	int n;
 
-	while ((n = next_chain(c, vq, &rearmed)) > 0) {
+	while ((n = virtio_dev__pop(d, vq, &c->chain)) > 0) {
 		for (unsigned int i = 0; i < c->chain.nr_out; i++)
 			outbuf__write(c->out, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
 		virtqueue__push(vq, c->chain.head, 0);
@@ -111,7 +90,7 @@ static void receive(struct vcon *c)
 {
 	struct virtio_dev *d = &c->vdev;
 	struct virtqueue *vq = &d->vq[CON_RXQ];
-	bool rearmed = false, pushed = false;
+	bool pushed = false;
 
 	/* Not before DRIVER_OK: the transport's first receiveq notify says it is live. */
 	if (!c->rx_live)
@@ -120,7 +99,7 @@ static void receive(struct vcon *c)
 	while (c->in_len) {
 		u32 n;
 
-		if (next_chain(c, vq, &rearmed) <= 0)
+		if (virtio_dev__pop(&c->vdev, vq, &c->chain) <= 0)
 			break;
 		if (!c->chain.nr_in)
 			lkvm_log_ratelimited(d->kvm, &c->rl, LOG_WARN,

@@ -116,6 +116,26 @@ void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q)
 		d->signal_used(d, q);
 }
 
+int virtio_dev__pop(struct virtio_dev *d, struct virtqueue *vq, struct vq_chain *chain)
+{
+	bool rearmed = false;
+
+	for (;;) {
+		int n = virtqueue__pop(vq, chain);
+
+		if (n < 0) {
+			d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
+			return -1;
+		}
+		if (n > 0)
+			return 1;
+		if (!vq->event_idx || rearmed)
+			return 0;
+		virtqueue__set_avail_event(vq);
+		rearmed = true;
+	}
+}
+
 int virtio_core__init(struct virtio_core *c, const struct virtio_transport_ops *tops,
 		      struct kvm *kvm, struct virtio_dev *dev, const char *where,
 		      struct lkvm_err *err)

@@ -119,26 +119,6 @@ static bool acked(const struct vnet *n, unsigned int bit)
 	return n->vdev.acked & BIT(bit);
 }
 
-/* Pops the next chain of @vq; returns 1, 0 (none, with avail_event re-armed once) or -1. */
-static int next_chain(struct vnet *n, struct virtqueue *vq, struct vq_chain *c, bool *rearmed)
-{
-	for (;;) {
-		int r = virtqueue__pop(vq, c);
-
-		if (r < 0) {
-			n->vdev.fail(&n->vdev, vq->broken_why ? vq->broken_why : "bad ring");
-			return -1;
-		}
-		if (r > 0)
-			return 1;
-		/* §2.7.10: ask for the next kick, then look once more for a racing one. */
-		if (!vq->event_idx || *rearmed)
-			return 0;
-		virtqueue__set_avail_event(vq);
-		*rearmed = true;
-	}
-}
-
 /* ---- transmit (§5.1.6.2) ------------------------------------------------ */
 
 /* Copies the first @len readable bytes of @c into @dst; false if it has fewer. */
@@ -230,10 +210,9 @@ static void send_chain(struct vnet *n, const struct vq_chain *c)
 static void transmit(struct vnet *n)
 {
 	struct virtqueue *vq = &n->vdev.vq[VIRTIO_NET_TXQ];
-	bool rearmed = false;
 	int r;
 
-	while ((r = next_chain(n, vq, &n->tx_chain, &rearmed)) > 0) {
+	while ((r = virtio_dev__pop(&n->vdev, vq, &n->tx_chain)) > 0) {
 		send_chain(n, &n->tx_chain);
 		/* Transmit buffers are device-readable: nothing written (§5.1.6.2). */
 		virtqueue__push(vq, n->tx_chain.head, 0);
@@ -305,9 +284,9 @@ static size_t fill_chain(struct vnet *n)
  * only the first of a frame needs to, but the driver can't know which
  * will be first).
  */
-static int take_rx_chain(struct vnet *n, bool *rearmed)
+static int take_rx_chain(struct vnet *n)
 {
-	int r = next_chain(n, &n->vdev.vq[VIRTIO_NET_RXQ], &n->rx_chain, rearmed);
+	int r = virtio_dev__pop(&n->vdev, &n->vdev.vq[VIRTIO_NET_RXQ], &n->rx_chain);
 
 	if (r <= 0)
 		return r;
@@ -328,13 +307,13 @@ static int take_rx_chain(struct vnet *n, bool *rearmed)
 static int place_frame(struct vnet *n, bool *pushed)
 {
 	struct virtqueue *vq = &n->vdev.vq[VIRTIO_NET_RXQ];
-	bool mrg = acked(n, VIRTIO_NET_F_MRG_RXBUF), rearmed = false;
+	bool mrg = acked(n, VIRTIO_NET_F_MRG_RXBUF);
 
 	while (n->frame_off < n->frame_len) {
 		size_t k;
 
 		if (!n->have_chain) {
-			int r = take_rx_chain(n, &rearmed);
+			int r = take_rx_chain(n);
 
 			if (r <= 0)
 				return r;
@@ -402,7 +381,7 @@ static int read_frame(struct vnet *n)
 
 static void receive(struct vnet *n)
 {
-	bool pushed = false, rearmed = false;
+	bool pushed = false;
 	int r = 1;
 
 	if (!flag_get(&n->rx_live) || flag_get(&n->vhost_running) || flag_get(&n->tap_dead) ||
@@ -412,7 +391,7 @@ static void receive(struct vnet *n)
 		if (!n->frame_len) {
 			/* A buffer first: without one the frame stays in the tap's queue. */
 			if (!n->have_chain) {
-				r = take_rx_chain(n, &rearmed);
+				r = take_rx_chain(n);
 				if (r <= 0)
 					break;
 			}

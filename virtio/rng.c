@@ -84,31 +84,17 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct rng *r = to_rng(d);
 	struct virtqueue *vq = &d->vq[q];
-	bool rearmed = false;
+	int n;
 
-	for (;;) {
-		int n = virtqueue__pop(vq, &r->chain);
-
-		if (n < 0) {
-			d->fail(d, vq->broken_why ? vq->broken_why : "bad ring");
-			return;
-		}
-		if (n == 0) {
-			/* §2.7.10: ask for the next kick, then look once more for a racing one. */
-			if (vq->event_idx && !rearmed) {
-				virtqueue__set_avail_event(vq);
-				rearmed = true;
-				continue;
-			}
-			break;
-		}
+	while ((n = virtio_dev__pop(d, vq, &r->chain)) > 0) {
 		/* §5.4.6: requests are device-writable; a readable-only one gets nothing. */
 		if (!r->chain.nr_in)
 			lkvm_log_ratelimited(d->kvm, &r->rl, LOG_WARN,
 					     "virtio-rng: request without a writable buffer");
 		virtqueue__push(vq, r->chain.head, r->chain.nr_in ? fill_chain(r, &r->chain) : 0);
 	}
-	virtio_dev__notify_if_needed(d, q);
+	if (n == 0)
+		virtio_dev__notify_if_needed(d, q);
 }
 
 static void rng_config_read(struct virtio_dev *d __unused, u32 off __unused, u8 *buf __unused,

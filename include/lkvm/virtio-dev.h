@@ -158,6 +158,17 @@ static inline bool virtio_dev__failed(const struct virtio_dev *d)
 /* Returns a queue's pending completions to the driver if it wants an interrupt. */
 void virtio_dev__notify_if_needed(struct virtio_dev *d, unsigned int q);
 
+/*
+ * A device's queue loop takes its chains with this: the next available
+ * chain of @vq into @chain.  Returns 1 with one; 0 when the ring is dry,
+ * with avail_event re-armed (EVENT_IDX) and the ring looked at once more
+ * after that (virtio 1.2 §2.7.10), every time it runs dry: a chain found
+ * after a re-arm may be one whose driver read the old avail_event and
+ * did not kick, so avail_event lags it until it is re-armed again; -1
+ * when the ring is broken, after @d->fail().
+ */
+int virtio_dev__pop(struct virtio_dev *d, struct virtqueue *vq, struct vq_chain *chain);
+
 /* ---- virtio-blk (virtio/blk.c) ------------------------------------------ */
 
 /*
